@@ -1,0 +1,87 @@
+// Package pkcs11 is keyplane's PKCS#11 backend: keys generated and used
+// inside a token (an HSM, a smart card, SoftHSM2), reached through the
+// token's PKCS#11 module with github.com/miekg/pkcs11 (cgo).
+//
+// Importing the package registers the "pkcs11" scheme with package backend:
+//
+//	import _ "github.com/keyplane/keyplane/backends/pkcs11"
+//
+//	b, err := backend.Open(ctx, "pkcs11:token=signing?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin")
+//
+// # URIs
+//
+// The backend is selected by an RFC 7512 URI (see [ParseURI]): path
+// attributes choose the token (token, serial, manufacturer, model,
+// slot-id, slot-description, slot-manufacturer; library-* choose the
+// module's CK_INFO), query attributes give the module and the PIN:
+//
+//	pkcs11:token=signing;serial=0123abcd?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin
+//	pkcs11:slot-id=0?module-name=softhsm2&pin-value=1234
+//	pkcs11:token=signing?module-name=libsofthsm2&pin-source=/run/secrets/pin&max-sessions=8&oaep-fallback=off
+//
+// module-path is an absolute path; module-name is looked up in
+// [ModuleDirs] as "name", "name.so" and "libname.so". pin-source is
+// "file:/path" (or just "/path") and the file must not be readable by group
+// or others. keyplane adds two query attributes: oaep-fallback=on|off (see
+// below) and max-sessions=N (the pool size).
+//
+// Without a PIN the backend opens and reports its capabilities, but on a
+// token that requires login (CKF_LOGIN_REQUIRED) every key operation fails
+// with backend.ErrAuthentication saying that no PIN was given.
+//
+// Keys are referenced by label ("release"), by CKA_ID ("id:0102ab"), or by a
+// key URI ("pkcs11:object=release;type=private", "pkcs11:id=%01%02"); the
+// token attributes of a key URI, when present, must match the backend's
+// token.
+//
+// # Keys
+//
+// Generated and imported private and secret keys are token objects with
+// CKA_PRIVATE, CKA_SENSITIVE true and CKA_EXTRACTABLE false. The halves of a
+// key pair share CKA_LABEL (the keyplane label) and CKA_ID (16 random
+// bytes), as pkcs11-tool, OpenSSL's PKCS#11 provider and crypto11's
+// FindKeyPair expect. RSA keys may sign and decrypt, EC and Ed25519 keys
+// only sign, AES keys encrypt and decrypt.
+//
+// A Fernet key is two secret objects sharing the label and CKA_ID: an
+// AES-128 key (CKK_AES, CKM_AES_CBC_PAD) and an HMAC key (CKK_GENERIC_SECRET,
+// CKM_SHA256_HMAC) holding the 16-byte signing key followed by 16 zero bytes
+// (the same MAC, by RFC 2104; SoftHSM2 refuses HMAC keys shorter than 32
+// bytes).
+//
+// # OAEP fallback
+//
+// Some tokens (SoftHSM2 2.6.1) decrypt CKM_RSA_PKCS_OAEP only with SHA-1
+// and no label. When the token refuses other parameters at C_DecryptInit
+// (CKR_ARGUMENTS_BAD or CKR_MECHANISM_PARAM_INVALID), the backend remembers
+// it and decrypts with raw RSA (CKM_RSA_X_509) inside the token, decoding
+// OAEP on the host in constant time. The private key never leaves the
+// token, but the padded message does: see docs/backends/pkcs11.md for the
+// trade-off. oaep-fallback=off in the URI turns this off (OAEP with those
+// parameters is then backend.ErrUnsupported).
+//
+// # Concurrency
+//
+// A Backend and the signers, decrypters and AEADs it hands out are safe for
+// concurrent use. Operations run on a [SessionPool] of serial sessions, each
+// used by one goroutine at a time; the pool is sized from the token's
+// ulMaxSessionCount, or max-sessions, or 2×GOMAXPROCS (at least 4) when the
+// token states no limit. Each module is initialized once per process and
+// shared by every backend opened on it; it is never finalized (other
+// libraries in the process, such as crypto11, may share it).
+//
+// # Security
+//
+// The PIN is read once at open and kept in memory for re-login after a
+// token drops the login; it never appears in an error, a log line or
+// [URI.String]. The backend checks the token's flags before logging in and
+// refuses when CKF_USER_PIN_FINAL_TRY or CKF_USER_PIN_LOCKED is set; a
+// wrong PIN is never retried. Every decryption failure is
+// backend.ErrDecryption with no CKR code.
+//
+// # Limitations
+//
+// A build without cgo registers a "pkcs11" opener that fails with
+// backend.ErrUnsupported. Keys are found by label or CKA_ID; certificates
+// and data objects are ignored.
+package pkcs11

@@ -1,0 +1,426 @@
+package pkcs11
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// URI is a parsed RFC 7512 PKCS#11 URI, with keyplane's own query
+// attributes (oaep-fallback, max-sessions).
+//
+// A backend URI names a module and a token; a key URI names a key (object,
+// id, type) and may omit the rest. Empty fields are absent attributes.
+type URI struct {
+	// Path attributes: the token.
+	Token        string // token label (CK_TOKEN_INFO.label)
+	Manufacturer string // token manufacturer
+	Serial       string // token serial number
+	Model        string // token model
+
+	// Path attributes: the library (CK_INFO).
+	LibraryManufacturer string
+	LibraryDescription  string
+	LibraryVersion      string // "M" or "M.m"
+
+	// Path attributes: the slot.
+	SlotID           *uint // nil when absent
+	SlotDescription  string
+	SlotManufacturer string
+
+	// Path attributes: the object.
+	Object string // CKA_LABEL
+	ID     []byte // CKA_ID, nil when absent
+	Type   string // "public", "private", "cert", "secret-key", "data"
+
+	// Query attributes.
+	ModulePath string // absolute path of the PKCS#11 module
+	ModuleName string // module name, looked up in the usual directories
+	// PINValue is the user PIN. String never shows it.
+	PINValue string
+	// PINSource is where to read the PIN: "file:/path" or an absolute path.
+	PINSource string
+
+	// Keyplane's query attributes.
+	OAEPFallback string // "", "on" or "off"
+	MaxSessions  int    // 0 when absent
+
+	// Vendor attributes ("x-..."), kept in order.
+	VendorPath  []Attribute
+	VendorQuery []Attribute
+}
+
+// Attribute is a vendor attribute of a URI.
+type Attribute struct {
+	Name, Value string
+}
+
+// Object types accepted in the type attribute (RFC 7512 §2.3).
+var objectTypes = []string{"public", "private", "cert", "secret-key", "data"}
+
+// maxSessionsLimit bounds the max-sessions attribute.
+const maxSessionsLimit = 4096
+
+const scheme = "pkcs11:"
+
+// ParseURI parses an RFC 7512 PKCS#11 URI:
+//
+//	pkcs11:token=signing;serial=0123456789abcdef?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin
+//	pkcs11:token=My%20Token;slot-id=0?module-name=softhsm2&pin-value=1234
+//	pkcs11:token=signing;object=release;type=private
+//	pkcs11:id=%01%02%03?oaep-fallback=off&max-sessions=4
+//
+// Path attributes (separated by ";"): token, manufacturer, serial, model,
+// library-manufacturer, library-description, library-version, slot-id,
+// slot-description, slot-manufacturer, object, id, type. Query attributes
+// (separated by "&"): module-path, module-name, pin-value, pin-source, and
+// keyplane's oaep-fallback=on|off and max-sessions=N. Values are
+// percent-decoded. Vendor attributes whose names start with "x-" are kept;
+// any other unknown attribute, a repeated attribute, a malformed
+// percent-escape, a non-numeric slot-id, an unknown type, both pin-value
+// and pin-source, or a relative module-path is refused with an error
+// wrapping backend.ErrInvalidInput that names the attribute. Errors never
+// contain the PIN.
+func ParseURI(s string) (*URI, error) {
+	rest, ok := strings.CutPrefix(s, scheme)
+	if !ok {
+		return nil, fmt.Errorf("pkcs11 URI %q: must start with %q: %w", backend.Redact(s), scheme, backend.ErrInvalidInput)
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	u := &URI{}
+	seen := map[string]bool{}
+	for _, attr := range strings.Split(path, ";") {
+		if attr == "" {
+			continue
+		}
+		if err := u.setPath(attr, seen); err != nil {
+			return nil, err
+		}
+	}
+	for _, attr := range strings.Split(query, "&") {
+		if attr == "" {
+			continue
+		}
+		if err := u.setQuery(attr, seen); err != nil {
+			return nil, err
+		}
+	}
+	if u.PINValue != "" && u.PINSource != "" {
+		return nil, fmt.Errorf("pkcs11 URI: pin-value and pin-source are both given (use one): %w", backend.ErrInvalidInput)
+	}
+	return u, nil
+}
+
+func splitAttr(attr string, seen map[string]bool) (name, value string, err error) {
+	name, raw, ok := strings.Cut(attr, "=")
+	if !ok {
+		return "", "", fmt.Errorf("pkcs11 URI: attribute %q has no \"=\": %w", clip(name), backend.ErrInvalidInput)
+	}
+	if seen[name] {
+		return "", "", fmt.Errorf("pkcs11 URI: attribute %q given twice: %w", clip(name), backend.ErrInvalidInput)
+	}
+	seen[name] = true
+	value, err = unescape(raw)
+	if err != nil {
+		if isSecretAttr(name) {
+			return "", "", fmt.Errorf("pkcs11 URI: attribute %s: malformed percent-encoding: %w", name, backend.ErrInvalidInput)
+		}
+		return "", "", fmt.Errorf("pkcs11 URI: attribute %s: %v: %w", clip(name), err, backend.ErrInvalidInput)
+	}
+	return name, value, nil
+}
+
+func isSecretAttr(name string) bool { return name == "pin-value" }
+
+// clip shortens a string quoted in an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+func (u *URI) setPath(attr string, seen map[string]bool) error {
+	name, v, err := splitAttr(attr, seen)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case "token":
+		u.Token = v
+	case "manufacturer":
+		u.Manufacturer = v
+	case "serial":
+		u.Serial = v
+	case "model":
+		u.Model = v
+	case "library-manufacturer":
+		u.LibraryManufacturer = v
+	case "library-description":
+		u.LibraryDescription = v
+	case "library-version":
+		if !validVersion(v) {
+			return fmt.Errorf("pkcs11 URI: library-version %q: want M or M.m (digits): %w", clip(v), backend.ErrInvalidInput)
+		}
+		u.LibraryVersion = v
+	case "slot-id":
+		n, err := strconv.ParseUint(v, 10, 0)
+		if err != nil || v == "" || v[0] == '+' {
+			return fmt.Errorf("pkcs11 URI: slot-id %q: want a decimal number: %w", clip(v), backend.ErrInvalidInput)
+		}
+		id := uint(n)
+		u.SlotID = &id
+	case "slot-description":
+		u.SlotDescription = v
+	case "slot-manufacturer":
+		u.SlotManufacturer = v
+	case "object":
+		u.Object = v
+	case "id":
+		u.ID = []byte(v)
+	case "type":
+		if !contains(objectTypes, v) {
+			return fmt.Errorf("pkcs11 URI: type %q: want one of %s: %w", clip(v), strings.Join(objectTypes, ", "), backend.ErrInvalidInput)
+		}
+		u.Type = v
+	default:
+		if isVendor(name) {
+			u.VendorPath = append(u.VendorPath, Attribute{name, v})
+			return nil
+		}
+		if isQueryName(name) {
+			return fmt.Errorf("pkcs11 URI: %s belongs in the query (after \"?\"), not the path: %w", name, backend.ErrInvalidInput)
+		}
+		return fmt.Errorf("pkcs11 URI: unknown path attribute %q (vendor attributes start with \"x-\"): %w", clip(name), backend.ErrInvalidInput)
+	}
+	return nil
+}
+
+func (u *URI) setQuery(attr string, seen map[string]bool) error {
+	name, v, err := splitAttr(attr, seen)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case "module-path":
+		if !strings.HasPrefix(v, "/") {
+			return fmt.Errorf("pkcs11 URI: module-path %q is not an absolute path (use module-name for a name): %w", clip(v), backend.ErrInvalidInput)
+		}
+		u.ModulePath = v
+	case "module-name":
+		if v == "" || strings.ContainsAny(v, "/\x00") {
+			return fmt.Errorf("pkcs11 URI: module-name %q must be a file name without \"/\" (use module-path for a path): %w", clip(v), backend.ErrInvalidInput)
+		}
+		u.ModuleName = v
+	case "pin-value":
+		u.PINValue = v
+	case "pin-source":
+		if _, err := pinSourcePath(v); err != nil {
+			return err
+		}
+		u.PINSource = v
+	case "oaep-fallback":
+		if v != "on" && v != "off" {
+			return fmt.Errorf("pkcs11 URI: oaep-fallback %q: want on or off: %w", clip(v), backend.ErrInvalidInput)
+		}
+		u.OAEPFallback = v
+	case "max-sessions":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxSessionsLimit || v[0] == '+' {
+			return fmt.Errorf("pkcs11 URI: max-sessions %q: want a number from 1 to %d: %w", clip(v), maxSessionsLimit, backend.ErrInvalidInput)
+		}
+		u.MaxSessions = n
+	default:
+		if isVendor(name) {
+			u.VendorQuery = append(u.VendorQuery, Attribute{name, v})
+			return nil
+		}
+		return fmt.Errorf("pkcs11 URI: unknown query attribute %q (vendor attributes start with \"x-\"): %w", clip(name), backend.ErrInvalidInput)
+	}
+	return nil
+}
+
+func isQueryName(name string) bool {
+	switch name {
+	case "module-path", "module-name", "pin-value", "pin-source", "oaep-fallback", "max-sessions":
+		return true
+	}
+	return false
+}
+
+// isVendor: "x-" followed by 1*(ALPHA / DIGIT / "-" / "_").
+func isVendor(name string) bool {
+	rest, ok := strings.CutPrefix(name, "x-")
+	if !ok || rest == "" {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !(isAlnum(c) || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validVersion(v string) bool {
+	major, minor, hasMinor := strings.Cut(v, ".")
+	return allDigits(major) && (!hasMinor || allDigits(minor))
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// String formats the URI, percent-encoding what RFC 7512 requires (the id
+// always, byte by byte). It never shows the PIN: pin-value is left out, so
+// that a URI copied from a log can never cause a login attempt with a
+// wrong PIN (a finite resource on real tokens). pin-source is kept.
+func (u *URI) String() string {
+	var path, query []string
+	add := func(list *[]string, name, v string, query bool) {
+		if v != "" {
+			*list = append(*list, name+"="+escape(v, query))
+		}
+	}
+	add(&path, "token", u.Token, false)
+	add(&path, "manufacturer", u.Manufacturer, false)
+	add(&path, "serial", u.Serial, false)
+	add(&path, "model", u.Model, false)
+	add(&path, "library-manufacturer", u.LibraryManufacturer, false)
+	add(&path, "library-description", u.LibraryDescription, false)
+	add(&path, "library-version", u.LibraryVersion, false)
+	if u.SlotID != nil {
+		path = append(path, "slot-id="+strconv.FormatUint(uint64(*u.SlotID), 10))
+	}
+	add(&path, "slot-description", u.SlotDescription, false)
+	add(&path, "slot-manufacturer", u.SlotManufacturer, false)
+	add(&path, "object", u.Object, false)
+	if u.ID != nil {
+		path = append(path, "id="+escapeAll(u.ID))
+	}
+	add(&path, "type", u.Type, false)
+	for _, a := range u.VendorPath {
+		path = append(path, a.Name+"="+escape(a.Value, false))
+	}
+	add(&query, "module-path", u.ModulePath, true)
+	add(&query, "module-name", u.ModuleName, true)
+	add(&query, "pin-source", u.PINSource, true)
+	add(&query, "oaep-fallback", u.OAEPFallback, true)
+	if u.MaxSessions != 0 {
+		query = append(query, "max-sessions="+strconv.Itoa(u.MaxSessions))
+	}
+	for _, a := range u.VendorQuery {
+		query = append(query, a.Name+"="+escape(a.Value, true))
+	}
+	s := scheme + strings.Join(path, ";")
+	if len(query) > 0 {
+		s += "?" + strings.Join(query, "&")
+	}
+	return s
+}
+
+// HasPIN reports whether the URI gives a PIN (pin-value or pin-source).
+func (u *URI) HasPIN() bool { return u.PINValue != "" || u.PINSource != "" }
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// allowed reports whether c may appear unencoded in a value (RFC 7512
+// pk11-pchar / pk11-qchar).
+func allowed(c byte, query bool) bool {
+	if isAlnum(c) {
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', // unreserved
+		':', '[', ']', '@', '!', '$', '\'', '(', ')', '*', '+', ',', '=': // pk11-res-avail
+		return true
+	case '&':
+		return !query
+	case '/', '?', '|':
+		return query
+	}
+	return false
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+func escape(s string, query bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if allowed(c, query) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
+
+func escapeAll(p []byte) string {
+	b := make([]byte, 0, 3*len(p))
+	for _, c := range p {
+		b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+	}
+	return string(b)
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func unescape(s string) (string, error) {
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", fmt.Errorf("truncated percent-escape at offset %d", i)
+		}
+		hi, ok1 := unhex(s[i+1])
+		lo, ok2 := unhex(s[i+2])
+		if !ok1 || !ok2 {
+			return "", fmt.Errorf("bad percent-escape %q at offset %d", s[i:i+3], i)
+		}
+		b = append(b, hi<<4|lo)
+		i += 2
+	}
+	return string(b), nil
+}
