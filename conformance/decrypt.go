@@ -1,0 +1,213 @@
+package conformance
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"math/big"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// encryptFor encrypts msg to pub with the standard library as op asks.
+func encryptFor(pub *rsa.PublicKey, op backend.Operation, opts crypto.DecrypterOpts, msg []byte) ([]byte, error) {
+	switch o := opts.(type) {
+	case *rsa.OAEPOptions:
+		return rsa.EncryptOAEPWithOptions(rand.Reader, pub, msg, o)
+	case *rsa.PKCS1v15DecryptOptions, nil:
+		return rsa.EncryptPKCS1v15(rand.Reader, pub, msg) //nolint:staticcheck // PKCS#1 v1.5 is what is under test
+	}
+	return nil, fmt.Errorf("no encryption for %s with %T", op, opts)
+}
+
+// makeRSAEvidence encrypts something to a new RSA key, to decrypt after a
+// reopen.
+func (s *suite) makeRSAEvidence(t tb, sk *suiteKey) {
+	t.Helper()
+	for _, op := range []backend.Operation{backend.RSAOAEPSHA256, backend.RSAOAEPSHA1, backend.RSAOAEPSHA384, backend.RSAOAEPSHA512, backend.RSAPKCS1v15} {
+		if !s.supports(op) {
+			continue
+		}
+		ct, err := encryptFor(sk.key.Public.(*rsa.PublicKey), op, op.DecrypterOpts(), sk.plaintext)
+		if err != nil {
+			t.Errorf("encrypting to the new key with %s: %v", op, err)
+			return
+		}
+		sk.decOp, sk.ciphertext = op, ct
+		return
+	}
+}
+
+// decryptCase is one decryption that must succeed.
+type decryptCase struct {
+	name string
+	opts crypto.DecrypterOpts
+}
+
+// checkDecrypt: ciphertexts made by crypto/rsa decrypt through the backend
+// with every option form of op; tampered, truncated, mislabelled
+// ciphertexts give the one vague ErrDecryption; PKCS#1 v1.5 with
+// SessionKeyLen rejects implicitly.
+func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) {
+	s.requireOp(t, op)
+	sk := s.key(t, alg)
+	pub := sk.key.Public.(*rsa.PublicKey)
+	dec, err := s.backend().Decrypter(t.Context(), sk.label)
+	if err != nil {
+		t.Fatalf("Decrypter(%q): %v", sk.label, err)
+	}
+	if op == backend.RSAPKCS1v15 {
+		s.checkPKCS1v15(t, dec, pub)
+		return
+	}
+
+	h := op.Hash()
+	label := []byte("keyplane conformance label")
+	cases := []decryptCase{
+		{"no label", &rsa.OAEPOptions{Hash: h}},
+		{"with a label", &rsa.OAEPOptions{Hash: h, MGFHash: h, Label: label}},
+	}
+	if op == backend.RSAOAEPSHA256 && s.supports(backend.RSAOAEPSHA1) {
+		// SHA-256 with MGF1-SHA1: Java's "OAEPWithSHA-256AndMGF1Padding".
+		cases = append(cases, decryptCase{"MGF1 with SHA-1", &rsa.OAEPOptions{Hash: h, MGFHash: crypto.SHA1, Label: label}})
+	}
+	for _, c := range cases {
+		msg := randomBytes(32)
+		ct, err := encryptFor(pub, op, c.opts, msg)
+		if err != nil {
+			t.Fatalf("%s: crypto/rsa encryption: %v", c.name, err)
+		}
+		got, err := dec.Decrypt(rand.Reader, ct, c.opts)
+		if err != nil {
+			t.Errorf("%s %s: Decrypt: %v", op, c.name, err)
+			continue
+		}
+		if !bytes.Equal(got, msg) {
+			t.Errorf("%s %s: Decrypt returned %d bytes that are not the plaintext", op, c.name, len(got))
+		}
+	}
+
+	// What must fail, and fail vaguely.
+	msg := randomBytes(32)
+	opts := &rsa.OAEPOptions{Hash: h, Label: label}
+	ct, err := encryptFor(pub, op, opts, msg)
+	if err != nil {
+		t.Fatalf("crypto/rsa encryption: %v", err)
+	}
+	bad := map[string]struct {
+		ct   []byte
+		opts crypto.DecrypterOpts
+	}{
+		"tampered first byte":   {flip(ct, 0), opts},
+		"tampered middle byte":  {flip(ct, len(ct)/2), opts},
+		"tampered last byte":    {flip(ct, -1), opts},
+		"wrong label":           {ct, &rsa.OAEPOptions{Hash: h, Label: []byte("another label")}},
+		"label missing":         {ct, &rsa.OAEPOptions{Hash: h}},
+		"truncated":             {ct[:len(ct)-1], opts},
+		"one byte longer":       {append(append([]byte(nil), ct...), 0), opts},
+		"empty":                 {nil, opts},
+		"ciphertext 1":          {leftPad(big.NewInt(1).Bytes(), len(ct)), opts},
+		"ciphertext of modulus": {leftPad(pub.N.Bytes(), len(ct)), opts},
+	}
+	for _, other := range []backend.Operation{backend.RSAOAEPSHA1, backend.RSAOAEPSHA256, backend.RSAOAEPSHA384, backend.RSAOAEPSHA512} {
+		if other != op && s.supports(other) {
+			bad["decrypted with "+string(other)] = struct {
+				ct   []byte
+				opts crypto.DecrypterOpts
+			}{ct, &rsa.OAEPOptions{Hash: other.Hash(), Label: label}}
+			break
+		}
+	}
+	for name, c := range bad {
+		got, err := dec.Decrypt(rand.Reader, c.ct, c.opts)
+		if err == nil {
+			t.Errorf("%s %s: Decrypt succeeded (%d bytes), want ErrDecryption", op, name, len(got))
+			continue
+		}
+		wantDecryptionErr(t, err, fmt.Sprintf("%s %s", op, name))
+	}
+}
+
+// checkPKCS1v15 is checkDecrypt for PKCS#1 v1.5.
+func (s *suite) checkPKCS1v15(t tb, dec crypto.Decrypter, pub *rsa.PublicKey) {
+	const keyLen = 32
+	msg := randomBytes(keyLen)
+	ct, err := encryptFor(pub, backend.RSAPKCS1v15, nil, msg)
+	if err != nil {
+		t.Fatalf("crypto/rsa encryption: %v", err)
+	}
+	for _, c := range []decryptCase{
+		{"nil options", nil},
+		{"&rsa.PKCS1v15DecryptOptions{}", &rsa.PKCS1v15DecryptOptions{}},
+		{"SessionKeyLen 32", &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen}},
+	} {
+		got, err := dec.Decrypt(rand.Reader, ct, c.opts)
+		if err != nil {
+			t.Errorf("rsa-pkcs1v15 %s: Decrypt: %v", c.name, err)
+			continue
+		}
+		if !bytes.Equal(got, msg) {
+			t.Errorf("rsa-pkcs1v15 %s: Decrypt returned %d bytes that are not the plaintext", c.name, len(got))
+		}
+	}
+
+	k := (pub.N.BitLen() + 7) / 8
+	one := leftPad(big.NewInt(1).Bytes(), k) // decrypts to 0x00…01: bad padding, always
+	nMinus1 := leftPad(new(big.Int).Sub(pub.N, big.NewInt(1)).Bytes(), k)
+
+	// Errors, vague.
+	for name, c := range map[string][]byte{
+		"ciphertext 1 (bad padding)":      one,
+		"ciphertext n-1 (bad padding)":    nMinus1,
+		"truncated":                       ct[:len(ct)-1],
+		"one byte longer":                 append(append([]byte(nil), ct...), 0),
+		"empty":                           nil,
+		"ciphertext of modulus (too big)": leftPad(pub.N.Bytes(), k),
+	} {
+		for _, opts := range []crypto.DecrypterOpts{nil, &rsa.PKCS1v15DecryptOptions{}} {
+			got, err := dec.Decrypt(rand.Reader, c, opts)
+			what := fmt.Sprintf("rsa-pkcs1v15 %s, options %T", name, opts)
+			if err == nil {
+				t.Errorf("%s: Decrypt succeeded (%d bytes), want ErrDecryption", what, len(got))
+				continue
+			}
+			wantDecryptionErr(t, err, what)
+		}
+	}
+
+	// Implicit rejection: random bytes of the session key's length, no error.
+	short, err := encryptFor(pub, backend.RSAPKCS1v15, nil, randomBytes(keyLen/2))
+	if err != nil {
+		t.Fatalf("crypto/rsa encryption: %v", err)
+	}
+	for name, c := range map[string][]byte{
+		"bad padding":                 one,
+		"tampered":                    flip(ct, len(ct)/2),
+		"plaintext of another length": short,
+	} {
+		opts := &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen}
+		got, err := dec.Decrypt(rand.Reader, c, opts)
+		what := "rsa-pkcs1v15 SessionKeyLen 32, " + name
+		if err != nil {
+			t.Errorf("%s: Decrypt: %v; want %d random bytes and no error (implicit rejection)", what, err, keyLen)
+			continue
+		}
+		if len(got) != keyLen {
+			t.Errorf("%s: Decrypt returned %d bytes, want %d (implicit rejection)", what, len(got), keyLen)
+		}
+		if bytes.Equal(got, msg) {
+			t.Errorf("%s: Decrypt returned the original session key from a damaged ciphertext", what)
+		}
+	}
+}
+
+func leftPad(b []byte, n int) []byte {
+	if len(b) >= n {
+		return b
+	}
+	out := make([]byte, n)
+	copy(out[n-len(b):], b)
+	return out
+}

@@ -1,0 +1,57 @@
+// Package conformance is the one suite every keyplane backend passes.
+//
+// It checks a backend through the contract in package backend only, and
+// checks every result with the standard library: a signature made by the
+// backend verifies with crypto/rsa, crypto/ecdsa or crypto/ed25519; a
+// ciphertext made by crypto/rsa decrypts through the backend; error kinds are
+// tested with errors.Is against the backend sentinels. It runs, for every
+// algorithm the backend reports in its Capabilities: key generation, lookup
+// by label and ID, listing, signing with every applicable scheme, hash and
+// PSS salt mode, RSA decryption (OAEP with every reported hash, with and
+// without a label, PKCS#1 v1.5 with and without implicit rejection), AEAD
+// and Fernet primitives where the backend offers them, key import, the
+// negative cases (missing keys, duplicate and malformed labels, wrong key
+// type, unknown options, tampered ciphertexts), deletion, reopening a
+// persistent backend, and many goroutines at once.
+//
+// What the backend reports it cannot do is skipped, with the reason. What it
+// reports it can do and then does not do is a failure.
+//
+// The same checks run under go test:
+//
+//	func TestConformance(t *testing.T) {
+//		conformance.Run(t, func(t *testing.T) backend.Backend {
+//			b, err := backend.Open(t.Context(), "software:memory")
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return b
+//		}, conformance.Config{})
+//	}
+//
+// and outside it, for a command-line tool or a health check, with [Check],
+// which returns a [Report] that prints as a table or JSON.
+//
+// # Keys
+//
+// The suite makes its own keys, every one labelled with [Config.LabelPrefix]
+// (by default "conformance-" and a random hex string), and deletes them all
+// before it returns, whatever happened. It never reads, changes or deletes
+// any other key, so it is safe to run against a keystore or token that holds
+// real keys.
+//
+// # Concurrency
+//
+// The checks run one after another; the concurrency checks start
+// [Config.Concurrency] goroutines of their own against the one backend. A
+// backend under test must therefore be safe for concurrent use, as the
+// contract requires.
+//
+// # Limitations
+//
+// The suite proves that the reported operations work and that failures are
+// classified; it does not measure side channels or constant-time behaviour,
+// and it cannot tell whether a key really stays inside a token.
+//
+// This package imports only the standard library and package backend.
+package conformance
