@@ -1,0 +1,66 @@
+package wycheproof
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Stats are one vector file's figures for one backend.
+//
+// Total = Passed + Skipped + failures; every failure is also reported with
+// t.Errorf, so a test that returns Stats with Passed+Skipped < Total has
+// failed.
+type Stats struct {
+	File    string
+	Total   int
+	Passed  int
+	Skipped int
+	// SkipReasons counts skipped vectors by reason ("key rsa-1024 refused
+	// by the backend (unsupported)", "layout: iv 64 bits / tag 128 bits").
+	SkipReasons map[string]int
+	// Acceptable counts the passed vectors whose result is "acceptable"
+	// (either answer passes).
+	Acceptable int
+	// BackendOps counts the operations the backend itself performed for
+	// this file (decryptions, signatures, seals and opens). The vectors'
+	// own ECDSA and Ed25519 signatures are checked with keyplane's
+	// verification path, not by the backend.
+	BackendOps int
+}
+
+func newStats(file string) *Stats {
+	return &Stats{File: file, SkipReasons: map[string]int{}}
+}
+
+func (s *Stats) skip(reason string) {
+	s.Skipped++
+	s.SkipReasons[reason]++
+}
+
+// String is the summary line a runner logs.
+func (s *Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d vectors, %d passed (%d acceptable), %d skipped, %d failed; %d backend operations",
+		s.File, s.Total, s.Passed, s.Acceptable, s.Skipped, s.Total-s.Passed-s.Skipped, s.BackendOps)
+	if len(s.SkipReasons) > 0 {
+		reasons := make([]string, 0, len(s.SkipReasons))
+		for r, n := range s.SkipReasons {
+			reasons = append(reasons, fmt.Sprintf("%d× %s", n, r))
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(&b, "; skipped: %s", strings.Join(reasons, "; "))
+	}
+	return b.String()
+}
+
+// finish logs the summary and fails t when the counts do not add up to
+// the file's header.
+func (s *Stats) finish(t *testing.T, want int) {
+	t.Helper()
+	if s.Total != want {
+		t.Errorf("%s: ran %d vectors, the file holds %d", s.File, s.Total, want)
+	}
+	t.Log(s.String())
+}
