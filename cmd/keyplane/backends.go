@@ -1,0 +1,8 @@
+package main
+
+// The backends the CLI links. Each registers its URI scheme with
+// backend.Register in its init function; nothing else in the CLI names a
+// backend, except the default URI in backenduri.go.
+import (
+	_ "github.com/keyplane/keyplane/backends/software"
+)

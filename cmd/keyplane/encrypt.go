@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/spf13/cobra"
+)
+
+// cryptFlags are the flags encrypt and decrypt share.
+type cryptFlags struct {
+	ref, alg, in, out string
+	oaepLabel, aad    string
+}
+
+func (f *cryptFlags) add(cmd *cobra.Command, verb string) {
+	addKeyFlag(cmd, &f.ref)
+	cmd.Flags().StringVar(&f.alg, "alg", "", "`algorithm` (required)")
+	cmd.Flags().StringVar(&f.in, "in", "", "`FILE` to "+verb+" (default: stdin)")
+	cmd.Flags().StringVar(&f.out, "out", "", "write the result to `FILE` (default: stdout)")
+	cmd.Flags().StringVar(&f.oaepLabel, "label", "", "OAEP label, as `text` (rsa-oaep-* only)")
+	cmd.Flags().StringVar(&f.aad, "aad", "", "associated data, as `text` (aes-256-gcm only)")
+	cmd.MarkFlagRequired("alg")
+}
+
+// check refuses flags that do not apply to op.
+func (f *cryptFlags) check(cmd *cobra.Command, op backend.Operation) error {
+	isOAEP := op.Kind() == backend.OpDecrypt && op != backend.RSAPKCS1v15
+	if cmd.Flags().Changed("label") && !isOAEP {
+		return fmt.Errorf("--label (an OAEP label) does not apply to %s", op)
+	}
+	if cmd.Flags().Changed("aad") && op != backend.AES256GCM {
+		return fmt.Errorf("--aad applies to %s only, not %s", backend.AES256GCM, op)
+	}
+	if cmd.Flags().Lookup("ttl") != nil && cmd.Flags().Changed("ttl") && op != backend.FernetToken {
+		return fmt.Errorf("--ttl applies to %s only, not %s", backend.FernetToken, op)
+	}
+	return nil
+}
+
+var cryptOps = []backend.OpKind{backend.OpDecrypt, backend.OpAEAD, backend.OpFernet}
+
+const cryptAlgorithmsHelp = `Algorithms:
+  rsa-oaep-sha1|sha256|sha384|sha512  RSA-OAEP (MGF1 with the same hash); --label
+                                      sets the OAEP label (text). Encryption
+                                      uses the public key in-process.
+  rsa-pkcs1v15                        RSA PKCS#1 v1.5 encryption (legacy).
+  aes-256-gcm                         AES-256-GCM with an aes-256 key held by the
+                                      backend; output is nonce (12 bytes) ‖
+                                      ciphertext ‖ tag (16 bytes); --aad sets the
+                                      associated data (text).
+  fernet                              Fernet tokens (text, one line) with a
+                                      fernet key; --ttl on decrypt.`
+
+func newEncryptCmd(c *cli) *cobra.Command {
+	var f cryptFlags
+	cmd := &cobra.Command{
+		Use:   "encrypt --key K --alg A [--in FILE] [--out FILE]",
+		Short: "Encrypt a file",
+		Long: `Encrypt a file (stdin without --in) to a key, writing the ciphertext
+(to stdout without --out).
+
+` + cryptAlgorithmsHelp,
+		Example: `  keyplane encrypt --key backup --alg rsa-oaep-sha256 --in data-key.bin --out data-key.enc
+  keyplane encrypt --key db --alg aes-256-gcm --aad "row 42" --in row.json --out row.enc
+  echo -n secret | keyplane encrypt --key tokens --alg fernet`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			op, err := parseOp(f.alg, cryptOps...)
+			if err != nil {
+				return err
+			}
+			if err := f.check(cmd, op); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			return c.withBackend(ctx, func(b backend.Backend) error {
+				k, err := lookupKey(ctx, b, f.ref)
+				if err != nil {
+					return err
+				}
+				if err := checkApplies(op, k); err != nil {
+					return err
+				}
+				plaintext, err := c.readInput(f.in)
+				if err != nil {
+					return err
+				}
+				var out []byte
+				switch op.Kind() {
+				case backend.OpDecrypt:
+					out, err = rsaEncrypt(op, k, plaintext, []byte(f.oaepLabel))
+				case backend.OpAEAD:
+					var aead backend.AEAD
+					aead, err = c.aeadFor(ctx, b, f.ref)
+					if err == nil {
+						out, err = aead.Seal(ctx, plaintext, []byte(f.aad))
+					}
+				case backend.OpFernet:
+					out, err = c.fernetEncrypt(ctx, b, f.ref, plaintext)
+				}
+				if err != nil {
+					return fmt.Errorf("encrypting with key %q (%s): %w", f.ref, op, err)
+				}
+				return c.writeOutput(f.out, out, permPublic)
+			})
+		},
+	}
+	f.add(cmd, "encrypt")
+	return cmd
+}
+
+// rsaEncrypt encrypts to k's public key with the standard library.
+func rsaEncrypt(op backend.Operation, k *backend.Key, plaintext, label []byte) ([]byte, error) {
+	pub, err := publicKey(k)
+	if err != nil {
+		return nil, err
+	}
+	rsaPub, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("key %q has a %T public key, not RSA: %w", k.Label, pub, backend.ErrUnsupported)
+	}
+	var ct []byte
+	maxLen := rsaPub.Size() - 11
+	if op == backend.RSAPKCS1v15 {
+		ct, err = rsa.EncryptPKCS1v15(rand.Reader, rsaPub, plaintext)
+	} else {
+		maxLen = rsaPub.Size() - 2*op.Hash().Size() - 2
+		ct, err = rsa.EncryptOAEP(op.Hash().New(), rand.Reader, rsaPub, plaintext, label)
+	}
+	if errors.Is(err, rsa.ErrMessageTooLong) {
+		return nil, fmt.Errorf("input of %d bytes is too long: %s with a %d-bit key takes at most %d bytes (encrypt a data key instead): %w",
+			len(plaintext), op, rsaPub.N.BitLen(), maxLen, backend.ErrInvalidInput)
+	}
+	return ct, err
+}
+
+// aeadFor returns the backend's AEAD for ref, or says that the backend has
+// none.
+func (c *cli) aeadFor(ctx context.Context, b backend.Backend, ref string) (backend.AEAD, error) {
+	ab, ok := b.(backend.AEADBackend)
+	if !ok {
+		return nil, fmt.Errorf("backend %s has no AES-GCM keys: %w", c.backendName(ctx, b), backend.ErrUnsupported)
+	}
+	aead, err := ab.AEAD(ctx, ref)
+	if err != nil {
+		return nil, keyError(ref, err)
+	}
+	return aead, nil
+}

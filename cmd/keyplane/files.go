@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// maxInput bounds what keyplane reads into memory from one file or stdin.
+const maxInput = 1 << 30
+
+// openInput returns the file named by path, or stdin when path is "" or "-".
+func (c *cli) openInput(path string) (io.ReadCloser, error) {
+	if path == "" || path == "-" {
+		return io.NopCloser(c.stdin), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading input: %w", pathError(err))
+	}
+	return f, nil
+}
+
+// readInput reads the whole file named by path, or stdin.
+func (c *cli) readInput(path string) ([]byte, error) {
+	r, err := c.openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading input: %w", pathError(err))
+	}
+	if len(data) > maxInput {
+		return nil, fmt.Errorf("input is larger than %d bytes", maxInput)
+	}
+	return data, nil
+}
+
+// readFile reads a named file (never stdin), for flags such as --sig.
+func readFile(flag, path string) ([]byte, error) {
+	if path == "" {
+		return nil, fmt.Errorf("--%s needs a file name", flag)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, pathError(err))
+	}
+	return data, nil
+}
+
+// Output permissions: public material, and secrets (private keys,
+// plaintexts).
+const (
+	permPublic = 0o644
+	permSecret = 0o600
+)
+
+// writeOutput writes data to the file named by path (replacing it, through
+// a temporary file in the same directory and a rename), or to stdout when
+// path is "" or "-".
+func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
+	if path == "" || path == "-" {
+		_, err := c.stdout.Write(data)
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing output: %w", pathError(err))
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, this fails harmlessly
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing output: %w", pathError(err))
+	}
+	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing output: %w", pathError(err))
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing output: %w", pathError(err))
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing output: %w", pathError(err))
+	}
+	return nil
+}
+
+// pathError drops the operation from an *os.PathError ("open x: no such
+// file or directory" becomes "x: no such file or directory").
+func pathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}

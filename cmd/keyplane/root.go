@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0 // success
+	exitFailed  = 1 // a signature did not verify, a conformance check failed
+	exitError   = 2 // bad usage or any other error
+	errorPrefix = "keyplane: "
+)
+
+// exitCodeError carries an exit code other than exitError up to run.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string { return e.err.Error() }
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// failed returns an error that makes keyplane exit with status 1.
+func failed(err error) error { return &exitCodeError{code: exitFailed, err: err} }
+
+// cli is what every command shares: the standard streams, the environment
+// and the global flags.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	backendURI string // --backend
+}
+
+const rootLong = `keyplane generates keys and uses them — to sign, verify, encrypt and
+decrypt, to make CSRs and certificates — wherever they live: in a software
+keystore, a PKCS#11 token (HSM), or behind a plugin. The backend is chosen by
+URI; private keys never leave a backend that does not allow it.
+
+Backend selection (first that is set):
+  --backend URI
+  KEYPLANE_BACKEND=URI
+  software:$XDG_DATA_HOME/keyplane/keys (or ~/.local/share/keyplane/keys)
+
+Key references (--key): a label, "id:<hex>", or a form the backend accepts
+(a PKCS#11 key URI).
+
+Exit status:
+  0  success
+  1  a signature is not valid (verify), a check failed (conformance)
+  2  usage error, or any other error (message on stderr)
+
+Environment:
+  KEYPLANE_BACKEND             backend URI when --backend is absent
+  KEYPLANE_PASSPHRASE          passphrase of a software keystore
+  KEYPLANE_IMPORT_PASSPHRASE   passphrase of an encrypted PEM file to import
+  KEYPLANE_EXPORT_PASSPHRASE   passphrase to encrypt an exported private key
+  XDG_DATA_HOME                where the default keystore lives
+
+See docs/cli.md for examples.`
+
+func newRootCmd(c *cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "keyplane",
+		Short:         "Use keys held in software keystores, HSMs and plugins",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// No "completion" command: shell completion is not part of the
+		// contract and would only clutter the help.
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetIn(c.stdin)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.PersistentFlags().StringVar(&c.backendURI, "backend", "", "backend `URI` (default: $KEYPLANE_BACKEND, else a software keystore in the user's data directory)")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see %q)", err, cmd.CommandPath()+" --help")
+	})
+	root.AddCommand(
+		newKeygenCmd(c),
+		newListCmd(c),
+		newPubkeyCmd(c),
+		newSignCmd(c),
+		newVerifyCmd(c),
+		newEncryptCmd(c),
+		newDecryptCmd(c),
+		newDeleteCmd(c),
+		newImportCmd(c),
+		newExportCmd(c),
+		newCSRCmd(c),
+		newSelfsignCmd(c),
+		newConformanceCmd(c),
+		newBenchCmd(c),
+		newBackendsCmd(c),
+	)
+	return root
+}
+
+// run runs keyplane with args (without the program name) and returns the
+// exit status. Errors are printed to stderr as one line.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer func() {
+		// A bug must not print a Go stack trace at a user; say what
+		// happened in one line and fail.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "%sinternal error: %v\n", errorPrefix, r)
+			code = exitError
+		}
+	}()
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	root := newRootCmd(c)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = errors.New("interrupted")
+	}
+	fmt.Fprintf(stderr, "%s%v\n", errorPrefix, err)
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	return exitError
+}
