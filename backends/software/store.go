@@ -1,0 +1,85 @@
+package software
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// store is where a keystore's keys live: memory or a directory.
+type store interface {
+	// list returns the keys stored now (a directory store re-reads the
+	// directory, so keys of other processes are seen).
+	list(ctx context.Context) ([]*keyEntry, error)
+	// add stores a new key (e.priv set), or returns ErrAlreadyExists when
+	// its label is taken.
+	add(ctx context.Context, e *keyEntry) error
+	// remove deletes a key, or returns ErrNotFound.
+	remove(ctx context.Context, e *keyEntry) error
+	// load reads a key's private material.
+	load(e *keyEntry) (any, error)
+	// describe names the store for people; persistent says whether keys
+	// outlive the process.
+	describe() string
+	persistent() bool
+	// close forgets cached material.
+	close()
+}
+
+// memStore keeps keys in a map for the life of the process.
+type memStore struct {
+	mu   sync.Mutex
+	keys map[string]*keyEntry // by hex ID
+}
+
+func newMemStore() *memStore { return &memStore{keys: map[string]*keyEntry{}} }
+
+func (m *memStore) list(context.Context) ([]*keyEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*keyEntry, 0, len(m.keys))
+	for _, e := range m.keys {
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (m *memStore) add(_ context.Context, e *keyEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range m.keys {
+		if o.meta.Label == e.meta.Label {
+			return fmt.Errorf("software: a key labelled %q exists: %w", e.meta.Label, backend.ErrAlreadyExists)
+		}
+	}
+	m.keys[string(e.meta.ID)] = e
+	return nil
+}
+
+func (m *memStore) remove(_ context.Context, e *keyEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.keys[string(e.meta.ID)] != e {
+		return fmt.Errorf("software: key %q: %w", e.meta.Label, backend.ErrNotFound)
+	}
+	delete(m.keys, string(e.meta.ID))
+	return nil
+}
+
+func (m *memStore) load(e *keyEntry) (any, error) {
+	return nil, fmt.Errorf("software: key %q has no material: %w", e.meta.Label, backend.ErrNotFound)
+}
+
+func (m *memStore) describe() string { return "in-memory keystore" }
+func (m *memStore) persistent() bool { return false }
+
+func (m *memStore) close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.keys {
+		e.forget()
+	}
+	m.keys = map[string]*keyEntry{}
+}

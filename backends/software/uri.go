@@ -1,0 +1,122 @@
+package software
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// Scheme is the URI scheme this package registers.
+const Scheme = "software"
+
+// PassphraseEnv is the environment variable holding the keystore
+// passphrase when the URI has no passphrase-source.
+const PassphraseEnv = "KEYPLANE_PASSPHRASE"
+
+// Config is a parsed software: URI.
+type Config struct {
+	// Memory is true for software:memory.
+	Memory bool
+	// Dir is the keystore directory, as written in the URI (relative paths
+	// are resolved against the working directory when the keystore opens).
+	Dir string
+	// PassphraseFile is the file named by passphrase-source=file:<path>,
+	// or "".
+	PassphraseFile string
+}
+
+// ParseURI parses a software: URI; see [Open] for the grammar. Errors wrap
+// backend.ErrInvalidInput (or backend.ErrUnsupported for a passphrase
+// source other than file:) and never repeat a query parameter's value.
+func ParseURI(uri string) (Config, error) {
+	rest, ok := strings.CutPrefix(uri, Scheme+":")
+	if !ok {
+		return Config{}, fmt.Errorf("software: URI %q does not start with %q: %w", backend.Redact(uri), Scheme+":", backend.ErrInvalidInput)
+	}
+	rawPath, rawQuery, hasQuery := strings.Cut(rest, "?")
+	if rawPath == "" {
+		return Config{}, fmt.Errorf("software: URI %q has no path (want software:memory or software:<dir>): %w", backend.Redact(uri), backend.ErrInvalidInput)
+	}
+	var c Config
+	if rawPath == "memory" {
+		c.Memory = true
+	} else {
+		p, err := url.PathUnescape(rawPath)
+		if err != nil {
+			return Config{}, fmt.Errorf("software: URI path %q: bad %%-escape (write %%25 for a literal %%): %w", rawPath, backend.ErrInvalidInput)
+		}
+		if strings.ContainsRune(p, 0) {
+			return Config{}, fmt.Errorf("software: URI path contains a NUL byte: %w", backend.ErrInvalidInput)
+		}
+		c.Dir = p
+	}
+	if !hasQuery || rawQuery == "" {
+		return c, nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return Config{}, fmt.Errorf("software: URI query of %q is malformed (want name=value pairs joined by &): %w", backend.Redact(uri), backend.ErrInvalidInput)
+	}
+	var unknown []string
+	for name := range q {
+		if name != "passphrase-source" {
+			unknown = append(unknown, fmt.Sprintf("%q", name))
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return Config{}, fmt.Errorf("software: unknown URI query parameter %s (known: passphrase-source): %w", strings.Join(unknown, ", "), backend.ErrInvalidInput)
+	}
+	if src, ok := q["passphrase-source"]; ok {
+		if c.Memory {
+			return Config{}, fmt.Errorf("software: passphrase-source has no use with software:memory (keys in memory are never written): %w", backend.ErrInvalidInput)
+		}
+		if len(src) != 1 {
+			return Config{}, fmt.Errorf("software: passphrase-source given %d times: %w", len(src), backend.ErrInvalidInput)
+		}
+		kind, path, ok := strings.Cut(src[0], ":")
+		if !ok || kind != "file" {
+			return Config{}, fmt.Errorf("software: passphrase-source must be file:<path> (other sources are not supported; the passphrase itself never goes in the URI): %w", backend.ErrUnsupported)
+		}
+		if path == "" || strings.ContainsRune(path, 0) {
+			return Config{}, fmt.Errorf("software: passphrase-source=file: needs a path: %w", backend.ErrInvalidInput)
+		}
+		c.PassphraseFile = path
+	}
+	return c, nil
+}
+
+// String returns the URI in the form ParseURI reads. It holds no secret:
+// the passphrase source is a file name.
+func (c Config) String() string {
+	if c.Memory {
+		return Scheme + ":memory"
+	}
+	dir := c.Dir
+	if dir == "memory" {
+		dir = "./memory"
+	}
+	s := Scheme + ":" + escape(dir, "%?")
+	if c.PassphraseFile != "" {
+		s += "?passphrase-source=" + escape("file:"+c.PassphraseFile, "%?&#+=;")
+	}
+	return s
+}
+
+// escape %-encodes control characters, non-ASCII bytes are kept, and the
+// bytes in special.
+func escape(s, special string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch < 0x20 || ch == 0x7f || ch == ' ' || strings.IndexByte(special, ch) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", ch)
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	return b.String()
+}
