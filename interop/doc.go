@@ -1,0 +1,28 @@
+// Package interop holds keyplane's cross-library tests with Python's
+// cryptography package (Debian's python3-cryptography), the library whose
+// guide keyplane's recipes follow. It has no API: everything is in its
+// tests.
+//
+// The tests run both directions on every backend in the table in
+// backends_test.go (the software backend in memory and in a keystore
+// directory, and the PKCS#11 backend on a throwaway SoftHSM2 token):
+//
+//   - RSA-OAEP (SHA-256, with and without a label, and SHA-1): pyca
+//     encrypts to the backend's public key, the backend decrypts;
+//   - signatures (RSA-PSS, RSA PKCS#1 v1.5, ECDSA, Ed25519): the backend's
+//     verify in pyca, and pyca's verify with the standard library against
+//     the backend's public key;
+//   - Fernet and MultiFernet: pyca's tokens decrypt with a key imported
+//     into the backend, the backend's tokens decrypt in pyca, and rotation
+//     works across both;
+//   - PKCS#8: pyca's BestAvailableEncryption keys import into the backend,
+//     and the software backend's password-encrypted export loads in pyca;
+//   - SubjectPublicKeyInfo: pyca loads the backend's public keys.
+//
+// The Python side is testdata/pyca_peer.py, which reads one JSON request
+// on stdin and answers on stdout. Secrets (passphrases, Fernet keys) go
+// only through stdin, never on a command line.
+//
+// When python3-cryptography or SoftHSM2 is missing the tests skip, unless
+// KEYPLANE_REQUIRE_TOOLS=1 (CI) makes that a failure.
+package interop
