@@ -115,12 +115,32 @@ func (a Algorithm) SecretSize() int {
 
 // AlgorithmOf returns the algorithm of a public key (or of a private key,
 // through its Public method), or an error wrapping ErrUnsupported.
+// A malformed key (a nil pointer, no modulus or curve, an Ed25519 key of the
+// wrong length) gives an error wrapping ErrInvalidInput, never a panic.
 func AlgorithmOf(key any) (Algorithm, error) {
+	// Private keys' Public methods panic on some malformed keys: look first.
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if k == nil {
+			return "", fmt.Errorf("nil RSA private key: %w", ErrInvalidInput)
+		}
+	case *ecdsa.PrivateKey:
+		if k == nil {
+			return "", fmt.Errorf("nil EC private key: %w", ErrInvalidInput)
+		}
+	case ed25519.PrivateKey:
+		if len(k) != ed25519.PrivateKeySize {
+			return "", fmt.Errorf("Ed25519 private key of %d bytes, want %d: %w", len(k), ed25519.PrivateKeySize, ErrInvalidInput)
+		}
+	}
 	if k, ok := key.(interface{ Public() crypto.PublicKey }); ok {
 		key = k.Public()
 	}
 	switch k := key.(type) {
 	case *rsa.PublicKey:
+		if k == nil || k.N == nil {
+			return "", fmt.Errorf("RSA key without a modulus: %w", ErrInvalidInput)
+		}
 		switch k.N.BitLen() {
 		case 2048:
 			return RSA2048, nil
@@ -131,6 +151,9 @@ func AlgorithmOf(key any) (Algorithm, error) {
 		}
 		return "", fmt.Errorf("RSA key of %d bits (supported: 2048, 3072, 4096): %w", k.N.BitLen(), ErrUnsupported)
 	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil {
+			return "", fmt.Errorf("EC key without a curve: %w", ErrInvalidInput)
+		}
 		switch k.Curve {
 		case elliptic.P256():
 			return ECP256, nil
