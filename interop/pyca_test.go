@@ -182,8 +182,8 @@ func TestPycaKeysImportAndSign(t *testing.T) {
 			}
 			// A wrong passphrase is an authentication error that does not
 			// show either passphrase.
-			_, err := pkcs8.ParsePrivateKeyPEM([]byte(pk.PKCS8), func() ([]byte, error) { return []byte("wrong passphrase"), nil })
-			if !errors.Is(err, backend.ErrAuthentication) || strings.Contains(err.Error(), "wrong passphrase") {
+			_, err := pkcs8.ParsePrivateKeyPEM([]byte(pk.PKCS8), func() ([]byte, error) { return []byte("Tr0ub4dor&3"), nil })
+			if !errors.Is(err, backend.ErrAuthentication) || strings.Contains(err.Error(), "Tr0ub4dor") {
 				t.Errorf("%s: wrong passphrase: %v", typ, err)
 			}
 			priv, err := pkcs8.ParsePrivateKeyPEM([]byte(pk.PKCS8), func() ([]byte, error) { return []byte(passphrase), nil })

@@ -1,0 +1,23 @@
+package fernet
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencies keeps package fernet on the standard library and package
+// backend, so that it works over any backend without pulling one in.
+func TestDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Skipf("go list: %v: %s", err, out) // no go tool (an installed test binary)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		switch p {
+		case "github.com/keyplane/keyplane/fernet", "github.com/keyplane/keyplane/backend":
+		default:
+			t.Errorf("fernet depends on %s; only the standard library and package backend are allowed", p)
+		}
+	}
+}
