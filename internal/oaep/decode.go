@@ -9,6 +9,27 @@ import (
 	"github.com/keyplane/keyplane/backend"
 )
 
+// Why Decode is constant time in the secret data (EM):
+//
+//   - Every branch and every memory index depends only on public values: k,
+//     len(em), the hash sizes and the label. EM's content decides nothing
+//     until the single final branch on good.
+//   - MGF1 and the label hash run over lengths fixed by k and the hashes,
+//     whatever EM holds; the hashes themselves are crypto/* implementations.
+//   - The checks (Y = 0, lHash' = lHash, PS all zeros, a 0x01 separator) are
+//     computed with crypto/subtle (ConstantTimeByteEq, ConstantTimeCompare,
+//     ConstantTimeSelect) into 0/1 integers and combined with & — no early
+//     exit — and the scan for the separator visits every byte of DB.
+//   - All failures return the same value, backend.ErrDecryption, so neither
+//     the error nor the time says which check failed (Manger's attack needs
+//     exactly that: whether Y was zero).
+//
+// What is revealed is success or failure, and on success the message
+// length (through the final copy), which the caller receives anyway. The
+// left-padding copy depends on len(em): a token that strips leading zeros
+// already hands that length to the host process through the PKCS#11 call,
+// whatever Decode does with it.
+
 // Decode returns the message from an OAEP-encoded block em of a k-byte modulus.
 // Every failure is backend.ErrDecryption, with no detail.
 //
