@@ -1,0 +1,209 @@
+package plugins
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"unicode/utf8"
+
+	"google.golang.org/grpc"
+
+	"github.com/keyplane/keyplane/backend"
+	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
+)
+
+// Plugin is a backend.Backend whose keys live in a plugin process. Open
+// returns it wrapped in a value that also implements the optional
+// interfaces (backend.AEADBackend, backend.FernetBackend,
+// backend.Importer) the plugin's backend reported; backend.Exporter is
+// never offered across the boundary.
+type Plugin struct {
+	h *host
+}
+
+var _ backend.Backend = (*Plugin)(nil)
+
+// PID returns the process ID of the plugin's live child process, or 0 when
+// none is running (before the first start, after a crash, after Close).
+func (p *Plugin) PID() int {
+	if c := p.h.cur.Load(); c != nil && !c.dead.Load() {
+		return c.pid
+	}
+	return 0
+}
+
+// Executable returns the path of the plugin executable.
+func (p *Plugin) Executable() string { return p.h.t.exe }
+
+// call runs one RPC on the live child (starting one if needed) and maps
+// its error.
+func call[Req, Resp any](ctx context.Context, p *Plugin, req Req, rpc func(pb.BackendClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+	var zero Resp
+	c, err := p.h.conn(ctx)
+	if err != nil {
+		return zero, err
+	}
+	resp, err := rpc(c.rpc, ctx, req)
+	if err != nil {
+		return zero, p.h.fail(c, err)
+	}
+	return resp, nil
+}
+
+func (p *Plugin) Capabilities(ctx context.Context) (*backend.Capabilities, error) {
+	w, err := call(ctx, p, &pb.CapabilitiesRequest{}, pb.BackendClient.GetCapabilities)
+	if err != nil {
+		return nil, err
+	}
+	caps := capsFromWire(w)
+	inner := caps.Backend
+	caps.Backend = p.h.t.scheme
+	caps.Export = false
+	caps.Notes = append(caps.Notes, fmt.Sprintf("runs out of process in %s (backend %q); keys are not exported across the plugin boundary", p.h.t.exe, inner))
+	return caps, nil
+}
+
+func (p *Plugin) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backend.Key, error) {
+	if !utf8.ValidString(string(spec.Algorithm)) {
+		return nil, fmt.Errorf("unknown key type %q: %w", spec.Algorithm, backend.ErrUnsupported)
+	}
+	if err := checkText("key label", spec.Label); err != nil {
+		return nil, err
+	}
+	resp, err := call(ctx, p, &pb.GenerateKeyRequest{Label: spec.Label, Algorithm: string(spec.Algorithm)}, pb.BackendClient.GenerateKey)
+	if err != nil {
+		return nil, err
+	}
+	return keyFromWire(resp.GetKey())
+}
+
+func (p *Plugin) Key(ctx context.Context, ref string) (*backend.Key, error) {
+	if err := checkText("key reference", ref); err != nil {
+		return nil, err
+	}
+	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetKey)
+	if err != nil {
+		return nil, err
+	}
+	return keyFromWire(resp.GetKey())
+}
+
+func (p *Plugin) Keys(ctx context.Context) ([]*backend.Key, error) {
+	resp, err := call(ctx, p, &pb.ListKeysRequest{}, pb.BackendClient.ListKeys)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]*backend.Key, 0, len(resp.GetKeys()))
+	for _, w := range resp.GetKeys() {
+		k, err := keyFromWire(w)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+func (p *Plugin) DeleteKey(ctx context.Context, ref string) error {
+	if err := checkText("key reference", ref); err != nil {
+		return err
+	}
+	_, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.DeleteKey)
+	return err
+}
+
+// Close stops the plugin process and waits for it to exit. Later calls,
+// on the backend and on every signer and decrypter it handed out, return
+// backend.ErrClosed. Close is idempotent.
+func (p *Plugin) Close() error { return p.h.close() }
+
+// Signer returns a crypto.Signer whose Sign runs in the plugin.
+func (p *Plugin) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
+	if err := checkText("key reference", ref); err != nil {
+		return nil, err
+	}
+	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetSigner)
+	if err != nil {
+		return nil, err
+	}
+	k, err := keyFromWire(resp.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	if k.Public == nil {
+		return nil, fmt.Errorf("plugin %s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
+	}
+	return &remoteSigner{h: p.h, ref: keyRefOf(k, ref), alg: k.Algorithm, pub: k.Public}, nil
+}
+
+// Decrypter returns a crypto.Decrypter whose Decrypt runs in the plugin.
+func (p *Plugin) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
+	if err := checkText("key reference", ref); err != nil {
+		return nil, err
+	}
+	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetDecrypter)
+	if err != nil {
+		return nil, err
+	}
+	k, err := keyFromWire(resp.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	if k.Public == nil {
+		return nil, fmt.Errorf("plugin %s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
+	}
+	return &remoteDecrypter{h: p.h, ref: keyRefOf(k, ref), pub: k.Public}, nil
+}
+
+// importKey is Importer.ImportKey: private keys cross the channel as
+// PKCS#8 DER, secret keys as raw bytes.
+func (p *Plugin) importKey(ctx context.Context, label string, key any) (*backend.Key, error) {
+	if err := checkText("key label", label); err != nil {
+		return nil, err
+	}
+	req := &pb.ImportKeyRequest{Label: label}
+	switch k := key.(type) {
+	case backend.SecretKey:
+		req.Material = &pb.ImportKeyRequest_SecretKey{SecretKey: &pb.SecretKey{Algorithm: string(k.Algorithm), Value: k.Value}}
+	case *backend.SecretKey:
+		if k == nil {
+			return nil, fmt.Errorf("import: nil secret key: %w", backend.ErrInvalidInput)
+		}
+		req.Material = &pb.ImportKeyRequest_SecretKey{SecretKey: &pb.SecretKey{Algorithm: string(k.Algorithm), Value: k.Value}}
+	default:
+		if _, err := backend.AlgorithmOf(key); err != nil {
+			return nil, fmt.Errorf("import: %w", err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("import: key of type %T cannot be encoded as PKCS#8: %w", key, backend.ErrUnsupported)
+		}
+		defer clear(der)
+		req.Material = &pb.ImportKeyRequest_Pkcs8PrivateKey{Pkcs8PrivateKey: der}
+	}
+	resp, err := call(ctx, p, req, pb.BackendClient.ImportKey)
+	if err != nil {
+		return nil, err
+	}
+	return keyFromWire(resp.GetKey())
+}
+
+func (p *Plugin) plugin() *Plugin { return p }
+
+// AsPlugin returns the *Plugin inside a backend that Open returned.
+func AsPlugin(b backend.Backend) (*Plugin, bool) {
+	if pb, ok := b.(interface{ plugin() *Plugin }); ok {
+		return pb.plugin(), true
+	}
+	return nil, false
+}
+
+// checkText refuses strings the protocol cannot carry: proto3 strings are
+// UTF-8, and a label or reference that is not is malformed anyway.
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8: %w", what, s, backend.ErrInvalidInput)
+	}
+	return nil
+}

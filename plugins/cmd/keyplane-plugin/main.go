@@ -1,0 +1,21 @@
+// Command keyplane-plugin runs keyplane's built-in backends in a child
+// process: a host that opens plugin+<scheme>:<rest> starts it, and it opens
+// the backend URI <scheme>:<rest> that the host sends over the plugin's
+// mutually authenticated TLS channel (never on its command line or in its
+// environment, since a PKCS#11 URI may carry a PIN).
+//
+// It is not meant to be run by hand: without the host's handshake it prints
+// an explanation on stderr and exits 1. See docs/plugins.md.
+package main
+
+import (
+	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/plugins"
+
+	// The built-in backends this executable can run.
+	_ "github.com/keyplane/keyplane/backends/software"
+)
+
+func main() {
+	plugins.ServeOpen(backend.Open)
+}

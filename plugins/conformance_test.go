@@ -1,0 +1,36 @@
+package plugins_test
+
+import (
+	"testing"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/conformance"
+)
+
+// openURI returns a conformance opener for uri that closes the backend
+// when the test ends.
+func openURI(uri string) func(t *testing.T) backend.Backend {
+	return func(t *testing.T) backend.Backend {
+		t.Helper()
+		b, err := backend.Open(t.Context(), uri)
+		if err != nil {
+			t.Fatalf("backend.Open(%q): %v", backend.Redact(uri), err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+}
+
+func TestConformanceSoftwareMemory(t *testing.T) {
+	conformance.Run(t, openURI("plugin+software:memory"), conformance.Config{Short: testing.Short()})
+}
+
+func TestConformanceSoftwareKeystore(t *testing.T) {
+	t.Setenv("KEYPLANE_PASSPHRASE", "")
+	dir := t.TempDir()
+	conformance.Run(t, openURI("plugin+software:"+dir), conformance.Config{Reopen: true, Short: testing.Short()})
+}
+
+func TestConformanceExamplePlugin(t *testing.T) {
+	conformance.Run(t, openURI("plugin:"+exampleExe+"?sha256="+exampleSum), conformance.Config{Short: testing.Short()})
+}

@@ -1,0 +1,162 @@
+package plugins
+
+import (
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// Options configure the host side of a plugin. The zero value is the
+// default that backend.Open uses.
+type Options struct {
+	// Path is the plugin executable for plugin+<scheme>: URIs; empty means
+	// FindExecutable's search. plugin: URIs name their executable
+	// themselves and ignore it.
+	Path string
+	// SHA256 pins the executable's SHA-256 (32 bytes). For plugin: URIs the
+	// sha256= parameter sets it; for plugin+<scheme>: URIs,
+	// $KEYPLANE_PLUGIN_SHA256 (hex) does when this is empty.
+	SHA256 []byte
+	// Logger receives go-plugin's messages and everything the plugin writes
+	// on stdout and stderr; the default is slog.Default().
+	Logger *slog.Logger
+	// CallTimeout bounds the calls that take no context: Sign and Decrypt
+	// of the crypto.Signer and crypto.Decrypter values. The default is 30
+	// seconds; the timeout= parameter of a plugin: URI sets it too. Calls
+	// that take a context use the context's deadline only.
+	CallTimeout time.Duration
+	// StartTimeout bounds starting the plugin process up to its handshake;
+	// the default is 20 seconds.
+	StartTimeout time.Duration
+	// ForwardEnv names more host environment variables to pass to the
+	// plugin, beyond ChildEnv. Names that look like they hold secrets
+	// (containing PIN, PASSPHRASE, PASSWORD, SECRET) are refused.
+	ForwardEnv []string
+}
+
+const (
+	defaultCallTimeout  = 30 * time.Second
+	defaultStartTimeout = 20 * time.Second
+)
+
+// target is a parsed plugin URI: what to run and what to send it.
+type target struct {
+	scheme string // "plugin+software", "plugin"
+	name   string // for messages
+	exe    string
+	config string // the OpenBackend URI; may hold secrets, never logged
+	sha256 []byte
+}
+
+// parseURI reads plugin+<scheme>:<rest> and plugin:<abs-path>?<query>.
+//
+//	plugin+software:memory
+//	plugin+pkcs11:token=signing?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin
+//	plugin:/opt/acme/keyplane-acme-kms?sha256=9f86d0…&region=eu-west-1
+//
+// For plugin: URIs the host keeps sha256= (the executable's pinned hash)
+// and timeout= (Options.CallTimeout, a Go duration), and sends the other
+// query parameters, as written, to the plugin.
+func parseURI(uri string, opts *Options) (*target, error) {
+	scheme, rest, ok := strings.Cut(uri, ":")
+	if !ok {
+		return nil, fmt.Errorf("plugin URI %q: want plugin+<scheme>:... or plugin:/path/to/executable: %w", backend.Redact(uri), backend.ErrInvalidInput)
+	}
+	if inner, ok := strings.CutPrefix(scheme, "plugin+"); ok {
+		if inner == "" || strings.HasPrefix(inner, "plugin") {
+			return nil, fmt.Errorf("plugin URI %q: want plugin+<backend scheme>:...: %w", backend.Redact(uri), backend.ErrInvalidInput)
+		}
+		exe, err := FindExecutable(opts.Path)
+		if err != nil {
+			return nil, err
+		}
+		t := &target{scheme: scheme, name: scheme, exe: exe, config: inner + ":" + rest, sha256: opts.SHA256}
+		if err := checkPassphraseEnv(inner, rest); err != nil {
+			return nil, err
+		}
+		if t.sha256 == nil {
+			if h := envSHA256(); h != "" {
+				sum, err := parseSHA256(h, "$"+SHA256Env)
+				if err != nil {
+					return nil, err
+				}
+				t.sha256 = sum
+			}
+		}
+		return t, nil
+	}
+	if scheme != "plugin" {
+		return nil, fmt.Errorf("plugin URI %q: scheme must be plugin or plugin+<scheme>: %w", backend.Redact(uri), backend.ErrInvalidInput)
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	if !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("plugin URI %q: the executable must be an absolute path (plugin:/path/to/executable?sha256=...): %w", backend.Redact(uri), backend.ErrInvalidInput)
+	}
+	t := &target{scheme: scheme, name: filepath.Base(path), sha256: opts.SHA256}
+	var keep []string
+	for _, p := range strings.Split(query, "&") {
+		if p == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "sha256":
+			sum, err := parseSHA256(v, "sha256=")
+			if err != nil {
+				return nil, err
+			}
+			t.sha256 = sum
+		case "timeout":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("plugin URI %q: timeout=%q is not a positive duration (e.g. 10s): %w", backend.Redact(uri), v, backend.ErrInvalidInput)
+			}
+			opts.CallTimeout = d
+		default:
+			keep = append(keep, p)
+		}
+	}
+	exe, err := checkExecutable(path, "plugin: URI")
+	if err != nil {
+		return nil, err
+	}
+	t.exe = exe
+	t.config = strings.Join(keep, "&")
+	if _, err := url.ParseQuery(t.config); err != nil {
+		return nil, fmt.Errorf("plugin URI %q: malformed query: %w", backend.Redact(uri), backend.ErrInvalidInput)
+	}
+	return t, nil
+}
+
+func parseSHA256(h, from string) ([]byte, error) {
+	sum, err := hex.DecodeString(h)
+	if err != nil || len(sum) != 32 {
+		return nil, fmt.Errorf("plugin: %s %q is not a SHA-256 in hex (64 hex digits): %w", from, h, backend.ErrInvalidInput)
+	}
+	return sum, nil
+}
+
+// passphraseEnv is the software backend's passphrase variable, which is
+// never passed to a plugin.
+const passphraseEnv = "KEYPLANE_PASSPHRASE"
+
+// checkPassphraseEnv refuses plugin+software:<dir> without a
+// passphrase-source while $KEYPLANE_PASSPHRASE is set on the host: in
+// process the software backend would use that passphrase, but the plugin
+// does not get it, and would read or write the keystore without one.
+func checkPassphraseEnv(scheme, rest string) error {
+	if scheme != "software" || rest == "memory" || strings.HasPrefix(rest, "memory?") {
+		return nil
+	}
+	if os.Getenv(passphraseEnv) == "" || strings.Contains(rest, "passphrase-source=") {
+		return nil
+	}
+	return fmt.Errorf("plugin+software: $%s is set but is never passed to a plugin process; name a passphrase file in the URI instead (software:<dir>?passphrase-source=file:<path>), or unset it: %w", passphraseEnv, backend.ErrInvalidInput)
+}

@@ -1,0 +1,315 @@
+package plugins
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"sync"
+
+	"github.com/keyplane/keyplane/backend"
+	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
+)
+
+// OpenFunc opens the backend a plugin serves from the configuration the
+// host sends after the handshake (see ServeOpen).
+type OpenFunc func(ctx context.Context, uri string) (backend.Backend, error)
+
+// server is the plugin side of the protocol: it answers the host's gRPC
+// calls with a backend.Backend. Every method turns the backend's error into
+// a gRPC status that keeps its sentinel (toStatus).
+type server struct {
+	pb.UnimplementedBackendServer
+
+	open OpenFunc
+
+	mu sync.RWMutex
+	b  backend.Backend // nil until OpenBackend
+
+	handles handleCache
+}
+
+func newServer(open OpenFunc) *server {
+	return &server{open: open, handles: handleCache{m: map[handleKey]any{}}}
+}
+
+// backend returns the opened backend, or an error before OpenBackend.
+func (s *server) backend() (backend.Backend, error) {
+	s.mu.RLock()
+	b := s.b
+	s.mu.RUnlock()
+	if b == nil {
+		return nil, toStatus(fmt.Errorf("plugin backend not opened: the host must call OpenBackend first: %w", backend.ErrInvalidInput))
+	}
+	return b, nil
+}
+
+// close closes the backend, once.
+func (s *server) close() error {
+	s.mu.Lock()
+	b := s.b
+	s.b = nil
+	s.mu.Unlock()
+	s.handles.clear()
+	if b == nil {
+		return nil
+	}
+	return b.Close()
+}
+
+func (s *server) OpenBackend(ctx context.Context, req *pb.OpenBackendRequest) (*pb.OpenBackendResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b != nil {
+		return nil, toStatus(fmt.Errorf("plugin backend already opened: %w", backend.ErrInvalidInput))
+	}
+	b, err := s.open(ctx, req.GetUri())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if b == nil {
+		return nil, toStatus(fmt.Errorf("plugin's open function returned no backend: %w", backend.ErrUnavailable))
+	}
+	s.b = b
+	resp := &pb.OpenBackendResponse{}
+	if _, ok := b.(backend.AEADBackend); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_AEAD)
+	}
+	if _, ok := b.(backend.FernetBackend); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_FERNET)
+	}
+	if _, ok := b.(backend.Importer); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_IMPORT)
+	}
+	return resp, nil
+}
+
+func (s *server) GetCapabilities(ctx context.Context, _ *pb.CapabilitiesRequest) (*pb.Capabilities, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	c, err := b.Capabilities(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if c == nil {
+		return nil, toStatus(fmt.Errorf("backend reported no capabilities: %w", backend.ErrUnavailable))
+	}
+	return capsToWire(c), nil
+}
+
+func (s *server) GenerateKey(ctx context.Context, req *pb.GenerateKeyRequest) (*pb.KeyResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	k, err := b.GenerateKey(ctx, backend.KeySpec{Label: req.GetLabel(), Algorithm: backend.Algorithm(req.GetAlgorithm())})
+	return keyResponse(k, err)
+}
+
+func (s *server) GetKey(ctx context.Context, req *pb.KeyRequest) (*pb.KeyResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	k, err := b.Key(ctx, req.GetRef())
+	return keyResponse(k, err)
+}
+
+func (s *server) ListKeys(ctx context.Context, _ *pb.ListKeysRequest) (*pb.ListKeysResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := b.Keys(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.ListKeysResponse{Keys: make([]*pb.Key, 0, len(keys))}
+	for _, k := range keys {
+		w, err := keyToWire(k)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		resp.Keys = append(resp.Keys, w)
+	}
+	return resp, nil
+}
+
+func (s *server) DeleteKey(ctx context.Context, req *pb.KeyRequest) (*pb.DeleteKeyResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	// Whatever happens, forget every handle: a handle for the deleted key
+	// must not outlive it.
+	defer s.handles.clear()
+	if err := b.DeleteKey(ctx, req.GetRef()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.DeleteKeyResponse{}, nil
+}
+
+func (s *server) ImportKey(ctx context.Context, req *pb.ImportKeyRequest) (*pb.KeyResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	imp, ok := b.(backend.Importer)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("this plugin's backend cannot import keys: %w", backend.ErrUnsupported))
+	}
+	var key any
+	switch m := req.GetMaterial().(type) {
+	case *pb.ImportKeyRequest_Pkcs8PrivateKey:
+		der := m.Pkcs8PrivateKey
+		priv, err := x509.ParsePKCS8PrivateKey(der)
+		clear(der)
+		if err != nil {
+			// The parser's message names no key bytes.
+			return nil, toStatus(fmt.Errorf("import: malformed PKCS#8 private key: %w", backend.ErrInvalidInput))
+		}
+		key = priv
+	case *pb.ImportKeyRequest_SecretKey:
+		if m.SecretKey == nil {
+			return nil, toStatus(fmt.Errorf("import: empty secret key: %w", backend.ErrInvalidInput))
+		}
+		key = backend.SecretKey{Algorithm: backend.Algorithm(m.SecretKey.GetAlgorithm()), Value: m.SecretKey.GetValue()}
+	default:
+		return nil, toStatus(fmt.Errorf("import: no key material in the request: %w", backend.ErrInvalidInput))
+	}
+	k, err := imp.ImportKey(ctx, req.GetLabel(), key)
+	if sk, ok := key.(backend.SecretKey); ok {
+		clear(sk.Value)
+	}
+	return keyResponse(k, err)
+}
+
+func keyResponse(k *backend.Key, err error) (*pb.KeyResponse, error) {
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	w, err := keyToWire(k)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.KeyResponse{Key: w}, nil
+}
+
+// signer returns the crypto.Signer for ref, from the cache when it can.
+func (s *server) signer(ctx context.Context, ref string) (crypto.Signer, error) {
+	if v, ok := s.handles.get(handleSigner, ref); ok {
+		return v.(crypto.Signer), nil
+	}
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	sg, err := b.Signer(ctx, ref)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	s.handles.put(handleSigner, ref, sg)
+	return sg, nil
+}
+
+func (s *server) decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
+	if v, ok := s.handles.get(handleDecrypter, ref); ok {
+		return v.(crypto.Decrypter), nil
+	}
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	d, err := b.Decrypter(ctx, ref)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	s.handles.put(handleDecrypter, ref, d)
+	return d, nil
+}
+
+// keyFor looks a key up after a handle was obtained, for the Get* answers.
+func (s *server) keyFor(ctx context.Context, ref string) (*pb.KeyResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	k, err := b.Key(ctx, ref)
+	return keyResponse(k, err)
+}
+
+func (s *server) GetSigner(ctx context.Context, req *pb.KeyRequest) (*pb.KeyResponse, error) {
+	if _, err := s.signer(ctx, req.GetRef()); err != nil {
+		return nil, err
+	}
+	return s.keyFor(ctx, req.GetRef())
+}
+
+func (s *server) GetDecrypter(ctx context.Context, req *pb.KeyRequest) (*pb.KeyResponse, error) {
+	if _, err := s.decrypter(ctx, req.GetRef()); err != nil {
+		return nil, err
+	}
+	return s.keyFor(ctx, req.GetRef())
+}
+
+func (s *server) Sign(ctx context.Context, req *pb.SignRequest) (*pb.SignResponse, error) {
+	h, err := hashFromWire(req.GetHash())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	var opts crypto.SignerOpts = h
+	if req.GetPss() {
+		if req.GetSaltLength() <= 0 {
+			return nil, toStatus(fmt.Errorf("sign: PSS request with salt length %d (the host resolves it to a positive length): %w", req.GetSaltLength(), backend.ErrInvalidInput))
+		}
+		opts = &rsa.PSSOptions{SaltLength: int(req.GetSaltLength()), Hash: h}
+	}
+	sg, err := s.signer(ctx, req.GetRef())
+	if err != nil {
+		return nil, err
+	}
+	sig, err := sg.Sign(rand.Reader, req.GetDigest(), opts)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.SignResponse{Signature: sig}, nil
+}
+
+func (s *server) Decrypt(ctx context.Context, req *pb.DecryptRequest) (*pb.DecryptResponse, error) {
+	var opts crypto.DecrypterOpts
+	switch req.GetPadding() {
+	case pb.Padding_PADDING_PKCS1V15:
+		if req.GetSessionKeyLen() < 0 {
+			return nil, toStatus(fmt.Errorf("decrypt: negative session key length: %w", backend.ErrInvalidInput))
+		}
+		opts = &rsa.PKCS1v15DecryptOptions{SessionKeyLen: int(req.GetSessionKeyLen())}
+	case pb.Padding_PADDING_OAEP:
+		h, err := hashFromWire(req.GetOaepHash())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		mgf, err := hashFromWire(req.GetMgfHash())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		if h == 0 {
+			return nil, toStatus(fmt.Errorf("decrypt: OAEP request without a hash: %w", backend.ErrInvalidInput))
+		}
+		opts = &rsa.OAEPOptions{Hash: h, MGFHash: mgf, Label: req.GetLabel()}
+	default:
+		return nil, toStatus(fmt.Errorf("decrypt: padding %d: %w", int32(req.GetPadding()), backend.ErrUnsupported))
+	}
+	d, err := s.decrypter(ctx, req.GetRef())
+	if err != nil {
+		return nil, err
+	}
+	pt, err := d.Decrypt(rand.Reader, req.GetCiphertext(), opts)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.DecryptResponse{Plaintext: pt}, nil
+}
