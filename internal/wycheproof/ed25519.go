@@ -56,9 +56,10 @@ func legacyEdDSAKeys(t *testing.T) map[string][]byte {
 //     the vector's public key (all but one key), that key is imported into
 //     b and b signs the message: the signature must verify, and for a valid
 //     vector equal the vector's signature byte for byte (Ed25519 is
-//     deterministic). Vectors without a private key are counted in
-//     SkipReasons only if the backend refuses Ed25519 keys; otherwise they
-//     pass on the verification check alone, which the log line reports.
+//     deterministic). If b refuses Ed25519 keys with ErrUnsupported, these
+//     vectors are skipped. Vectors whose public key has no private key in
+//     the legacy file pass on the verification check alone; a log line
+//     counts them.
 func RunEd25519(t *testing.T, b backend.Backend) []Stats {
 	t.Helper()
 	ring := newKeyring(t, b, "ed25519")
