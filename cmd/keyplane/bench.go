@@ -157,10 +157,10 @@ before measuring.`,
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func writeBenchTable(c *cli, rep benchReport) error {
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "ALGORITHM\tKEY TYPE\tWORKERS\tOPS\tOPS/S\tP50 (ms)\tP99 (ms)\t\n")
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "ALGORITHM\tKEY TYPE\tWORKERS\tOPS\tOPS/S\tP50 (ms)\tP99 (ms)\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.3f\t%.3f\t\n", r.Algorithm, r.KeyType, r.Workers, r.Ops, r.OpsPerSecond, r.P50ms, r.P99ms)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.3f\t%.3f\n", r.Algorithm, r.KeyType, r.Workers, r.Ops, r.OpsPerSecond, r.P50ms, r.P99ms)
 	}
 	return tw.Flush()
 }

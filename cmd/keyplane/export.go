@@ -57,7 +57,7 @@ A file named by --out is created with mode 0600.`,
 				switch sk := key.(type) {
 				case backend.SecretKey:
 					if pass != nil {
-						return fmt.Errorf("key %q is a %s secret key, exported as text; a passphrase does not apply to it", k.Label, sk.Algorithm)
+						return fmt.Errorf("key %q is a secret %s key, exported as text; a passphrase does not apply to it", k.Label, sk.Algorithm)
 					}
 					switch sk.Algorithm {
 					case backend.Fernet:

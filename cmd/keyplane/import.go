@@ -56,13 +56,17 @@ Not every backend accepts imports (an HSM may refuse them).`,
 			if err != nil {
 				return err
 			}
+			pass, err := c.passphrase(passFile, importPassphraseEnv)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
 				imp, ok := b.(backend.Importer)
 				if !ok {
 					return fmt.Errorf("backend %s cannot import keys: %w", c.backendName(ctx, b), backend.ErrUnsupported)
 				}
-				key, err := c.parseImport(data, want, passFile)
+				key, err := parseImport(data, want, pass)
 				if err != nil {
 					return fmt.Errorf("%s: %w", inputName(in), err)
 				}
@@ -91,8 +95,9 @@ func inputName(in string) string {
 	return in
 }
 
-// parseImport reads the key material in data.
-func (c *cli) parseImport(data []byte, want backend.Algorithm, passFile string) (any, error) {
+// parseImport reads the key material in data; pass is the passphrase of an
+// encrypted PEM, nil when none was given.
+func parseImport(data []byte, want backend.Algorithm, pass []byte) (any, error) {
 	switch want {
 	case backend.Fernet:
 		return fernet.ParseKey(string(bytes.TrimSpace(data)))
@@ -100,14 +105,10 @@ func (c *cli) parseImport(data []byte, want backend.Algorithm, passFile string) 
 		return parseAESKey(data)
 	}
 	key, err := pkcs8.ParsePrivateKeyPEM(data, func() ([]byte, error) {
-		p, err := c.passphrase(passFile, importPassphraseEnv)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
+		if pass == nil {
 			return nil, fmt.Errorf("the key is encrypted: give its passphrase with --passphrase-file FILE or %s: %w", importPassphraseEnv, backend.ErrAuthentication)
 		}
-		return p, nil
+		return pass, nil
 	})
 	if err != nil {
 		return nil, err
@@ -118,7 +119,7 @@ func (c *cli) parseImport(data []byte, want backend.Algorithm, passFile string) 
 			return nil, err
 		}
 		if got != want {
-			return nil, fmt.Errorf("the file holds a %s key, not %s (--type): %w", got, want, backend.ErrInvalidInput)
+			return nil, fmt.Errorf("the file holds a key of type %s, not %s (--type): %w", got, want, backend.ErrInvalidInput)
 		}
 	}
 	return key, nil

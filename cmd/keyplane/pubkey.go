@@ -54,7 +54,7 @@ Secret keys (aes-256, fernet) have no public key.`,
 func publicKey(k *backend.Key) (any, error) {
 	if k.Public == nil {
 		if !k.Algorithm.Asymmetric() {
-			return nil, fmt.Errorf("key %q is a %s secret key: it has no public key: %w", k.Label, k.Algorithm, backend.ErrUnsupported)
+			return nil, fmt.Errorf("key %q is a secret %s key: it has no public key: %w", k.Label, k.Algorithm, backend.ErrUnsupported)
 		}
 		return nil, fmt.Errorf("the backend gave no public key for %s key %q: %w", k.Algorithm, k.Label, backend.ErrUnavailable)
 	}

@@ -59,7 +59,7 @@ func (f *x509Flags) prepare(ctx context.Context, b backend.Backend) (*x509Reques
 		return nil, err
 	}
 	if !r.key.Algorithm.Asymmetric() {
-		return nil, fmt.Errorf("key %q is a %s secret key; certificates need an asymmetric key: %w", r.key.Label, r.key.Algorithm, backend.ErrUnsupported)
+		return nil, fmt.Errorf("key %q is a secret %s key; certificates need an asymmetric key: %w", r.key.Label, r.key.Algorithm, backend.ErrUnsupported)
 	}
 	switch r.key.Algorithm.Family() {
 	case backend.FamilyRSA:
