@@ -1,0 +1,55 @@
+//go:build cgo
+
+package pkcs11
+
+import "github.com/miekg/pkcs11"
+
+// pkcs11API is the part of *pkcs11.Ctx the backend uses, and nothing more,
+// so that tests can wrap it to count calls and inject faults (see openWith).
+// Every PKCS#11 call the backend makes goes through this interface; the
+// module registry alone calls C_Initialize on the raw context when it first
+// loads a module.
+//
+// Note that (*pkcs11.Ctx).Sign, Encrypt and Decrypt each make two C calls
+// (the length, then the data): one Sign here is two C_Sign at the module.
+type pkcs11API interface {
+	Initialize(opts ...pkcs11.InitializeOption) error
+	Finalize() error
+	GetInfo() (pkcs11.Info, error)
+	GetSlotList(tokenPresent bool) ([]uint, error)
+	GetSlotInfo(slotID uint) (pkcs11.SlotInfo, error)
+	GetTokenInfo(slotID uint) (pkcs11.TokenInfo, error)
+	GetMechanismList(slotID uint) ([]*pkcs11.Mechanism, error)
+	GetMechanismInfo(slotID uint, m []*pkcs11.Mechanism) (pkcs11.MechanismInfo, error)
+
+	OpenSession(slotID uint, flags uint) (pkcs11.SessionHandle, error)
+	CloseSession(sh pkcs11.SessionHandle) error
+	GetSessionInfo(sh pkcs11.SessionHandle) (pkcs11.SessionInfo, error)
+	Login(sh pkcs11.SessionHandle, userType uint, pin string) error
+
+	CreateObject(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error)
+	DestroyObject(sh pkcs11.SessionHandle, oh pkcs11.ObjectHandle) error
+	GetAttributeValue(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, a []*pkcs11.Attribute) ([]*pkcs11.Attribute, error)
+	FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error
+	FindObjects(sh pkcs11.SessionHandle, max int) ([]pkcs11.ObjectHandle, bool, error)
+	FindObjectsFinal(sh pkcs11.SessionHandle) error
+
+	GenerateKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error)
+	GenerateKeyPair(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, public, private []*pkcs11.Attribute) (pkcs11.ObjectHandle, pkcs11.ObjectHandle, error)
+
+	SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
+	Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
+	EncryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
+	Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
+	DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
+	Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, error)
+}
+
+var _ pkcs11API = (*pkcs11.Ctx)(nil)
+
+// PKCS#11 3.0 EdDSA constants that miekg/pkcs11 v1.1.2 lacks.
+const (
+	ckkECEdwards           = 0x40
+	ckmECEdwardsKeyPairGen = 0x1055
+	ckmEdDSA               = 0x1057
+)

@@ -1,0 +1,434 @@
+//go:build cgo
+
+package pkcs11
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/miekg/pkcs11"
+)
+
+func init() {
+	backend.Register("pkcs11", func(ctx context.Context, uri string) (backend.Backend, error) {
+		b, err := Open(ctx, uri)
+		if err != nil {
+			return nil, err // not a typed nil
+		}
+		return b, nil
+	})
+}
+
+// Backend is a PKCS#11 token opened from a URI. It implements
+// backend.Backend, backend.AEADBackend, backend.FernetBackend and
+// backend.Importer.
+type Backend struct {
+	uri    *URI
+	mod    *module
+	p      pkcs11API
+	pin    string
+	hasPIN bool
+
+	info      pkcs11.Info
+	mechs     map[uint]pkcs11.MechanismInfo
+	tokenMax  uint // ulMaxSessionCount as the token states it
+	oaepOff   bool // oaep-fallback=off
+	oaepState sync.Map
+
+	pool *SessionPool
+	keys keyCache
+
+	modGen atomic.Uint64 // module generation the sessions belong to
+	broken atomic.Bool   // a device-class fault happened; recover before the next use
+
+	mu        sync.Mutex // guards the fields below; serializes login and recovery
+	slot      uint
+	token     pkcs11.TokenInfo
+	pinFailed error // a wrong PIN: never try it again
+
+	closed atomic.Bool
+}
+
+var (
+	_ backend.Backend       = (*Backend)(nil)
+	_ backend.AEADBackend   = (*Backend)(nil)
+	_ backend.FernetBackend = (*Backend)(nil)
+	_ backend.Importer      = (*Backend)(nil)
+)
+
+// Open opens the token that uri names (see ParseURI). It loads and
+// initializes the module (once per process), finds the one token matching
+// the URI's path attributes, reads its mechanisms, opens a first session and
+// logs in when the URI gives a PIN. A token that matches nothing, or more
+// than one token, is an error listing what is there.
+func Open(ctx context.Context, uri string) (*Backend, error) {
+	return openWith(ctx, uri, nil)
+}
+
+// openWith is Open with a seam for tests: wrap, when non-nil, receives the
+// module's *pkcs11.Ctx (as a pkcs11API) and returns what the backend will
+// call instead — a wrapper that counts calls or injects CKR codes. The
+// module's first C_Initialize happens before wrap sees it.
+func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (*Backend, error) {
+	u, err := ParseURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	path, err := u.Module()
+	if err != nil {
+		return nil, err
+	}
+	pin, hasPIN, err := u.PIN()
+	if err != nil {
+		return nil, err
+	}
+	mod, err := loadModule(path)
+	if err != nil {
+		return nil, err
+	}
+	var p pkcs11API = mod.ctx
+	if wrap != nil {
+		p = wrap(p)
+	}
+	b := &Backend{uri: u, mod: mod, p: p, pin: pin, hasPIN: hasPIN, oaepOff: u.OAEPFallback == "off"}
+	b.modGen.Store(mod.generation())
+	if b.info, err = p.GetInfo(); err != nil {
+		return nil, fmt.Errorf("module %s: %w", path, ckErr("C_GetInfo", err))
+	}
+	if err := b.matchLibrary(); err != nil {
+		return nil, err
+	}
+	if b.slot, b.token, err = b.findSlot(); err != nil {
+		return nil, err
+	}
+	b.tokenMax = b.token.MaxSessionCount
+	if err := b.readMechanisms(); err != nil {
+		return nil, err
+	}
+	b.pool = newSessionPool(b.poolSize(), b.openSession, b.closeSession)
+	// Open (and log in on) a first session now, so that a wrong PIN or an
+	// absent token shows at Open.
+	s, err := b.pool.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.pool.Put(s)
+	return b, nil
+}
+
+// poolSize: max-sessions, else the token's stated limit, else 2×GOMAXPROCS
+// (at least 4). SoftHSM2 states no limit; real HSMs often allow a few
+// dozen sessions per application.
+func (b *Backend) poolSize() int {
+	n := b.uri.MaxSessions
+	if n == 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+		if m := b.tokenMax; m != pkcs11.CK_EFFECTIVELY_INFINITE && m != pkcs11.CK_UNAVAILABLE_INFORMATION && int(m) < n {
+			n = int(m)
+		}
+	}
+	return max(n, 1)
+}
+
+// Stats returns the session pool's counters, for tests and benchmarks.
+func (b *Backend) Stats() PoolStats { return b.pool.Stats() }
+
+// URI returns the URI the backend was opened with, without the PIN.
+func (b *Backend) URI() *URI { u := *b.uri; u.PINValue = ""; return &u }
+
+// Close closes the backend's sessions. The module stays loaded and
+// initialized for the rest of the process. Close is idempotent; other calls
+// after Close return backend.ErrClosed.
+func (b *Backend) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	b.pool.Reset()
+	b.keys.clear()
+	return nil
+}
+
+func (b *Backend) loginRequired() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.token.Flags&pkcs11.CKF_LOGIN_REQUIRED != 0
+}
+
+func (b *Backend) checkOpen() error {
+	if b.closed.Load() {
+		return fmt.Errorf("pkcs11: %w", backend.ErrClosed)
+	}
+	return nil
+}
+
+func (b *Backend) matchLibrary() error {
+	u, i := b.uri, b.info
+	if u.LibraryManufacturer != "" && u.LibraryManufacturer != i.ManufacturerID ||
+		u.LibraryDescription != "" && u.LibraryDescription != i.LibraryDescription ||
+		u.LibraryVersion != "" && u.LibraryVersion != fmt.Sprintf("%d.%d", i.LibraryVersion.Major, i.LibraryVersion.Minor) &&
+			u.LibraryVersion != fmt.Sprint(i.LibraryVersion.Major) {
+		return fmt.Errorf("pkcs11: module %s is %q by %q version %d.%d, not what the URI's library-* attributes ask for: %w",
+			b.mod.path, i.LibraryDescription, i.ManufacturerID, i.LibraryVersion.Major, i.LibraryVersion.Minor, backend.ErrNotFound)
+	}
+	return nil
+}
+
+// findSlot finds the one slot whose token matches the URI.
+func (b *Backend) findSlot() (uint, pkcs11.TokenInfo, error) {
+	slots, err := b.p.GetSlotList(true)
+	if err != nil {
+		return 0, pkcs11.TokenInfo{}, fmt.Errorf("module %s: %w", b.mod.path, ckErr("C_GetSlotList", err))
+	}
+	u := b.uri
+	var found []uint
+	var tokens []pkcs11.TokenInfo
+	var seen []string
+	for _, id := range slots {
+		if u.SlotID != nil && *u.SlotID != id {
+			continue
+		}
+		ti, err := b.p.GetTokenInfo(id)
+		if err != nil {
+			continue // a slot whose token went away meanwhile
+		}
+		seen = append(seen, fmt.Sprintf("slot %d token %q serial %q", id, ti.Label, ti.SerialNumber))
+		if u.Token != "" && u.Token != ti.Label || u.Serial != "" && u.Serial != ti.SerialNumber ||
+			u.Manufacturer != "" && u.Manufacturer != ti.ManufacturerID || u.Model != "" && u.Model != ti.Model {
+			continue
+		}
+		if u.SlotDescription != "" || u.SlotManufacturer != "" {
+			si, err := b.p.GetSlotInfo(id)
+			if err != nil || u.SlotDescription != "" && u.SlotDescription != si.SlotDescription ||
+				u.SlotManufacturer != "" && u.SlotManufacturer != si.ManufacturerID {
+				continue
+			}
+		}
+		found = append(found, id)
+		tokens = append(tokens, ti)
+	}
+	switch len(found) {
+	case 1:
+		return found[0], tokens[0], nil
+	case 0:
+		there := "no token is present"
+		if len(seen) > 0 {
+			there = "present: " + joinStrings(seen)
+		}
+		return 0, pkcs11.TokenInfo{}, fmt.Errorf("pkcs11: no token in module %s matches %s (%s): %w", b.mod.path, u.selector(), there, backend.ErrUnavailable)
+	}
+	return 0, pkcs11.TokenInfo{}, fmt.Errorf("pkcs11: %d tokens in module %s match %s (add token=, serial= or slot-id=): %w", len(found), b.mod.path, u.selector(), backend.ErrInvalidInput)
+}
+
+// selector describes the token attributes of a URI, for errors.
+func (u *URI) selector() string {
+	v := URI{Token: u.Token, Manufacturer: u.Manufacturer, Serial: u.Serial, Model: u.Model,
+		SlotID: u.SlotID, SlotDescription: u.SlotDescription, SlotManufacturer: u.SlotManufacturer}
+	if s := v.String(); s != scheme {
+		return s
+	}
+	return "any token"
+}
+
+func joinStrings(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += "; "
+		}
+		out += x
+	}
+	return out
+}
+
+// openSession opens a serial read-write session and logs in on it when the
+// session is not yet in a user state (the token's login is shared by every
+// session of the application; it is lost when the last one closes).
+func (b *Backend) openSession() (pkcs11.SessionHandle, error) {
+	b.mu.Lock()
+	slot := b.slot
+	b.mu.Unlock()
+	h, err := b.p.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+	if err != nil {
+		err = ckErr("C_OpenSession", err)
+		if tokenGone(codeOf(err)) {
+			b.markBroken()
+		}
+		return 0, err
+	}
+	if !b.hasPIN {
+		return h, nil
+	}
+	info, err := b.p.GetSessionInfo(h)
+	if err != nil {
+		b.closeSession(h)
+		return 0, ckErr("C_GetSessionInfo", err)
+	}
+	if info.State == pkcs11.CKS_RW_USER_FUNCTIONS || info.State == pkcs11.CKS_RO_USER_FUNCTIONS {
+		return h, nil
+	}
+	if err := b.login(h); err != nil {
+		b.closeSession(h)
+		return 0, err
+	}
+	return h, nil
+}
+
+func (b *Backend) closeSession(h pkcs11.SessionHandle) { _ = b.p.CloseSession(h) }
+
+// login logs the user in, once: it checks the token's PIN flags first and
+// never tries a PIN that the token called incorrect.
+func (b *Backend) login(h pkcs11.SessionHandle) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pinFailed != nil {
+		return b.pinFailed
+	}
+	if !b.hasPIN {
+		return fmt.Errorf("pkcs11: token %q requires a login and the URI gives no PIN (add pin-source=file:/path or pin-value=): %w", b.token.Label, backend.ErrAuthentication)
+	}
+	ti, err := b.p.GetTokenInfo(b.slot)
+	if err != nil {
+		return ckErr("C_GetTokenInfo", err)
+	}
+	switch {
+	case ti.Flags&pkcs11.CKF_USER_PIN_LOCKED != 0:
+		b.pinFailed = fmt.Errorf("pkcs11: token %q: the user PIN is locked (CKF_USER_PIN_LOCKED); unlock it with the SO PIN: %w", ti.Label, backend.ErrAuthentication)
+		return b.pinFailed
+	case ti.Flags&pkcs11.CKF_USER_PIN_FINAL_TRY != 0:
+		return fmt.Errorf("pkcs11: token %q: one PIN attempt left before the token locks (CKF_USER_PIN_FINAL_TRY); refusing to log in — check the PIN and log in once with a trusted tool: %w", ti.Label, backend.ErrAuthentication)
+	}
+	err = b.p.Login(h, pkcs11.CKU_USER, b.pin)
+	switch codeOf(err) {
+	case pkcs11.CKR_OK, pkcs11.CKR_USER_ALREADY_LOGGED_IN:
+		return nil
+	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_EXPIRED, pkcs11.CKR_PIN_LOCKED:
+		b.pinFailed = fmt.Errorf("token %q: %w (it will not be tried again)", ti.Label, ckErr("C_Login", err))
+		return b.pinFailed
+	}
+	return ckErr("C_Login", err)
+}
+
+// markBroken records a device-class fault: every idle session is closed,
+// busy ones close when they come back, cached handles are forgotten, and
+// the next use recovers first.
+func (b *Backend) markBroken() {
+	b.broken.Store(true)
+	b.pool.Reset()
+	b.keys.clear()
+}
+
+// recover makes a broken backend usable again: it finds the token's slot
+// again (it may have a new ID), and re-initializes the module when the
+// library lost the token or its state (another backend on the module may
+// already have done so). It returns ErrUnavailable while the token is
+// still away.
+func (b *Backend) recover() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.broken.Load() && b.modGen.Load() == b.mod.generation() {
+		return nil
+	}
+	b.modGen.Store(b.mod.generation())
+	slot, token, err := b.findSlot()
+	if err != nil {
+		ok, rerr := b.mod.reinit(b.p, b.modGen.Load())
+		if rerr != nil {
+			return rerr
+		}
+		if ok {
+			b.modGen.Store(b.mod.generation())
+			slot, token, err = b.findSlot()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	b.slot, b.token = slot, token
+	b.pool.Reset()
+	b.keys.clear()
+	b.broken.Store(false)
+	return nil
+}
+
+// withSession runs fn on a pooled session, with the fault handling of the
+// backend:
+//
+//   - CKR_SESSION_HANDLE_INVALID/CKR_SESSION_CLOSED: the session is closed
+//     and dropped (never pooled again) and fn runs once more on another;
+//   - CKR_USER_NOT_LOGGED_IN: one re-login, then fn runs once more;
+//   - CKR_OBJECT_HANDLE_INVALID/CKR_KEY_HANDLE_INVALID: the cached handles
+//     are forgotten and fn runs once more (it finds the object again);
+//   - device, token and library faults: the session is dropped, the pool
+//     reset, and the error (ErrUnavailable) returned at once; the next call
+//     recovers first.
+func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) error {
+	if err := b.checkOpen(); err != nil {
+		return err
+	}
+	var retried, relogged bool
+	for {
+		if err := b.recoverIfNeeded(); err != nil {
+			return err
+		}
+		s, err := b.pool.Get(ctx)
+		if err != nil {
+			if c := codeOf(err); sessionGone(c) && !retried {
+				retried = true
+				continue
+			}
+			return err
+		}
+		err = fn(s)
+		code := codeOf(err)
+		switch {
+		case err == nil:
+			b.pool.Put(s)
+			return nil
+		case sessionGone(code), code == pkcs11.CKR_OPERATION_ACTIVE:
+			b.pool.Drop(s)
+			if retried {
+				return err
+			}
+			retried = true
+		case code == pkcs11.CKR_USER_NOT_LOGGED_IN:
+			if relogged || !b.hasPIN {
+				b.pool.Put(s)
+				return err
+			}
+			relogged = true
+			lerr := b.login(s.h)
+			b.pool.Put(s)
+			if lerr != nil {
+				return lerr
+			}
+		case handleStale(code):
+			b.pool.Put(s)
+			b.keys.clear()
+			if retried {
+				return err
+			}
+			retried = true
+		case tokenGone(code):
+			b.pool.Drop(s)
+			b.markBroken()
+			return err
+		default:
+			b.pool.Put(s)
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("pkcs11: %w: %w", err, backend.ErrUnavailable)
+		}
+	}
+}
+
+func (b *Backend) recoverIfNeeded() error {
+	if !b.broken.Load() && b.modGen.Load() == b.mod.generation() {
+		return nil
+	}
+	return b.recover()
+}

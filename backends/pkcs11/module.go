@@ -1,0 +1,83 @@
+//go:build cgo
+
+package pkcs11
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/miekg/pkcs11"
+)
+
+// module is one loaded PKCS#11 library. Each module path is loaded and
+// C_Initialize'd once per process and shared by every backend opened on
+// it. It is never finalized or unloaded: other code in the process (a
+// second backend, crypto11) may be using the same library, and C_Finalize
+// would end their sessions too.
+type module struct {
+	path string
+	ctx  *pkcs11.Ctx
+
+	gen atomic.Uint64 // incremented by every re-initialization
+
+	mu         sync.Mutex // serializes re-initialization
+	lastReinit time.Time  // throttles re-initialization
+}
+
+var (
+	modulesMu sync.Mutex
+	modules   = map[string]*module{}
+)
+
+// loadModule returns the module at path, loading and initializing it on
+// first use. CKR_CRYPTOKI_ALREADY_INITIALIZED (someone else in the process
+// initialized it) is fine.
+func loadModule(path string) (*module, error) {
+	modulesMu.Lock()
+	defer modulesMu.Unlock()
+	if m := modules[path]; m != nil {
+		return m, nil
+	}
+	ctx := pkcs11.New(path)
+	if ctx == nil {
+		return nil, fmt.Errorf("pkcs11: cannot load module %s (not a PKCS#11 library, or a library it needs is missing): %w", path, backend.ErrUnavailable)
+	}
+	if err := ctx.Initialize(); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
+		ctx.Destroy()
+		return nil, fmt.Errorf("module %s: %w", path, ckErr("C_Initialize", err))
+	}
+	m := &module{path: path, ctx: ctx}
+	modules[path] = m
+	return m, nil
+}
+
+// generation returns the module's initialization generation.
+func (m *module) generation() uint64 { return m.gen.Load() }
+
+// reinitInterval is the least time between two re-initializations.
+const reinitInterval = 500 * time.Millisecond
+
+// reinit finalizes and initializes the module again through p (the
+// caller's possibly wrapped context), unless another backend already did
+// since generation seen, or one happened less than reinitInterval ago. It
+// reports whether the module is now at a newer generation than seen.
+func (m *module) reinit(p pkcs11API, seen uint64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gen.Load() != seen {
+		return true, nil
+	}
+	if time.Since(m.lastReinit) < reinitInterval {
+		return false, nil
+	}
+	m.lastReinit = time.Now()
+	_ = p.Finalize() // CKR_CRYPTOKI_NOT_INITIALIZED is expected here
+	if err := p.Initialize(); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
+		return false, fmt.Errorf("module %s: %w", m.path, ckErr("C_Initialize", err))
+	}
+	m.gen.Add(1)
+	return true, nil
+}

@@ -1,0 +1,213 @@
+//go:build cgo
+
+package pkcs11
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/miekg/pkcs11"
+)
+
+// AES-GCM parameters: a 96-bit random nonce made on the host, a 128-bit tag.
+const (
+	gcmNonceSize = 12
+	gcmTagSize   = 16
+)
+
+// AEAD returns AES-256-GCM with the aes-256 key ref names.
+func (b *Backend) AEAD(ctx context.Context, ref string) (backend.AEAD, error) {
+	k, err := b.keyFor(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if k.alg != backend.AES256 {
+		return nil, fmt.Errorf("pkcs11: key %q is a %s key, not aes-256: %w", k.label, k.alg, backend.ErrUnsupported)
+	}
+	return &aead{b: b, ref: ref}, nil
+}
+
+type aead struct {
+	b   *Backend
+	ref string
+}
+
+func (a *aead) NonceSize() int { return gcmNonceSize }
+func (a *aead) Overhead() int  { return gcmNonceSize + gcmTagSize }
+
+// Seal returns nonce ‖ ciphertext ‖ tag.
+func (a *aead) Seal(ctx context.Context, plaintext, ad []byte) ([]byte, error) {
+	nonce := make([]byte, gcmNonceSize)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("pkcs11: AES-GCM nonce: %v: %w", err, backend.ErrUnavailable)
+	}
+	var ct []byte
+	err := a.b.withSession(ctx, func(s *session) error {
+		k, err := a.b.secretKey(s, a.ref, backend.AES256)
+		if err != nil {
+			return err
+		}
+		// miekg/pkcs11 keeps the C copy of the GCM parameters until Free,
+		// after the operation (a token may write its own IV there).
+		params := pkcs11.NewGCMParams(nonce, ad, gcmTagSize*8)
+		defer params.Free()
+		if err := a.b.p.EncryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, k.secret); err != nil {
+			return ckErr("C_EncryptInit", err)
+		}
+		ct, err = a.b.p.Encrypt(s.h, plaintext)
+		return ckErr("C_Encrypt", err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pkcs11: seal with %q: %w", a.ref, err)
+	}
+	if len(ct) != len(plaintext)+gcmTagSize {
+		return nil, fmt.Errorf("pkcs11: seal with %q: the token returned %d bytes for %d: %w", a.ref, len(ct), len(plaintext), backend.ErrUnavailable)
+	}
+	return append(nonce, ct...), nil
+}
+
+// Open authenticates and decrypts nonce ‖ ciphertext ‖ tag. Any failure
+// to open is backend.ErrDecryption.
+func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < gcmNonceSize+gcmTagSize {
+		return nil, backend.ErrDecryption
+	}
+	nonce, ct := sealed[:gcmNonceSize], sealed[gcmNonceSize:]
+	var pt []byte
+	var failed bool
+	err := a.b.withSession(ctx, func(s *session) error {
+		k, err := a.b.secretKey(s, a.ref, backend.AES256)
+		if err != nil {
+			return err
+		}
+		params := pkcs11.NewGCMParams(nonce, ad, gcmTagSize*8)
+		defer params.Free()
+		if err := a.b.p.DecryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, k.secret); err != nil {
+			return ckErr("C_DecryptInit", err)
+		}
+		pt, err = a.b.p.Decrypt(s.h, ct)
+		return a.b.decryptResult(err, &failed)
+	})
+	if failed {
+		return nil, backend.ErrDecryption
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pkcs11: open with %q: %w", a.ref, err)
+	}
+	return pt, nil
+}
+
+// decryptResult classifies a C_Decrypt error: data failures set *failed
+// (to become the bare ErrDecryption) and leave the session in the pool.
+func (b *Backend) decryptResult(err error, failed *bool) error {
+	if err == nil {
+		return nil
+	}
+	e := ckErr("C_Decrypt", err)
+	if decryptFailure(codeOf(e)) || codeOf(e) == pkcs11.CKR_SIGNATURE_INVALID {
+		*failed = true
+		return nil
+	}
+	return e
+}
+
+// secretKey looks up a secret key of algorithm alg.
+func (b *Backend) secretKey(s *session, ref string, alg backend.Algorithm) (*keyObject, error) {
+	k, err := b.lookup(s, ref)
+	if err != nil {
+		return nil, err
+	}
+	if k.alg != alg || k.secret == 0 {
+		return nil, fmt.Errorf("pkcs11: key %q is a %s key, not %s: %w", k.label, k.alg, alg, backend.ErrUnsupported)
+	}
+	return k, nil
+}
+
+// Fernet returns the fernet key ref names.
+func (b *Backend) Fernet(ctx context.Context, ref string) (backend.FernetKey, error) {
+	k, err := b.keyFor(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if k.alg != backend.Fernet {
+		return nil, fmt.Errorf("pkcs11: key %q is a %s key, not fernet: %w", k.label, k.alg, backend.ErrUnsupported)
+	}
+	return &fernetKey{b: b, ref: ref}, nil
+}
+
+type fernetKey struct {
+	b   *Backend
+	ref string
+}
+
+// MAC returns HMAC-SHA256 of data (CKM_SHA256_HMAC).
+func (f *fernetKey) MAC(ctx context.Context, data []byte) ([]byte, error) {
+	var mac []byte
+	err := f.b.withSession(ctx, func(s *session) error {
+		k, err := f.b.secretKey(s, f.ref, backend.Fernet)
+		if err != nil {
+			return err
+		}
+		if err := f.b.p.SignInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_SHA256_HMAC, nil)}, k.mac); err != nil {
+			return ckErr("C_SignInit", err)
+		}
+		mac, err = f.b.p.Sign(s.h, data)
+		return ckErr("C_Sign", err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pkcs11: fernet MAC with %q: %w", f.ref, err)
+	}
+	return mac, nil
+}
+
+// EncryptCBC encrypts with AES-128-CBC and PKCS#7 padding (CKM_AES_CBC_PAD).
+func (f *fernetKey) EncryptCBC(ctx context.Context, iv, plaintext []byte) ([]byte, error) {
+	if len(iv) != 16 {
+		return nil, fmt.Errorf("pkcs11: fernet IV of %d bytes, want 16: %w", len(iv), backend.ErrInvalidInput)
+	}
+	var ct []byte
+	err := f.b.withSession(ctx, func(s *session) error {
+		k, err := f.b.secretKey(s, f.ref, backend.Fernet)
+		if err != nil {
+			return err
+		}
+		if err := f.b.p.EncryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, iv)}, k.secret); err != nil {
+			return ckErr("C_EncryptInit", err)
+		}
+		ct, err = f.b.p.Encrypt(s.h, plaintext)
+		return ckErr("C_Encrypt", err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pkcs11: fernet encrypt with %q: %w", f.ref, err)
+	}
+	return ct, nil
+}
+
+// DecryptCBC reverses EncryptCBC; any failure is backend.ErrDecryption.
+func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]byte, error) {
+	if len(iv) != 16 || len(ciphertext) == 0 || len(ciphertext)%16 != 0 {
+		return nil, backend.ErrDecryption
+	}
+	var pt []byte
+	var failed bool
+	err := f.b.withSession(ctx, func(s *session) error {
+		k, err := f.b.secretKey(s, f.ref, backend.Fernet)
+		if err != nil {
+			return err
+		}
+		if err := f.b.p.DecryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, iv)}, k.secret); err != nil {
+			return ckErr("C_DecryptInit", err)
+		}
+		pt, err = f.b.p.Decrypt(s.h, ciphertext)
+		return f.b.decryptResult(err, &failed)
+	})
+	if failed {
+		return nil, backend.ErrDecryption
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pkcs11: fernet decrypt with %q: %w", f.ref, err)
+	}
+	return pt, nil
+}
