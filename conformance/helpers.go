@@ -3,6 +3,9 @@ package conformance
 import (
 	"crypto"
 	"crypto/rand"
+	_ "crypto/sha1" // OAEP with SHA-1 and the hashes of every signature
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"errors"
 	"fmt"
 	"strings"
