@@ -21,7 +21,7 @@ import (
 // 2048/3072/4096) and hashes keyplane does not offer for OAEP (SHA-512/224,
 // SHA-512/256) are skipped. A backend may refuse OAEP parameters with
 // ErrUnsupported (vectors skipped), but only for every vector with the same
-// hash, MGF1 hash and label presence: refusing some ciphertexts and not
+// hash, MGF1 hash, key size and label presence: refusing some ciphertexts and not
 // others would be an oracle, and fails the test.
 func RunRSAOAEPDecrypt(t *testing.T, b backend.Backend) []Stats {
 	t.Helper()
@@ -55,6 +55,7 @@ func runRSAOAEPFile(t *testing.T, b backend.Backend, ring *keyring, name string,
 			groupSkip = fmt.Sprintf("OAEP %s/MGF1-%s: not a keyplane OAEP hash (SHA-1, SHA-224/256/384/512)", g.SHA, g.MGFSHA)
 		}
 		var k *importedKey
+		bits := 0
 		if groupFail == "" && groupSkip == "" {
 			key, err := x509.ParsePKCS8PrivateKey(g.PrivateKeyPKCS8)
 			priv, ok := key.(*rsa.PrivateKey)
@@ -64,7 +65,8 @@ func runRSAOAEPFile(t *testing.T, b backend.Backend, ring *keyring, name string,
 			case !ok:
 				groupFail = fmt.Sprintf("privateKeyPkcs8 holds a %T", key)
 			default:
-				k = ring.get(t, g.PrivateKeyPKCS8, fmt.Sprintf("rsa-%d", priv.N.BitLen()), priv)
+				bits = priv.N.BitLen()
+				k = ring.get(t, g.PrivateKeyPKCS8, fmt.Sprintf("rsa-%d", bits), priv)
 				switch {
 				case k.skip != "":
 					groupSkip = k.skip
@@ -96,7 +98,7 @@ func runRSAOAEPFile(t *testing.T, b backend.Backend, ring *keyring, name string,
 			}
 			got, err := d.Decrypt(rand.Reader, tc.CT, &rsa.OAEPOptions{Hash: hash, MGFHash: mgfHash, Label: tc.Label})
 			st.BackendOps++
-			params := fmt.Sprintf("OAEP %s/MGF1-%s, label: %t", g.SHA, g.MGFSHA, len(tc.Label) > 0)
+			params := fmt.Sprintf("OAEP %s/MGF1-%s with rsa-%d, label: %t", g.SHA, g.MGFSHA, bits, len(tc.Label) > 0)
 			if unsupported[params] == nil {
 				unsupported[params] = new([2]int)
 			}

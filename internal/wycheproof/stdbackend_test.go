@@ -31,6 +31,8 @@ type faults struct {
 	noImplicitRej  bool // SessionKeyLen failures are errors
 	wrongPlaintext bool // valid OAEP decryptions return a changed message
 	p1363Sigs      bool // ECDSA signatures in r ‖ s instead of DER
+	refuseLabels   bool // OAEP with a label is unsupported (SoftHSM2 without the fallback)
+	unsupportedBad bool // failed OAEP decryptions say ErrUnsupported (an oracle)
 }
 
 func newStdBackend(f faults) *stdBackend { return &stdBackend{keys: map[string]any{}, faults: f} }
@@ -145,7 +147,13 @@ func (d *stdDecrypter) Decrypt(r io.Reader, ct []byte, opts crypto.DecrypterOpts
 		fail = errLeaky
 	}
 	if p.OAEP {
+		if d.faults.refuseLabels && len(p.Label) > 0 {
+			return nil, fmt.Errorf("OAEP with a label: %w", backend.ErrUnsupported)
+		}
 		m, err := d.priv.Decrypt(r, ct, &rsa.OAEPOptions{Hash: p.Hash, MGFHash: p.MGFHash, Label: p.Label})
+		if err != nil && d.faults.unsupportedBad {
+			return nil, fmt.Errorf("token said CKR_ARGUMENTS_BAD: %w", backend.ErrUnsupported)
+		}
 		if err != nil {
 			return nil, fail
 		}
