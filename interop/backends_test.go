@@ -12,6 +12,7 @@ import (
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/internal/testenv"
 
+	_ "github.com/keyplane/keyplane/backends/pkcs11"
 	_ "github.com/keyplane/keyplane/backends/software"
 )
 
@@ -28,6 +29,7 @@ type target struct {
 var targets = []target{
 	{name: "software-memory", uri: func(*testing.T) string { return "software:memory" }},
 	{name: "software-keystore", uri: keystoreURI},
+	{name: "pkcs11-softhsm2", uri: softHSMURI, hsm: true},
 }
 
 // keystoreURI is a fresh keystore directory whose keys are encrypted with

@@ -255,6 +255,7 @@ func TestOAEPFromPyca(t *testing.T) {
 			{crypto.SHA256, nil, []byte("a 256-bit session key, say......")},
 			{crypto.SHA256, []byte("keyplane interop label"), []byte("with a label")},
 			{crypto.SHA1, nil, []byte("sha-1, the one SoftHSM2 does natively")},
+			{crypto.SHA1, []byte("sha-1 with a label"), []byte("labelled sha-1")},
 			{crypto.SHA512, []byte{0, 1, 2}, []byte{}},
 		}
 		hashName := map[crypto.Hash]string{crypto.SHA1: "sha1", crypto.SHA256: "sha256", crypto.SHA512: "sha512"}
