@@ -50,8 +50,9 @@ func Decode(hash, mgfHash crypto.Hash, label, em []byte, k int) ([]byte, error) 
 		return nil, fmt.Errorf("oaep: MGF1 hash %v is not available: %w", mgfHash, backend.ErrUnsupported)
 	}
 	hLen := hash.Size()
-	// k and len(em) are public: k is the modulus size, and len(em) is what
-	// the token returned. Failing early on them reveals nothing secret.
+	// k is public (the modulus size). An em longer than k cannot be a raw
+	// RSA result under this key, so refusing it early says nothing about a
+	// real EM; a shorter em is accepted and padded below.
 	if k < 2*hLen+2 || len(em) > k {
 		return nil, backend.ErrDecryption
 	}
