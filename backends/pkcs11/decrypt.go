@@ -3,6 +3,7 @@
 package pkcs11
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -91,20 +92,13 @@ func (d *decrypter) Decrypt(random io.Reader, ciphertext []byte, opts crypto.Dec
 	}
 	key := oaepKey{p.Hash, p.MGFHash, len(p.Label) > 0}
 	native := key == oaepKey{crypto.SHA1, crypto.SHA1, false}
-	if native || d.b.oaepModeFor(key) != oaepRefused {
-		h, mgf := hashMechs[p.Hash], hashMechs[p.MGFHash]
-		// The label is the CKZ_DATA_SPECIFIED source (empty for none).
-		params := pkcs11.NewOAEPParams(h.mech, mgf.mgf, pkcs11.CKZ_DATA_SPECIFIED, p.Label)
-		pt, err := d.run(pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, params), ciphertext, size)
-		var refused *errRefused
-		switch {
-		case err == nil:
-			d.b.oaepState.Store(key, oaepNative)
-			return pt, nil
-		case native, !asRefused(err, &refused):
+	if !native && d.b.oaepModeFor(key) == oaepUnknown {
+		if err := d.probe(key); err != nil {
 			return nil, err
 		}
-		d.b.oaepState.Store(key, oaepRefused)
+	}
+	if native || d.b.oaepModeFor(key) == oaepNative {
+		return d.run(oaepMechanism(p.Hash, p.MGFHash, p.Label), ciphertext, size)
 	}
 	if d.b.oaepOff {
 		return nil, fmt.Errorf("pkcs11: token %q refuses OAEP with %v/MGF1-%v%s, and oaep-fallback=off: %w",
@@ -119,6 +113,51 @@ func (d *decrypter) Decrypt(random io.Reader, ciphertext []byte, opts crypto.Dec
 		return nil, err
 	}
 	return oaep.Decode(p.Hash, p.MGFHash, p.Label, em, size)
+}
+
+func oaepMechanism(hash, mgfHash crypto.Hash, label []byte) *pkcs11.Mechanism {
+	h, mgf := hashMechs[hash], hashMechs[mgfHash]
+	// The label is the CKZ_DATA_SPECIFIED source (empty for none).
+	return pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.NewOAEPParams(h.mech, mgf.mgf, pkcs11.CKZ_DATA_SPECIFIED, label))
+}
+
+// probe learns, once per token and set of OAEP parameters other than
+// SHA-1 without a label, whether the token's CKM_RSA_PKCS_OAEP really
+// does them: it decrypts a ciphertext made here with those parameters
+// (and, with a label, checks that a wrong label fails — SoftHSM2 2.6.1
+// takes SHA-1 with a label and ignores the label). Only this self-made
+// ciphertext decides the mode, so a caller's tampered ciphertext can never
+// switch a token to the fallback or back.
+func (d *decrypter) probe(key oaepKey) error {
+	msg := []byte("keyplane OAEP probe")
+	var label []byte
+	if key.label {
+		label = []byte("keyplane-probe-label")
+	}
+	ct, err := rsa.EncryptOAEPWithOptions(rand.Reader, d.pub, msg, &rsa.OAEPOptions{Hash: key.hash, MGFHash: key.mgf, Label: label})
+	if err != nil {
+		return fmt.Errorf("pkcs11: OAEP probe: %v: %w", err, backend.ErrUnsupported)
+	}
+	size := d.pub.Size()
+	mode := oaepRefused
+	pt, err := d.run(oaepMechanism(key.hash, key.mgf, label), ct, size)
+	var refused *errRefused
+	switch {
+	case err == nil && bytes.Equal(pt, msg):
+		mode = oaepNative
+		if key.label {
+			if _, err := d.run(oaepMechanism(key.hash, key.mgf, []byte("another label")), ct, size); err == nil {
+				mode = oaepRefused // the token ignores the label
+			} else if err != backend.ErrDecryption && !asRefused(err, &refused) {
+				return err
+			}
+		}
+	case err == nil, err == backend.ErrDecryption, asRefused(err, &refused):
+	default:
+		return err // the token is unavailable: decide later
+	}
+	d.b.oaepState.Store(key, mode)
+	return nil
 }
 
 func labelNote(label bool) string {

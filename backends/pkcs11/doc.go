@@ -52,10 +52,15 @@
 // # OAEP fallback
 //
 // Some tokens (SoftHSM2 2.6.1) decrypt CKM_RSA_PKCS_OAEP only with SHA-1
-// and no label. When the token refuses other parameters at C_DecryptInit
-// (CKR_ARGUMENTS_BAD or CKR_MECHANISM_PARAM_INVALID), the backend remembers
-// it and decrypts with raw RSA (CKM_RSA_X_509) inside the token, decoding
-// OAEP on the host in constant time. The private key never leaves the
+// and no label: they refuse other hashes with CKR_ARGUMENTS_BAD, and
+// SoftHSM2 takes SHA-1 with a label but ignores the label. The first time
+// OAEP parameters other than SHA-1 without a label are asked for, the
+// backend probes the token once with a ciphertext it made itself (and, with
+// a label, checks that a wrong label fails); a token that refuses or gets it
+// wrong is remembered, and such decryptions then use raw RSA
+// (CKM_RSA_X_509) inside the token, with OAEP decoded on the host in
+// constant time. Only the self-made probe decides, so a tampered ciphertext
+// can never switch the mode. The private key never leaves the
 // token, but the padded message does: see docs/backends/pkcs11.md for the
 // trade-off. oaep-fallback=off in the URI turns this off (OAEP with those
 // parameters is then backend.ErrUnsupported).
