@@ -1,0 +1,209 @@
+package plugins_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/plugins"
+)
+
+func TestWrongSHA256Refused(t *testing.T) {
+	wrong := strings.Repeat("00", 32)
+	before := children(t)
+	_, err := backend.Open(t.Context(), "plugin:"+exampleExe+"?sha256="+wrong)
+	if err == nil {
+		t.Fatal("a plugin with a wrong sha256= was started")
+	}
+	if !errors.Is(err, plugins.ErrChecksumMismatch) || !errors.Is(err, backend.ErrAuthentication) {
+		t.Errorf("error %v does not wrap ErrChecksumMismatch and ErrAuthentication", err)
+	}
+	for _, want := range []string{exampleExe, exampleSum, wrong, "not starting"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if after := children(t); len(after) != len(before) {
+		t.Errorf("children before %v, after %v: the plugin was started", before, after)
+	}
+
+	// The right one starts.
+	b, err := backend.Open(t.Context(), "plugin:"+exampleExe+"?sha256="+exampleSum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	// So does keyplane-plugin with a pin in the environment, and not with a
+	// wrong one.
+	sum, err := fileSHA256(pluginExe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(plugins.SHA256Env, wrong)
+	if _, err := backend.Open(t.Context(), "plugin+software:memory"); !errors.Is(err, plugins.ErrChecksumMismatch) {
+		t.Errorf("plugin+software with a wrong $%s: %v", plugins.SHA256Env, err)
+	}
+	t.Setenv(plugins.SHA256Env, sum)
+	b, err = backend.Open(t.Context(), "plugin+software:memory")
+	if err != nil {
+		t.Fatalf("plugin+software with the right $%s: %v", plugins.SHA256Env, err)
+	}
+	b.Close()
+}
+
+func TestBadURIs(t *testing.T) {
+	for _, uri := range []string{
+		"plugin:relative/path",
+		"plugin:" + exampleExe + "?sha256=abc",
+		"plugin:" + exampleExe + "?timeout=soon",
+		"plugin+:memory",
+		"plugin+plugin:/x",
+		"plugin:/nonexistent/keyplane-plugin-xyz",
+	} {
+		_, err := backend.Open(t.Context(), uri)
+		if !errors.Is(err, backend.ErrInvalidInput) && !errors.Is(err, backend.ErrUnavailable) {
+			t.Errorf("Open(%q) = %v, want ErrInvalidInput or ErrUnavailable", uri, err)
+		}
+	}
+	// The example plugin refuses configuration it does not know.
+	_, err := backend.Open(t.Context(), "plugin:"+exampleExe+"?colour=blue")
+	if !errors.Is(err, backend.ErrInvalidInput) || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("example plugin with an unknown parameter: %v", err)
+	}
+	waitChildren(t)
+}
+
+// TestStartFailureNamesExecutable runs executables that are not plugins.
+func TestStartFailureNamesExecutable(t *testing.T) {
+	dir := t.TempDir()
+	for name, script := range map[string]string{
+		"exits":   "#!/bin/sh\nexit 3\n",
+		"chatty":  "#!/bin/sh\necho hello there\nsleep 5\n",
+		"no-exec": "",
+	} {
+		exe := filepath.Join(dir, name)
+		mode := os.FileMode(0o755)
+		if script == "" {
+			mode = 0o644
+		}
+		if err := os.WriteFile(exe, []byte(script), mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := plugins.Open(t.Context(), "plugin:"+exe, plugins.Options{})
+		if err == nil || !strings.Contains(err.Error(), exe) {
+			t.Errorf("starting %s: error %v does not name the executable", name, err)
+		}
+		if !errors.Is(err, backend.ErrUnavailable) && !errors.Is(err, backend.ErrInvalidInput) {
+			t.Errorf("starting %s: %v wraps no sentinel", name, err)
+		}
+	}
+	waitChildren(t)
+}
+
+// TestNoSecretsInChild checks that neither the host's secret variables nor
+// the passphrase sent in the backend configuration reach the plugin's
+// environment or command line, and that no log line or error carries them.
+func TestNoSecretsInChild(t *testing.T) {
+	const (
+		envPass  = "env-passphrase-7f3a91"
+		envPIN   = "env-pin-40417"
+		filePass = "file-passphrase-c0ffee"
+		wrong    = "wrong-passphrase-0badc0de"
+	)
+	t.Setenv("KEYPLANE_PASSPHRASE", envPass)
+	t.Setenv("HSM_USER_PIN", envPIN)
+	t.Setenv("SOFTHSM2_CONF", "/nonexistent/softhsm2.conf")
+	t.Setenv("UNRELATED_HOST_VARIABLE", "should-not-pass")
+	dir := t.TempDir()
+	passFile := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(passFile, []byte(filePass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug - 4}))
+	uri := "plugin+software:" + dir + "?passphrase-source=file:" + passFile
+	b, p := openPlugin(t, uri, plugins.Options{Logger: logger})
+	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	pid := p.PID()
+	environ, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.Split(strings.TrimRight(string(environ), "\x00"), "\x00")
+	t.Logf("plugin environment: %d variables; command line %q", len(vars), cmdline)
+	for _, secret := range []string{envPass, envPIN, filePass, "KEYPLANE_PASSPHRASE", "HSM_USER_PIN", "UNRELATED_HOST_VARIABLE"} {
+		if bytes.Contains(environ, []byte(secret)) {
+			t.Errorf("plugin environment holds %q", secret)
+		}
+		if bytes.Contains(cmdline, []byte(secret)) {
+			t.Errorf("plugin command line holds %q", secret)
+		}
+	}
+	if !bytes.Contains(environ, []byte("SOFTHSM2_CONF=/nonexistent/softhsm2.conf")) {
+		t.Errorf("plugin environment lacks SOFTHSM2_CONF, which the allow-list passes")
+	}
+
+	// A wrong passphrase fails without showing either passphrase.
+	wrongFile := filepath.Join(t.TempDir(), "wrong")
+	if err := os.WriteFile(wrongFile, []byte(wrong+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := plugins.Open(t.Context(), "plugin+software:"+dir+"?passphrase-source=file:"+wrongFile, plugins.Options{Logger: logger})
+	var errText string
+	if err == nil {
+		_, err = b2.Signer(t.Context(), "k")
+		b2.Close()
+	}
+	if err == nil {
+		t.Errorf("a keystore with a wrong passphrase worked")
+	} else {
+		errText = err.Error()
+	}
+	// Missing keys and a crash, too.
+	if _, err := b.Signer(t.Context(), "missing"); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("missing key: %v", err)
+	}
+	b.Close()
+	for _, secret := range []string{envPass, envPIN, filePass, wrong} {
+		if strings.Contains(errText, secret) {
+			t.Errorf("error %q holds a secret", errText)
+		}
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("logs hold %q", secret)
+		}
+	}
+	if !strings.Contains(logs.String(), "plugin started") {
+		t.Errorf("debug logs lack the plugin's start; got:\n%s", logs.String())
+	}
+}
+
+func TestPassphraseEnvNotForwarded(t *testing.T) {
+	t.Setenv("KEYPLANE_PASSPHRASE", "a-passphrase-the-plugin-would-not-get")
+	_, err := backend.Open(t.Context(), "plugin+software:"+t.TempDir())
+	if !errors.Is(err, backend.ErrInvalidInput) || !strings.Contains(err.Error(), "passphrase-source=file:") {
+		t.Errorf("plugin+software:<dir> with $KEYPLANE_PASSPHRASE set: %v, want a refusal that names passphrase-source", err)
+	}
+	if strings.Contains(fmt.Sprint(err), "a-passphrase") {
+		t.Errorf("error shows the passphrase")
+	}
+	for _, name := range []string{"MY_PIN", "KEYPLANE_PASSPHRASE", "DB_PASSWORD", "API_SECRET"} {
+		_, err := plugins.Open(t.Context(), "plugin+software:memory", plugins.Options{ForwardEnv: []string{name}})
+		if !errors.Is(err, backend.ErrInvalidInput) {
+			t.Errorf("ForwardEnv %s: %v, want ErrInvalidInput", name, err)
+		}
+	}
+}
