@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/spf13/cobra"
@@ -31,6 +33,9 @@ func (e *notFoundError) Unwrap() error { return e.err }
 func keyError(ref string, err error) error {
 	if errors.Is(err, backend.ErrNotFound) {
 		return &notFoundError{ref: ref, err: err}
+	}
+	if strings.Contains(err.Error(), strconv.Quote(ref)) {
+		return err // the backend already says which key
 	}
 	return fmt.Errorf("key %q: %w", ref, err)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -120,6 +121,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			code = exitError
 		}
 	}()
+	// Backends report warnings through log/slog; show them in keyplane's
+	// style on this run's stderr.
+	prev := slog.Default()
+	slog.SetDefault(slog.New(newWarningHandler(stderr)))
+	defer slog.SetDefault(prev)
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRootCmd(c)
 	root.SetArgs(args)
