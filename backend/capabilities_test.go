@@ -1,0 +1,62 @@
+package backend_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+func TestCapabilitiesSupports(t *testing.T) {
+	c := &backend.Capabilities{
+		Algorithms: []backend.Algorithm{backend.ECP256, backend.AES256},
+		Operations: []backend.Operation{backend.ECDSASHA256, backend.AES256GCM},
+	}
+	for _, a := range backend.Algorithms {
+		want := a == backend.ECP256 || a == backend.AES256
+		if got := c.SupportsAlgorithm(a); got != want {
+			t.Errorf("SupportsAlgorithm(%s) = %v", a, got)
+		}
+	}
+	for _, op := range backend.Operations {
+		want := op == backend.ECDSASHA256 || op == backend.AES256GCM
+		if got := c.SupportsOperation(op); got != want {
+			t.Errorf("SupportsOperation(%s) = %v", op, got)
+		}
+	}
+}
+
+func TestCapabilitiesJSON(t *testing.T) {
+	c := backend.Capabilities{
+		Backend:    "software",
+		Algorithms: []backend.Algorithm{backend.Ed25519},
+		Operations: []backend.Operation{backend.PureEd25519},
+		Import:     true,
+		Details:    map[string]string{"k": "v"},
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"backend":"software","algorithms":["ed25519"],"operations":["ed25519"],"import":true,"export":false,"persistent":false,"details":{"k":"v"}}`
+	if string(data) != want {
+		t.Fatalf("JSON\n got %s\nwant %s", data, want)
+	}
+}
+
+func TestSecretKeyNeverPrintsValue(t *testing.T) {
+	s := backend.SecretKey{Algorithm: backend.AES256, Value: []byte("0123456789abcdef0123456789abcdef")}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		for _, v := range []any{s, &s, []backend.SecretKey{s}, struct{ K backend.SecretKey }{s}} {
+			out := fmt.Sprintf(verb, v)
+			if strings.Contains(out, "0123456789") || strings.Contains(out, "30313233") {
+				t.Errorf("fmt.Sprintf(%q, %T) = %q shows the key", verb, v, out)
+			}
+		}
+	}
+	if got := s.String(); !strings.Contains(got, "aes-256") || !strings.Contains(got, "redacted") {
+		t.Errorf("String() = %q, want the algorithm and \"redacted\"", got)
+	}
+}
