@@ -192,8 +192,8 @@ func (b *Backend) findSlot() (uint, pkcs11.TokenInfo, error) {
 			continue
 		}
 		ti, err := b.p.GetTokenInfo(id)
-		if err != nil {
-			continue // a slot whose token went away meanwhile
+		if err != nil || ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED == 0 {
+			continue // a slot whose token went away meanwhile, or a blank token
 		}
 		seen = append(seen, fmt.Sprintf("slot %d token %q serial %q", id, ti.Label, ti.SerialNumber))
 		if u.Token != "" && u.Token != ti.Label || u.Serial != "" && u.Serial != ti.SerialNumber ||
@@ -303,7 +303,12 @@ func (b *Backend) login(h pkcs11.SessionHandle) error {
 	}
 	err = b.p.Login(h, pkcs11.CKU_USER, b.pin)
 	switch codeOf(err) {
-	case pkcs11.CKR_OK, pkcs11.CKR_USER_ALREADY_LOGGED_IN:
+	case pkcs11.CKR_OK:
+		// A fresh login: the token may have invalidated the handles of
+		// private objects while logged out (SoftHSM2 does).
+		b.keys.clear()
+		return nil
+	case pkcs11.CKR_USER_ALREADY_LOGGED_IN:
 		return nil
 	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_EXPIRED, pkcs11.CKR_PIN_LOCKED:
 		b.pinFailed = fmt.Errorf("token %q: %w (it will not be tried again)", ti.Label, ckErr("C_Login", err))
@@ -369,15 +374,15 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 	if err := b.checkOpen(); err != nil {
 		return err
 	}
-	var retried, relogged bool
+	var reopened, refound, relogged bool
 	for {
 		if err := b.recoverIfNeeded(); err != nil {
 			return err
 		}
 		s, err := b.pool.Get(ctx)
 		if err != nil {
-			if c := codeOf(err); sessionGone(c) && !retried {
-				retried = true
+			if c := codeOf(err); sessionGone(c) && !reopened {
+				reopened = true
 				continue
 			}
 			return err
@@ -390,10 +395,10 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 			return nil
 		case sessionGone(code), code == pkcs11.CKR_OPERATION_ACTIVE:
 			b.pool.Drop(s)
-			if retried {
+			if reopened {
 				return err
 			}
-			retried = true
+			reopened = true
 		case code == pkcs11.CKR_USER_NOT_LOGGED_IN:
 			if relogged || !b.hasPIN {
 				b.pool.Put(s)
@@ -408,10 +413,10 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 		case handleStale(code):
 			b.pool.Put(s)
 			b.keys.clear()
-			if retried {
+			if refound {
 				return err
 			}
-			retried = true
+			refound = true
 		case tokenGone(code):
 			b.pool.Drop(s)
 			b.markBroken()
