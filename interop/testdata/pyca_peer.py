@@ -11,9 +11,11 @@ and the traceback on stderr fails the Go test.
 """
 
 import json
+import os
 import sys
 
 import cryptography
+import cryptography.exceptions
 from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes, serialization
@@ -181,12 +183,34 @@ def fernet_timestamp(req):
     return {"timestamps": [f.extract_timestamp(t.encode()) for t in req["tokens"]]}
 
 
+def aesgcm(req):
+    """AES-GCM with a key given on stdin: decrypt keyplane's sealed
+    messages (nonce || ciphertext || tag) and seal messages the same way."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    g = AESGCM(_h(req["key_hex"]))
+    aad = _h(req.get("aad_hex")) or None
+    opened = []
+    for sealed in req.get("open_hex", []):
+        b = _h(sealed)
+        try:
+            opened.append({"message_hex": g.decrypt(b[:12], b[12:], aad).hex()})
+        except cryptography.exceptions.InvalidTag:
+            opened.append({"invalid": True})
+    out = []
+    for m in req.get("seal_hex", []):
+        nonce = os.urandom(12)
+        out.append((nonce + g.encrypt(nonce, _h(m), aad)).hex())
+    return {"opened": opened, "sealed_hex": out}
+
+
 def version(req):
     return {"version": cryptography.__version__}
 
 
 OPS = {
     "version": version,
+    "aesgcm": aesgcm,
     "rsa-oaep-encrypt": rsa_oaep_encrypt,
     "verify": verify,
     "genkey-sign": genkey_sign,
