@@ -217,7 +217,7 @@ func (s *suite) checkSignOptions(t tb, alg backend.Algorithm) {
 			tc{"a SHA-256 digest of 31 bytes", d256[:31], crypto.SHA256},
 			tc{"a SHA-256 digest of 33 bytes", append(d256, 0), crypto.SHA256},
 			tc{"PSS with a digest of 31 bytes", d256[:31], &rsa.PSSOptions{Hash: crypto.SHA256}},
-			tc{"MD5", digest(crypto.MD5, nil), crypto.MD5},
+			tc{"MD5", randomBytes(crypto.MD5.Size()), crypto.MD5},
 			tc{"crypto.Hash(0) (no DigestInfo)", d256, crypto.Hash(0)},
 			tc{"PSS salt length -3", d256, &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: -3}},
 			tc{"PSS salt longer than the key allows", d256, &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: maxSalt + 1}},
@@ -227,7 +227,7 @@ func (s *suite) checkSignOptions(t tb, alg backend.Algorithm) {
 		cases = append(cases,
 			tc{"PSS options", d256, &rsa.PSSOptions{Hash: crypto.SHA256}},
 			tc{"a SHA-256 digest of 31 bytes", d256[:31], crypto.SHA256},
-			tc{"MD5", digest(crypto.MD5, nil), crypto.MD5},
+			tc{"MD5", randomBytes(crypto.MD5.Size()), crypto.MD5},
 			tc{"crypto.Hash(0) (no digest)", []byte("a message"), crypto.Hash(0)},
 			tc{"Ed25519 options", d256, &ed25519.Options{}},
 		)
