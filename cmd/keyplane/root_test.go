@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// runCLI runs keyplane in-process.
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRunExitCodesAndErrorLine(t *testing.T) {
+	tests := []struct {
+		args       []string
+		code       int
+		stderrWant string
+	}{
+		{[]string{"--backend", "software:memory", "list"}, 0, ""},
+		{[]string{"--backend", "software:memory", "list", "--json"}, 0, ""},
+		{[]string{"--backend", "nosuch:x", "list"}, 2, `backend scheme "nosuch" is not registered`},
+		{[]string{"--backend", "software:memory", "sign", "--key", "k", "--alg", "nope"}, 2, `unknown algorithm "nope"`},
+		{[]string{"--backend", "software:memory", "sign", "--key", "k", "--alg", "ed25519"}, 2, `no key "k"`},
+		{[]string{"--bogus"}, 2, "unknown flag: --bogus"},
+		{[]string{"keygen"}, 2, `required flag(s) "label", "type" not set`},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := runCLI(t, "", tt.args...)
+		if code != tt.code {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", tt.args, code, tt.code, stderr)
+		}
+		if tt.code == 0 {
+			if stderr != "" {
+				t.Errorf("%q: stderr %q", tt.args, stderr)
+			}
+			continue
+		}
+		if stdout != "" {
+			t.Errorf("%q: stdout %q on an error", tt.args, stdout)
+		}
+		if !strings.HasPrefix(stderr, "keyplane: ") || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.stderrWant) {
+			t.Errorf("%q: stderr %q, want one line \"keyplane: ...%s...\"", tt.args, stderr, tt.stderrWant)
+		}
+		if strings.Contains(stderr, "Usage:") {
+			t.Errorf("%q: usage dumped on an error", tt.args)
+		}
+	}
+}
+
+func TestRunEmptyListJSON(t *testing.T) {
+	code, stdout, _ := runCLI(t, "", "--backend", "software:memory", "list", "--json")
+	if code != 0 || strings.TrimSpace(stdout) != "[]" {
+		t.Fatalf("exit %d, stdout %q; want 0 and []", code, stdout)
+	}
+}
+
+func TestRunKeepsSecretsOutOfURIErrors(t *testing.T) {
+	_, _, stderr := runCLI(t, "", "--backend", "nosuch:x?pin-value=987654", "list")
+	if strings.Contains(stderr, "987654") {
+		t.Fatalf("stderr shows the PIN: %q", stderr)
+	}
+}
