@@ -113,3 +113,7 @@ func openSpy(t testing.TB, extra string) (*Backend, *spyAPI) {
 	t.Cleanup(func() { b.Close() })
 	return b, spy
 }
+
+// SharedTokenURI returns a URI for the shared test token, for the external
+// test package (pkcs11_test) in the same test binary.
+func SharedTokenURI(t testing.TB) string { return testURI(t, "") }

@@ -1,0 +1,203 @@
+//go:build cgo
+
+package pkcs11
+
+// Signing benchmarks: keyplane's backend against a raw miekg/pkcs11 loop
+// and crypto11, in one run, on the shared SoftHSM2 token.
+//
+//	go test ./backends/pkcs11 -run '^$' -bench Sign -count 6 | go run ./internal/cmd/benchratio -base raw -impl keyplane,crypto11
+//
+// Names are BenchmarkSign/<alg>/workers=<n>/<impl>, impl ∈ {raw, keyplane,
+// crypto11}. ns/op is wall time divided by the signatures made by all n
+// workers together: the inverse of throughput.
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ThalesGroup/crypto11"
+	"github.com/keyplane/keyplane/backend"
+	"github.com/miekg/pkcs11"
+)
+
+var benchWorkers = []int{1, 2, 8}
+
+var benchAlgs = []backend.Algorithm{backend.RSA2048, backend.ECP256}
+
+// BenchmarkSign signs a SHA-256 digest (RSA PKCS#1 v1.5, ECDSA P-256) with
+// the same key through the three implementations.
+func BenchmarkSign(b *testing.B) {
+	kp := openTest(b, "")
+	c11 := crypto11Context(b)
+	for _, alg := range benchAlgs {
+		label := uniqueLabel(b, "bench-"+string(alg))
+		if _, err := kp.GenerateKey(b.Context(), backend.KeySpec{Label: label, Algorithm: alg}); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { kp.DeleteKey(context.Background(), label) })
+		digest := sha256.Sum256([]byte("benchmark message"))
+		kpSigner, err := kp.Signer(b.Context(), label)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c11Signer, err := c11.FindKeyPair(nil, []byte(label))
+		if err != nil || c11Signer == nil {
+			b.Fatalf("crypto11 FindKeyPair(%q): %v (nil: %v)", label, err, c11Signer == nil)
+		}
+		raw := newRawSigner(b, kp, label, alg)
+		for _, n := range benchWorkers {
+			b.Run(fmt.Sprintf("%s/workers=%d/raw", alg, n), func(b *testing.B) {
+				parallelSign(b, n, raw.worker)
+			})
+			b.Run(fmt.Sprintf("%s/workers=%d/keyplane", alg, n), func(b *testing.B) {
+				parallelSign(b, n, signerWorker(kpSigner, digest[:]))
+			})
+			b.Run(fmt.Sprintf("%s/workers=%d/crypto11", alg, n), func(b *testing.B) {
+				parallelSign(b, n, signerWorker(c11Signer, digest[:]))
+			})
+		}
+	}
+}
+
+// parallelSign runs b.N operations over n workers, each made by newWorker
+// (called before the timer starts) and each running until the shared
+// count is exhausted.
+func parallelSign(b *testing.B, n int, newWorker func(testing.TB) func() error) {
+	ops := make([]func() error, n)
+	for i := range ops {
+		ops[i] = newWorker(b)
+	}
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for _, op := range ops {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := op(); err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if e := failed.Load(); e != nil {
+		b.Fatal(*e)
+	}
+}
+
+// signerWorker signs digest with SHA-256 options through any crypto.Signer;
+// workers share the signer, as an application's goroutines would.
+func signerWorker(s crypto.Signer, digest []byte) func(testing.TB) func() error {
+	return func(testing.TB) func() error {
+		return func() error {
+			_, err := s.Sign(nil, digest, crypto.SHA256)
+			return err
+		}
+	}
+}
+
+// rawSigner is the baseline: miekg/pkcs11 on the module keyplane loaded,
+// one session per worker, the key handle found once, then C_SignInit and
+// C_Sign (a PKCS#1 v1.5 DigestInfo built once, for RSA).
+type rawSigner struct {
+	ctx  *pkcs11.Ctx
+	slot uint
+	mech []*pkcs11.Mechanism
+	data []byte
+	tmpl []*pkcs11.Attribute
+}
+
+func newRawSigner(tb testing.TB, kp *Backend, label string, alg backend.Algorithm) *rawSigner {
+	digest := sha256.Sum256([]byte("benchmark message"))
+	r := &rawSigner{ctx: kp.mod.ctx, slot: kp.slot, data: digest[:],
+		tmpl: []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
+			pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+		}}
+	switch alg.Family() {
+	case backend.FamilyRSA:
+		r.mech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}
+		r.data = append(append([]byte{}, digestInfoPrefix[crypto.SHA256]...), digest[:]...)
+	case backend.FamilyEC:
+		r.mech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)}
+	default:
+		tb.Fatalf("raw signer: %s", alg)
+	}
+	return r
+}
+
+// worker opens the worker's own session (the user is already logged in:
+// keyplane's pool keeps a session open) and finds the key.
+func (r *rawSigner) worker(tb testing.TB) func() error {
+	sh, err := r.ctx.OpenSession(r.slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+	if err != nil {
+		tb.Fatalf("raw C_OpenSession: %v", err)
+	}
+	tb.Cleanup(func() { r.ctx.CloseSession(sh) })
+	if err := r.ctx.FindObjectsInit(sh, r.tmpl); err != nil {
+		tb.Fatalf("raw C_FindObjectsInit: %v", err)
+	}
+	hs, _, err := r.ctx.FindObjects(sh, 2)
+	r.ctx.FindObjectsFinal(sh)
+	if err != nil || len(hs) != 1 {
+		tb.Fatalf("raw C_FindObjects: %v, %d objects", err, len(hs))
+	}
+	key := hs[0]
+	return func() error {
+		if err := r.ctx.SignInit(sh, r.mech, key); err != nil {
+			return err
+		}
+		_, err := r.ctx.Sign(sh, r.data)
+		return err
+	}
+}
+
+// crypto11Context configures crypto11 on a private copy of the SoftHSM2
+// library. crypto11 v1.6.2 treats CKR_CRYPTOKI_ALREADY_INITIALIZED as a
+// failure and calls C_Finalize on Close, so on the library keyplane has
+// loaded it could not start, and closing it would end keyplane's sessions.
+// A copy of the file is a separate instance of the library (dlopen keys
+// on the file) with its own C_Initialize, reading the same token
+// directory — the situation of two processes sharing a token.
+func crypto11Context(tb testing.TB) *crypto11.Context {
+	tb.Helper()
+	tok := token(tb)
+	lib := filepath.Join(tb.TempDir(), "libsofthsm2-crypto11.so")
+	if err := copyFile(lib, tok.Module); err != nil {
+		tb.Fatal(err)
+	}
+	c, err := crypto11.Configure(&crypto11.Config{Path: lib, TokenLabel: tok.Label, Pin: tok.PIN})
+	if err != nil {
+		tb.Fatalf("crypto11.Configure: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,26 @@
+//go:build cgo
+
+package pkcs11_test
+
+import (
+	_ "crypto/md5" // the suite digests with MD5 in a negative check (conformance bug: it should import it itself)
+	"testing"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/backends/pkcs11"
+	"github.com/keyplane/keyplane/conformance"
+)
+
+// TestConformance runs the shared suite against the SoftHSM2 token that
+// TestMain (in package pkcs11's tests, same binary) set up, through the
+// registry, reopening to check that keys persist.
+func TestConformance(t *testing.T) {
+	uri := pkcs11.SharedTokenURIForTest(t)
+	conformance.Run(t, func(t *testing.T) backend.Backend {
+		b, err := backend.Open(t.Context(), uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}, conformance.Config{Reopen: true, Short: testing.Short()})
+}

@@ -1,0 +1,6 @@
+//go:build cgo
+
+package pkcs11
+
+// Exported for the external test package of the same test binary.
+var SharedTokenURIForTest = SharedTokenURI
