@@ -100,6 +100,13 @@ var depRules = []depRule{
 		},
 		allowed: func(_ string, _ *listedPackage, depRel string) bool { return backendsName(depRel) == "" },
 	},
+	{
+		// testenv imports testing and runs tools: test code, and the
+		// internal test helpers built on it, only.
+		what:    "only tests and internal test helpers import internal/testenv",
+		applies: func(p *listedPackage, rel string) bool { return !under(rel, "internal") },
+		allowed: func(_ string, _ *listedPackage, depRel string) bool { return depRel != "internal/testenv" },
+	},
 }
 
 // buildConfigs are the configurations whose file sets are checked: cgo on
@@ -280,6 +287,9 @@ func TestDependencyRules(t *testing.T) {
 		{"plugins/proto/x", "backends/software", mod("backends/software"), "", false},
 		{"plugins/cmd/keyplane-plugin", "backends/software", mod("backends/software"), "main", true},
 		{"plugins", "backend", mod("backend"), "", true},
+		{"cmd/keyplane", "internal/testenv", mod("internal/testenv"), "main", false},
+		{"backends/pkcs11", "internal/testenv", mod("internal/testenv"), "", false},
+		{"internal/wycheproof", "internal/testenv", mod("internal/testenv"), "", true},
 	} {
 		p := &listedPackage{ImportPath: module + "/" + c.pkg, Name: c.name}
 		allowed := true
