@@ -111,8 +111,15 @@ func newRootCmd(c *cli) *cobra.Command {
 // run runs keyplane with args (without the program name) and returns the
 // exit status. Errors are printed to stderr as one line.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	// The first Ctrl-C (or SIGTERM) cancels the command's context, so that
+	// it can clean up (bench deletes its keys); after that, signals have
+	// their default effect again, and a second Ctrl-C ends keyplane at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	defer func() {
 		// A bug must not print a Go stack trace at a user; say what
 		// happened in one line and fail.
