@@ -32,6 +32,23 @@
 // and outside it, for a command-line tool or a health check, with [Check],
 // which returns a [Report] that prints as a table or JSON.
 //
+// # Checks
+//
+// Results are named by what they check, the first element being the group
+// (the table groups by it):
+//
+//	capabilities                  the report itself: known names, optional interfaces present
+//	generate/<alg>                GenerateKey and the returned metadata (an unreported algorithm must be refused)
+//	key/<alg>, list               Key by label, "id:<hex>" and URI; Signer/Decrypter public keys; Keys sorted
+//	sign/<alg>/<op>               every option form (PSS salt auto, equals-hash, 20; Ed25519 both forms), verified by the standard library
+//	decrypt/<alg>/<op>            OAEP with and without a label (and MGF1-SHA1), PKCS#1 v1.5 with implicit rejection; tampering is ErrDecryption
+//	aead/..., fernet/...          round trips against crypto/cipher and crypto/hmac, nonces, tampering, wrong key types
+//	import/<alg>, import/...      standard-library keys imported and used; duplicates and malformed material refused
+//	errors/...                    not found, duplicate and malformed labels, bad references, unknown algorithms, wrong key types, unknown options
+//	concurrency/...               Config.Concurrency goroutines signing, decrypting, sealing, generating and deleting at once
+//	reopen/...                    with Config.Reopen: the closed instance refuses calls; keys and what they made survive
+//	delete/<alg>, cleanup, close  deletion by label and ID; nothing of the run left; every call after Close is ErrClosed
+//
 // # Keys
 //
 // The suite makes its own keys, every one labelled with [Config.LabelPrefix]
