@@ -23,7 +23,7 @@ var wireSamples = map[string]proto.Message{
 	"open-backend-request": &pb.OpenBackendRequest{Uri: "software:memory"},
 	"open-backend-response": &pb.OpenBackendResponse{Interfaces: []pb.Interface{
 		pb.Interface_INTERFACE_AEAD, pb.Interface_INTERFACE_FERNET, pb.Interface_INTERFACE_IMPORT}},
-	"sign-request-pss": &pb.SignRequest{Ref: "id:0a0b", Digest: []byte{1, 2, 3, 4}, Hash: pb.Hash_HASH_SHA256, Pss: true, SaltLength: 32},
+	"sign-request-pss":     &pb.SignRequest{Ref: "id:0a0b", Digest: []byte{1, 2, 3, 4}, Hash: pb.Hash_HASH_SHA256, Pss: true, SaltLength: 32},
 	"sign-request-ed25519": &pb.SignRequest{Ref: "release", Digest: []byte("message")},
 	"decrypt-request-oaep": &pb.DecryptRequest{Ref: "id:01", Ciphertext: []byte{9, 9}, Padding: pb.Padding_PADDING_OAEP,
 		OaepHash: pb.Hash_HASH_SHA384, MgfHash: pb.Hash_HASH_SHA1, Label: []byte("lbl")},
@@ -35,7 +35,7 @@ var wireSamples = map[string]proto.Message{
 		CreatedUnixNano: 1700000000000000000, Uri: "pkcs11:id=%de%ad"},
 	"capabilities": &pb.Capabilities{Backend: "software", Algorithms: []string{"ec-p256"}, Operations: []string{"ecdsa-sha256"},
 		Import: true, Persistent: true, Notes: []string{"n"}, Details: map[string]string{"a": "b"}},
-	"aead-seal-request": &pb.AEADSealRequest{Ref: "id:02", Plaintext: []byte("p"), AdditionalData: []byte("ad")},
+	"aead-seal-request":  &pb.AEADSealRequest{Ref: "id:02", Plaintext: []byte("p"), AdditionalData: []byte("ad")},
 	"fernet-cbc-request": &pb.FernetCBCRequest{Ref: "id:03", Iv: make([]byte, 16), Data: []byte("d")},
 }
 
