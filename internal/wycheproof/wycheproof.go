@@ -22,6 +22,22 @@
 //	RunEd25519         ed25519_test.json
 //	RunAESGCM          aes_gcm_test.json, through backend.AEADBackend
 //
+// A backend's test calls them like this (backends/software/wycheproof_test.go):
+//
+//	func TestWycheproof(t *testing.T) {
+//		b, err := backend.Open(t.Context(), "software:memory")
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		t.Cleanup(func() { b.Close() }) // runs after the runners' key deletion
+//		for _, s := range wycheproof.RunRSAOAEPDecrypt(t, b) {
+//			_ = s.Passed // per-file figures, also logged
+//		}
+//	}
+//
+// The signatures of the Run* functions and the fields of [Stats] are
+// relied on by every backend's tests: extend them compatibly.
+//
 // A vector is Skipped, never Passed, when the backend refuses its key or
 // parameters with ErrUnsupported, or when keyplane has no such operation (a
 // curve or hash it does not offer, an AEAD layout other than its fixed one);
