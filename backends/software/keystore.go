@@ -66,8 +66,8 @@ var (
 // that only its owner can access, mode 0600 or stricter; one trailing
 // newline is dropped), else from the KEYPLANE_PASSPHRASE environment
 // variable. With neither, keys are stored unencrypted and Open logs one
-// warning, as ssh-keygen -N ” would. The passphrase never goes in the URI
-// itself.
+// warning, like ssh-keygen given an empty passphrase. The passphrase never
+// goes in the URI itself.
 //
 // Unknown query parameters are refused with an error wrapping
 // backend.ErrInvalidInput that names them.
