@@ -57,7 +57,15 @@ func (a *aead) Seal(ctx context.Context, plaintext, ad []byte) ([]byte, error) {
 			return ckErr("C_EncryptInit", err)
 		}
 		ct, err = a.b.p.Encrypt(s.h, plaintext)
-		return ckErr("C_Encrypt", err)
+		if err != nil {
+			return ckErr("C_Encrypt", err)
+		}
+		// Some HSMs (AWS CloudHSM) ignore the caller's IV and write their
+		// own into the parameters: use what the token really used.
+		if iv := params.IV(); len(iv) == gcmNonceSize {
+			nonce = iv
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: seal with %q: %w", a.ref, err)
