@@ -348,6 +348,16 @@ func TestKeyFileMismatch(t *testing.T) {
 	ks2 := openDir(t, dir, nil)
 	_, err := ks2.Signer(ctx, "a")
 	wantErr(t, err, backend.ErrInvalidInput, "swapped key file")
+
+	// A fernet key file under aes-256 metadata is refused too.
+	aes := mustGen(t, ks2, "aes", backend.AES256)
+	fer := mustGen(t, ks2, "fer", backend.Fernet)
+	ks2.Close()
+	data, _ = os.ReadFile(filepath.Join(dir, fer.IDHex()+".pem"))
+	os.WriteFile(filepath.Join(dir, aes.IDHex()+".pem"), data, 0o600)
+	ks3 := openDir(t, dir, nil)
+	_, err = ks3.AEAD(ctx, "aes")
+	wantErr(t, err, backend.ErrInvalidInput, "fernet key file under aes-256 metadata")
 }
 
 // TestDefaultIterationsOnDisk: with the package default, key files use

@@ -221,7 +221,7 @@ func (d *dirStore) load(e *keyEntry) (any, error) {
 		return nil, fmt.Errorf("software: reading key %q: %v: %w", e.meta.Label, err, backend.ErrUnavailable)
 	}
 	defer clear(data)
-	priv, err := decodeKeyFile(data, d.passphrase)
+	priv, err := decodeKeyFile(data, d.passphrase, e.meta.Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("software: key %q: %w", e.meta.Label, err)
 	}

@@ -75,8 +75,9 @@ func encodeKeyFile(alg backend.Algorithm, priv any, passphrase []byte) ([]byte, 
 }
 
 // decodeKeyFile reads a key file written by encodeKeyFile (or by hand with
-// openssl: any PEM key pkcs8.ParsePrivateKeyPEM reads).
-func decodeKeyFile(data, passphrase []byte) (any, error) {
+// openssl: any PEM key pkcs8.ParsePrivateKeyPEM reads). want is the
+// algorithm the metadata names; a secret key file must hold that algorithm.
+func decodeKeyFile(data, passphrase []byte, want backend.Algorithm) (any, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("key file is not PEM: %w", backend.ErrInvalidInput)
@@ -87,7 +88,7 @@ func decodeKeyFile(data, passphrase []byte) (any, error) {
 	}
 	switch block.Type {
 	case pemSecretKey:
-		return parseSecret(block.Bytes, false)
+		return parseSecret(block.Bytes, false, want)
 	case pemEncryptedSecretKey:
 		if passphrase == nil {
 			return nil, fmt.Errorf("the key is encrypted and no passphrase is configured (set %s or passphrase-source): %w", PassphraseEnv, backend.ErrAuthentication)
@@ -97,7 +98,7 @@ func decodeKeyFile(data, passphrase []byte) (any, error) {
 			return nil, err
 		}
 		defer clear(plain)
-		return parseSecret(plain, true)
+		return parseSecret(plain, true, want)
 	case pkcs8.TypeEncryptedPrivateKey:
 		if passphrase == nil {
 			return nil, fmt.Errorf("the key is encrypted and no passphrase is configured (set %s or passphrase-source): %w", PassphraseEnv, backend.ErrAuthentication)
@@ -108,7 +109,7 @@ func decodeKeyFile(data, passphrase []byte) (any, error) {
 
 // parseSecret parses a KeyplaneSecretKey. After decryption, any failure is
 // what a wrong passphrase looks like.
-func parseSecret(der []byte, decrypted bool) ([]byte, error) {
+func parseSecret(der []byte, decrypted bool, want backend.Algorithm) ([]byte, error) {
 	var s secretKeyInfo
 	rest, err := asn1.Unmarshal(der, &s)
 	if err != nil || len(rest) != 0 || s.Version != 0 {
@@ -116,6 +117,9 @@ func parseSecret(der []byte, decrypted bool) ([]byte, error) {
 			return nil, fmt.Errorf("wrong passphrase (the secret key did not decrypt): %w", backend.ErrAuthentication)
 		}
 		return nil, fmt.Errorf("malformed secret key file: %w", backend.ErrInvalidInput)
+	}
+	if s.Algorithm != string(want) {
+		return nil, fmt.Errorf("the key file holds a %q key, its metadata says %s: %w", s.Algorithm, want, backend.ErrInvalidInput)
 	}
 	return append([]byte(nil), s.Value...), nil
 }
