@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"io"
 	"math/big"
 
 	"github.com/keyplane/keyplane/backend"
@@ -44,6 +45,23 @@ func (s *suite) makeRSAEvidence(t tb, sk *suiteKey) {
 type decryptCase struct {
 	name string
 	opts crypto.DecrypterOpts
+	// nilRand passes a nil io.Reader, which crypto/rsa accepts (it ignores
+	// the reader when decrypting).
+	nilRand bool
+}
+
+// decryptWith calls Decrypt, with rand.Reader unless c says nil.
+func decryptWith(d crypto.Decrypter, c decryptCase, ct []byte) (pt []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("Decrypt panicked: %v", p)
+		}
+	}()
+	var r io.Reader = rand.Reader
+	if c.nilRand {
+		r = nil
+	}
+	return d.Decrypt(r, ct, c.opts)
 }
 
 // checkDecrypt: ciphertexts made by crypto/rsa decrypt through the backend
@@ -66,12 +84,13 @@ func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) 
 	h := op.Hash()
 	label := []byte("keyplane conformance label")
 	cases := []decryptCase{
-		{"no label", &rsa.OAEPOptions{Hash: h}},
-		{"with a label", &rsa.OAEPOptions{Hash: h, MGFHash: h, Label: label}},
+		{name: "no label", opts: &rsa.OAEPOptions{Hash: h}},
+		{name: "with a label", opts: &rsa.OAEPOptions{Hash: h, MGFHash: h, Label: label}},
+		{name: "with a nil io.Reader", opts: &rsa.OAEPOptions{Hash: h}, nilRand: true},
 	}
 	if op == backend.RSAOAEPSHA256 && s.supports(backend.RSAOAEPSHA1) {
 		// SHA-256 with MGF1-SHA1: Java's "OAEPWithSHA-256AndMGF1Padding".
-		cases = append(cases, decryptCase{"MGF1 with SHA-1", &rsa.OAEPOptions{Hash: h, MGFHash: crypto.SHA1, Label: label}})
+		cases = append(cases, decryptCase{name: "MGF1 with SHA-1", opts: &rsa.OAEPOptions{Hash: h, MGFHash: crypto.SHA1, Label: label}})
 	}
 	for _, c := range cases {
 		msg := randomBytes(32)
@@ -79,7 +98,7 @@ func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) 
 		if err != nil {
 			t.Fatalf("%s: crypto/rsa encryption: %v", c.name, err)
 		}
-		got, err := dec.Decrypt(rand.Reader, ct, c.opts)
+		got, err := decryptWith(dec, c, ct)
 		if err != nil {
 			t.Errorf("%s %s: Decrypt: %v", op, c.name, err)
 			continue
@@ -139,11 +158,12 @@ func (s *suite) checkPKCS1v15(t tb, dec crypto.Decrypter, pub *rsa.PublicKey) {
 		t.Fatalf("crypto/rsa encryption: %v", err)
 	}
 	for _, c := range []decryptCase{
-		{"nil options", nil},
-		{"&rsa.PKCS1v15DecryptOptions{}", &rsa.PKCS1v15DecryptOptions{}},
-		{"SessionKeyLen 32", &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen}},
+		{name: "nil options", opts: nil},
+		{name: "&rsa.PKCS1v15DecryptOptions{}", opts: &rsa.PKCS1v15DecryptOptions{}},
+		{name: "SessionKeyLen 32", opts: &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen}},
+		{name: "a nil io.Reader", opts: nil, nilRand: true},
 	} {
-		got, err := dec.Decrypt(rand.Reader, ct, c.opts)
+		got, err := decryptWith(dec, c, ct)
 		if err != nil {
 			t.Errorf("rsa-pkcs1v15 %s: Decrypt: %v", c.name, err)
 			continue

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
@@ -240,7 +241,7 @@ func (s *suite) checkSignOptions(t tb, alg backend.Algorithm) {
 		)
 	}
 	for _, c := range cases {
-		sig, err := signSafely(signer, c.digest, c.opts)
+		sig, err := signSafely(signer, rand.Reader, c.digest, c.opts)
 		if err == nil {
 			t.Errorf("Sign with %s succeeded (%d bytes); want it refused", c.name, len(sig))
 			continue
@@ -250,13 +251,13 @@ func (s *suite) checkSignOptions(t tb, alg backend.Algorithm) {
 }
 
 // signSafely turns a panic in Sign into an error naming it.
-func signSafely(s crypto.Signer, digest []byte, opts crypto.SignerOpts) (sig []byte, err error) {
+func signSafely(s crypto.Signer, r io.Reader, digest []byte, opts crypto.SignerOpts) (sig []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("Sign panicked: %v", p)
 		}
 	}()
-	return s.Sign(rand.Reader, digest, opts)
+	return s.Sign(r, digest, opts)
 }
 
 // checkDecryptOptions: a Decrypter refuses options it does not

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -106,6 +107,13 @@ func checkKeyMetadata(t tb, what string, k *backend.Key, label string, alg backe
 	if len(k.ID) == 0 {
 		t.Errorf("%s: key %q has an empty ID", what, k.Label)
 	}
+	if k.URI != "" && backend.Redact(k.URI) != k.URI {
+		t.Errorf("%s: key %q has a URI that carries a secret (a PIN or passphrase)", what, k.Label)
+	}
+	if !k.Created.IsZero() && (k.Created.Before(time.Now().Add(-24*time.Hour)) || k.Created.After(time.Now().Add(5*time.Minute))) {
+		// The suite's keys were all made moments ago.
+		t.Errorf("%s: key %q says it was created %v, not during this run", what, k.Label, k.Created)
+	}
 	if !alg.Asymmetric() {
 		if k.Public != nil {
 			t.Errorf("%s: secret key %q has a public key %T", what, k.Label, k.Public)
@@ -125,6 +133,18 @@ func checkKeyMetadata(t tb, what string, k *backend.Key, label string, alg backe
 	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
 	default:
 		t.Errorf("%s: public key of %q is %T, want *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey", what, k.Label, k.Public)
+	}
+}
+
+// checkSameCreated: where the backend knows when a key was made, it says
+// the same every time (to the second: stores may keep no more).
+func checkSameCreated(t tb, what string, want, got *backend.Key) {
+	t.Helper()
+	if want.Created.IsZero() || got.Created.IsZero() {
+		return
+	}
+	if d := got.Created.Sub(want.Created); d > 2*time.Second || d < -2*time.Second {
+		t.Errorf("%s: created %v, but GenerateKey said %v", what, got.Created, want.Created)
 	}
 }
 
@@ -148,6 +168,7 @@ func (s *suite) checkKeyLookup(t tb, alg backend.Algorithm) {
 		if string(k.ID) != string(sk.key.ID) {
 			t.Errorf("Key(%q): ID %x, want %x (as GenerateKey said)", ref, k.ID, sk.key.ID)
 		}
+		checkSameCreated(t, "Key("+ref+")", sk.key, k)
 		if alg.Asymmetric() && !equalPublic(sk.key.Public, k.Public) {
 			t.Errorf("Key(%q): public key differs from the one GenerateKey returned", ref)
 		}

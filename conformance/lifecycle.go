@@ -52,6 +52,7 @@ func (s *suite) checkReopened(t tb, alg backend.Algorithm) {
 	if string(k.ID) != string(sk.key.ID) {
 		t.Errorf("after reopening, %q has ID %x, want %x", sk.label, k.ID, sk.key.ID)
 	}
+	checkSameCreated(t, "Key after reopening", sk.key, k)
 	if _, err := b.Key(ctx, "id:"+sk.key.IDHex()); err != nil {
 		t.Errorf("Key(id:%s) after reopening: %v", sk.key.IDHex(), err)
 	}

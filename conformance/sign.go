@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"io"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -18,6 +19,11 @@ type signCase struct {
 	// verifySalt is the PSS salt length the signature must have been made
 	// with (what crypto/rsa itself resolves the request to).
 	verifySalt int
+	// msgLen, when set, is the length of the message to sign (Ed25519).
+	msgLen *int
+	// nilRand passes a nil io.Reader, as callers of deterministic schemes
+	// may (the standard library's keys accept it).
+	nilRand bool
 }
 
 // signCases lists the option forms to try for op with public key pub.
@@ -28,6 +34,9 @@ func signCases(op backend.Operation, pub crypto.PublicKey) []signCase {
 		return []signCase{
 			{name: "crypto.Hash(0)", opts: crypto.Hash(0)},
 			{name: "&ed25519.Options{}", opts: &ed25519.Options{}},
+			{name: "an empty message", opts: crypto.Hash(0), msgLen: ptr(0)},
+			{name: "a 64 KiB message", opts: crypto.Hash(0), msgLen: ptr(64 << 10)},
+			{name: "a nil io.Reader", opts: crypto.Hash(0), nilRand: true},
 		}
 	case op.PSS():
 		maxSalt := 0
@@ -40,8 +49,15 @@ func signCases(op backend.Operation, pub crypto.PublicKey) []signCase {
 			{name: "salt=20", opts: &rsa.PSSOptions{SaltLength: 20, Hash: h}, verifySalt: 20},
 		}
 	}
-	return []signCase{{name: h.String(), opts: h}}
+	cases := []signCase{{name: h.String(), opts: h}}
+	if _, ok := pub.(*rsa.PublicKey); ok {
+		// PKCS#1 v1.5 needs no randomness; crypto/rsa accepts a nil reader.
+		cases = append(cases, signCase{name: h.String() + " with a nil io.Reader", opts: h, nilRand: true})
+	}
+	return cases
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // verifySignature checks sig with the standard library. msg is the digest,
 // or the message itself for Ed25519.
@@ -87,8 +103,15 @@ func (s *suite) checkSign(t tb, alg backend.Algorithm, op backend.Operation) {
 	pub := sk.key.Public
 	for _, c := range signCases(op, pub) {
 		msg := randomBytes(64)
+		if c.msgLen != nil {
+			msg = randomBytes(*c.msgLen)
+		}
 		in := signInput(op, msg)
-		sig, err := signer.Sign(rand.Reader, in, c.opts)
+		var r io.Reader = rand.Reader
+		if c.nilRand {
+			r = nil
+		}
+		sig, err := signSafely(signer, r, in, c.opts)
 		if err != nil {
 			t.Errorf("%s with %s: Sign: %v", op, c.name, err)
 			continue
