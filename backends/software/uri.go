@@ -34,11 +34,11 @@ type Config struct {
 func ParseURI(uri string) (Config, error) {
 	rest, ok := strings.CutPrefix(uri, Scheme+":")
 	if !ok {
-		return Config{}, fmt.Errorf("software: URI %q does not start with %q: %w", backend.Redact(uri), Scheme+":", backend.ErrInvalidInput)
+		return Config{}, fmt.Errorf("software: URI %q does not start with %q: %w", withoutQuery(uri), Scheme+":", backend.ErrInvalidInput)
 	}
 	rawPath, rawQuery, hasQuery := strings.Cut(rest, "?")
 	if rawPath == "" {
-		return Config{}, fmt.Errorf("software: URI %q has no path (want software:memory or software:<dir>): %w", backend.Redact(uri), backend.ErrInvalidInput)
+		return Config{}, fmt.Errorf("software: URI %q has no path (want software:memory or software:<dir>): %w", withoutQuery(uri), backend.ErrInvalidInput)
 	}
 	var c Config
 	if rawPath == "memory" {
@@ -58,7 +58,7 @@ func ParseURI(uri string) (Config, error) {
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return Config{}, fmt.Errorf("software: URI query of %q is malformed (want name=value pairs joined by &): %w", backend.Redact(uri), backend.ErrInvalidInput)
+		return Config{}, fmt.Errorf("software: URI query of %q is malformed (want name=value pairs joined by &): %w", withoutQuery(uri), backend.ErrInvalidInput)
 	}
 	var unknown []string
 	for name := range q {
@@ -87,6 +87,15 @@ func ParseURI(uri string) (Config, error) {
 		c.PassphraseFile = path
 	}
 	return c, nil
+}
+
+// withoutQuery returns uri up to its query, for errors: query values are
+// never repeated, in case one holds a secret by mistake.
+func withoutQuery(uri string) string {
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		return uri[:i] + "?…"
+	}
+	return uri
 }
 
 // String returns the URI in the form ParseURI reads. It holds no secret:

@@ -57,6 +57,8 @@ func TestParseURIErrors(t *testing.T) {
 		{"software:memory?x=1", backend.ErrInvalidInput, `"x"`},
 		{"software:/bad%zz", backend.ErrInvalidInput, "%-escape"},
 		{"software:/k?a=%zz", backend.ErrInvalidInput, "malformed"},
+		{"software:/k?passphrase-source=hunter2&a=%zz", backend.ErrInvalidInput, "malformed"},
+		{"pkcs11:x?pin-value=hunter2", backend.ErrInvalidInput, "does not start with"},
 		{"software:/nul%00", backend.ErrInvalidInput, "NUL"},
 	}
 	for _, tt := range tests {
