@@ -30,6 +30,10 @@
 // a scheme or key type this package does not handle is
 // backend.ErrUnsupported. Errors never contain the passphrase or key bytes.
 //
+// # Concurrency
+//
+// The package holds no state: every function is safe for concurrent use.
+//
 // # Security
 //
 // PBES2 with CBC has no integrity protection of its own: a wrong
