@@ -17,7 +17,10 @@
 //     works across both;
 //   - PKCS#8: pyca's BestAvailableEncryption keys import into the backend,
 //     and the software backend's password-encrypted export loads in pyca;
-//   - SubjectPublicKeyInfo: pyca loads the backend's public keys.
+//   - SubjectPublicKeyInfo: pyca loads the backend's public keys;
+//   - AES-256-GCM: the backend's nonce ‖ ciphertext ‖ tag opens in pyca's
+//     AESGCM, and pyca's nonce + AESGCM.encrypt output opens in the backend;
+//   - the Fernet specification's test cases with the key in each backend.
 //
 // The Python side is testdata/pyca_peer.py, which reads one JSON request
 // on stdin and answers on stdout. Secrets (passphrases, Fernet keys) go
