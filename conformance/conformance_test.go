@@ -232,6 +232,13 @@ func TestSuiteCatchesFaults(t *testing.T) {
 			passing: []string{"sign/rsa-2048/rsa-pss-sha256"},
 		},
 		{
+			name:    "decryption errors vary with the cause",
+			algs:    []backend.Algorithm{backend.RSA2048},
+			wrap:    func(f *faulty) { f.decrypter = variesWithCause },
+			failing: []string{"decrypt/rsa-2048/rsa-oaep-sha256", "decrypt/rsa-2048/rsa-pkcs1v15"},
+			what:    "indistinguishable",
+		},
+		{
 			name:    "no implicit rejection",
 			algs:    []backend.Algorithm{backend.RSA2048},
 			wrap:    func(f *faulty) { f.decrypter = explicitRejection },

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -139,6 +140,8 @@ func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) 
 			break
 		}
 	}
+	// Failures past the public length checks must all look the same.
+	same := &sameMessages{what: string(op)}
 	for name, c := range bad {
 		got, err := dec.Decrypt(rand.Reader, c.ct, c.opts)
 		if err == nil {
@@ -146,6 +149,9 @@ func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) 
 			continue
 		}
 		wantDecryptionErr(t, err, fmt.Sprintf("%s %s", op, name))
+		if strings.HasPrefix(name, "tampered") || strings.Contains(name, "label") || name == "ciphertext 1" {
+			same.add(t, name, err)
+		}
 	}
 }
 
@@ -177,7 +183,8 @@ func (s *suite) checkPKCS1v15(t tb, dec crypto.Decrypter, pub *rsa.PublicKey) {
 	one := leftPad(big.NewInt(1).Bytes(), k) // decrypts to 0x00…01: bad padding, always
 	nMinus1 := leftPad(new(big.Int).Sub(pub.N, big.NewInt(1)).Bytes(), k)
 
-	// Errors, vague.
+	// Errors, vague, and the same for both padding failures.
+	same := &sameMessages{what: "rsa-pkcs1v15"}
 	for name, c := range map[string][]byte{
 		"ciphertext 1 (bad padding)":      one,
 		"ciphertext n-1 (bad padding)":    nMinus1,
@@ -194,6 +201,9 @@ func (s *suite) checkPKCS1v15(t tb, dec crypto.Decrypter, pub *rsa.PublicKey) {
 				continue
 			}
 			wantDecryptionErr(t, err, what)
+			if strings.Contains(name, "bad padding") {
+				same.add(t, what, err)
+			}
 		}
 	}
 

@@ -165,6 +165,17 @@ func leaksPadding(d crypto.Decrypter) crypto.Decrypter {
 	}}
 }
 
+// variesWithCause tells failures apart by the ciphertext's last byte.
+func variesWithCause(d crypto.Decrypter) crypto.Decrypter {
+	return decrypterFunc{d, func(r io.Reader, m []byte, o crypto.DecrypterOpts) ([]byte, error) {
+		pt, err := d.Decrypt(r, m, o)
+		if err != nil && len(m) > 0 {
+			err = fmt.Errorf("block %02x: %w", m[len(m)-1], err)
+		}
+		return pt, err
+	}}
+}
+
 // explicitRejection returns an error where PKCS#1 v1.5 with SessionKeyLen
 // must answer random bytes (a Bleichenbacher oracle).
 func explicitRejection(d crypto.Decrypter) crypto.Decrypter {

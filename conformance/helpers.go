@@ -119,3 +119,27 @@ func describeKey(k *backend.Key) string {
 	}
 	return fmt.Sprintf("%q (%s, id %s)", k.Label, k.Algorithm, k.IDHex())
 }
+
+// sameMessages collects the error messages of failures an attacker must not
+// tell apart (bad padding, a wrong label, a tampered tag), and reports when
+// they differ: a message that varies with the cause is an oracle.
+type sameMessages struct {
+	what  string
+	first string
+	from  string
+}
+
+func (m *sameMessages) add(t tb, name string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if m.from == "" {
+		m.first, m.from = err.Error(), name
+		return
+	}
+	if err.Error() != m.first {
+		t.Errorf("%s: the error for %s (%q) differs from the error for %s (%q); failures must be indistinguishable",
+			m.what, name, err, m.from, m.first)
+	}
+}
