@@ -13,6 +13,7 @@ import (
 	"github.com/keyplane/keyplane/plugins"
 
 	// The built-in backends this executable can run.
+	_ "github.com/keyplane/keyplane/backends/pkcs11"
 	_ "github.com/keyplane/keyplane/backends/software"
 )
 
