@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/keyplane/keyplane/backend"
 )
 
 // Stats are one vector file's figures for one backend.
@@ -63,4 +65,37 @@ func (s *Stats) finish(t *testing.T, want int) {
 		t.Errorf("%s: ran %d vectors, the file holds %d", s.File, s.Total, want)
 	}
 	t.Log(s.String())
+}
+
+// RunAll runs every runner (OAEP, PKCS#1 v1.5, ECDSA, Ed25519, AES-GCM) as
+// subtests of t, each on a backend from open, and logs one summary line per
+// runner naming the backend. It fails a runner through which nothing ran: a
+// backend under test must hold some of every kind of vector's keys.
+func RunAll(t *testing.T, name string, open func(t *testing.T) backend.Backend) {
+	runners := []struct {
+		name string
+		run  func(*testing.T, backend.Backend) []Stats
+	}{
+		{"RSAOAEPDecrypt", RunRSAOAEPDecrypt},
+		{"RSAPKCS1Decrypt", RunRSAPKCS1Decrypt},
+		{"ECDSA", RunECDSA},
+		{"Ed25519", RunEd25519},
+		{"AESGCM", RunAESGCM},
+	}
+	for _, r := range runners {
+		t.Run(r.name, func(t *testing.T) {
+			stats := r.run(t, open(t))
+			var total, passed, skipped, ops int
+			for _, s := range stats {
+				total += s.Total
+				passed += s.Passed
+				skipped += s.Skipped
+				ops += s.BackendOps
+			}
+			t.Logf("%s on %s: %d files, %d vectors, %d passed, %d skipped, %d backend operations", r.name, name, len(stats), total, passed, skipped, ops)
+			if passed == 0 || ops == 0 {
+				t.Errorf("%s: nothing ran through %s", r.name, name)
+			}
+		})
+	}
 }
