@@ -42,7 +42,7 @@ write a comma inside a value as "\,".`,
 				}
 				der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, r.signer)
 				if err != nil {
-					return fmt.Errorf("making the CSR with key %q: %w", f.ref, err)
+					return fmt.Errorf("making the CSR with key %q: %w", r.key.Label, err)
 				}
 				return c.writeOutput(f.out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), permPublic)
 			})

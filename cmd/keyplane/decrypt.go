@@ -67,7 +67,7 @@ help an attacker.
 					out, err = c.fernetDecrypt(ctx, b, f.ref, ciphertext, ttl)
 				}
 				if err != nil {
-					return fmt.Errorf("decrypting with key %q (%s): %w", f.ref, op, err)
+					return fmt.Errorf("decrypting with key %q (%s): %w", k.Label, op, err)
 				}
 				return c.writeOutput(f.out, out, permSecret)
 			})

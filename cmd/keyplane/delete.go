@@ -23,7 +23,7 @@ func newDeleteCmd(c *cli) *cobra.Command {
 					return err
 				}
 				if err := b.DeleteKey(ctx, ref); err != nil {
-					return fmt.Errorf("deleting key %q: %w", ref, err)
+					return fmt.Errorf("deleting key %q: %w", k.Label, err)
 				}
 				_, err = fmt.Fprintf(c.stdout, "deleted %s key %q (id %s)\n", k.Algorithm, k.Label, k.IDHex())
 				return err

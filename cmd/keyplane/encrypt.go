@@ -104,7 +104,7 @@ func newEncryptCmd(c *cli) *cobra.Command {
 					out, err = c.fernetEncrypt(ctx, b, f.ref, plaintext)
 				}
 				if err != nil {
-					return fmt.Errorf("encrypting with key %q (%s): %w", f.ref, op, err)
+					return fmt.Errorf("encrypting with key %q (%s): %w", k.Label, op, err)
 				}
 				return c.writeOutput(f.out, out, permPublic)
 			})

@@ -25,19 +25,20 @@ type notFoundError struct {
 }
 
 func (e *notFoundError) Error() string {
-	return fmt.Sprintf("no key %q in this backend (see \"keyplane list\")", e.ref)
+	return fmt.Sprintf("no key %q in this backend (see \"keyplane list\")", backend.Redact(e.ref))
 }
 func (e *notFoundError) Unwrap() error { return e.err }
 
-// keyError gives a backend error about ref its context.
+// keyError gives a backend error about ref its context. References are
+// shown through backend.Redact: a PKCS#11 key URI may carry a pin-value.
 func keyError(ref string, err error) error {
 	if errors.Is(err, backend.ErrNotFound) {
 		return &notFoundError{ref: ref, err: err}
 	}
-	if strings.Contains(err.Error(), strconv.Quote(ref)) {
+	if strings.Contains(err.Error(), strconv.Quote(backend.Redact(ref))) {
 		return err // the backend already says which key
 	}
-	return fmt.Errorf("key %q: %w", ref, err)
+	return fmt.Errorf("key %q: %w", backend.Redact(ref), err)
 }
 
 // lookupKey returns the key that ref names.

@@ -64,3 +64,20 @@ func TestRunKeepsSecretsOutOfURIErrors(t *testing.T) {
 		t.Fatalf("stderr shows the PIN: %q", stderr)
 	}
 }
+
+func TestRunKeepsSecretsOutOfKeyRefErrors(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"sign", "--alg", "ed25519"},
+		{"pubkey"},
+		{"delete"},
+		{"export"},
+		{"csr", "--subject", "CN=x"},
+	} {
+		args := append([]string{"--backend", "software:memory"}, cmd...)
+		args = append(args, "--key", "pkcs11:token=t;object=x?pin-value=424242")
+		code, _, stderr := runCLI(t, "", args...)
+		if code != 2 || strings.Contains(stderr, "424242") || !strings.Contains(stderr, "REDACTED") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and the PIN redacted", cmd, code, stderr)
+		}
+	}
+}

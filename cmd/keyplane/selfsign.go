@@ -68,7 +68,7 @@ Signature algorithms and --subject are as for "keyplane csr".`,
 				}
 				der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, r.key.Public, r.signer)
 				if err != nil {
-					return fmt.Errorf("making the certificate with key %q: %w", f.ref, err)
+					return fmt.Errorf("making the certificate with key %q: %w", r.key.Label, err)
 				}
 				return c.writeOutput(f.out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), permPublic)
 			})

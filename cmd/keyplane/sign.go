@@ -52,7 +52,7 @@ Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 				}
 				sig, err := signer.Sign(rand.Reader, tbs, op.SignerOpts())
 				if err != nil {
-					return fmt.Errorf("signing with key %q (%s): %w", ref, op, err)
+					return fmt.Errorf("signing with key %q (%s): %w", k.Label, op, err)
 				}
 				return c.writeOutput(out, sig, permPublic)
 			})
