@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -89,7 +90,7 @@ func failedNames(rep *conformance.Report) []string {
 // touching other keys.
 func TestCheckHealthyBackend(t *testing.T) {
 	t.Setenv("KEYPLANE_PASSPHRASE", "")
-	uri := "software:" + t.TempDir()
+	uri := "software:" + filepath.Join(t.TempDir(), "keys")
 	b, err := backend.Open(t.Context(), uri)
 	if err != nil {
 		t.Fatal(err)
@@ -412,4 +413,31 @@ func TestRun(t *testing.T) {
 		}
 		return b
 	}, conformance.Config{Algorithms: quick, Short: true})
+}
+
+// TestCheckReopen: with Reopen, open is called twice and the keys are found
+// again in a keystore directory; a backend that forgets its keys fails.
+func TestCheckReopen(t *testing.T) {
+	t.Setenv("KEYPLANE_PASSPHRASE", "")
+	uri := "software:" + filepath.Join(t.TempDir(), "keys")
+	opens := 0
+	rep, err := conformance.Check(t.Context(), func(ctx context.Context) (backend.Backend, error) {
+		opens++
+		return backend.Open(ctx, uri)
+	}, conformance.Config{Reopen: true, Short: true, Algorithms: []backend.Algorithm{backend.ECP256, backend.AES256, backend.Fernet}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opens != 2 {
+		t.Errorf("open called %d times with Reopen, want 2", opens)
+	}
+	if rep.Failed() {
+		t.Errorf("keystore with Reopen fails: %q", failedNames(rep))
+	}
+	wantStatus(t, rep, conformance.Pass, "", "reopen/close", "reopen/open", "reopen/ec-p256", "reopen/aes-256", "reopen/fernet")
+
+	// software:memory forgets everything on Close.
+	rep = checkWith(t, conformance.Config{Reopen: true, Algorithms: []backend.Algorithm{backend.ECP256}}, func(b backend.Backend) backend.Backend { return b })
+	wantStatus(t, rep, conformance.Fail, "Persistent is false", "capabilities", "reopen/open")
+	wantStatus(t, rep, conformance.Fail, "not found", "reopen/ec-p256")
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -144,15 +145,21 @@ func (s *suite) checkFernetBadInput(t tb) {
 	if err != nil {
 		t.Fatalf("EncryptCBC: %v", err)
 	}
-	// Flipping the IV's last byte flips the padding byte: 0x01^0xff = 0xfe,
-	// a padding that cannot be valid.
-	badIV := append([]byte(nil), iv...)
-	badIV[15] ^= 0xff
+	// The padding byte is 0x01; flipping bits of the IV's last byte flips
+	// it to a value that cannot be valid padding: 0xfe, 0x00, 0x11.
+	withPad := func(pad byte) []byte {
+		b := append([]byte(nil), iv...)
+		b[15] ^= 0x01 ^ pad
+		return b
+	}
+	same := &sameMessages{what: "DecryptCBC"}
 	for _, c := range []struct {
 		name   string
 		iv, ct []byte
 	}{
-		{"bad padding", badIV, ct},
+		{"bad padding 0xfe", withPad(0xfe), ct},
+		{"bad padding 0x00", withPad(0x00), ct},
+		{"bad padding 0x11", withPad(0x11), ct},
 		{"not a whole block", iv, ct[:len(ct)-1]},
 		{"empty", iv, nil},
 	} {
@@ -162,6 +169,9 @@ func (s *suite) checkFernetBadInput(t tb) {
 			continue
 		}
 		wantDecryptionErr(t, err, "DecryptCBC with "+c.name)
+		if strings.HasPrefix(c.name, "bad padding") {
+			same.add(t, c.name, err)
+		}
 	}
 	for _, n := range []int{0, 15, 17} {
 		_, err := fk.EncryptCBC(ctx, make([]byte, n), pt)
