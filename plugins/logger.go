@@ -19,10 +19,14 @@ type slogAdapter struct {
 	l    *slog.Logger
 	name string
 	args []any
+	// quiet turns go-plugin's own Info messages ("plugin process exited"
+	// on every Close) into Debug; the plugin's lines (Named loggers) keep
+	// their levels.
+	quiet bool
 }
 
 func newSlogAdapter(l *slog.Logger, name string) hclog.Logger {
-	return &slogAdapter{l: l, name: name}
+	return &slogAdapter{l: l, name: name, quiet: true}
 }
 
 func toSlogLevel(level hclog.Level) slog.Level {
@@ -42,6 +46,9 @@ func toSlogLevel(level hclog.Level) slog.Level {
 func (a *slogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off {
 		return
+	}
+	if a.quiet && level == hclog.Info {
+		level = hclog.Debug
 	}
 	lv := toSlogLevel(level)
 	ctx := context.Background()
@@ -76,7 +83,7 @@ func (a *slogAdapter) IsError() bool { return a.enabled(hclog.Error) }
 func (a *slogAdapter) ImpliedArgs() []any { return a.args }
 
 func (a *slogAdapter) With(args ...any) hclog.Logger {
-	return &slogAdapter{l: a.l, name: a.name, args: append(append([]any(nil), a.args...), args...)}
+	return &slogAdapter{l: a.l, name: a.name, args: append(append([]any(nil), a.args...), args...), quiet: a.quiet}
 }
 
 func (a *slogAdapter) Name() string { return a.name }

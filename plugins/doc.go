@@ -1,0 +1,77 @@
+// Package plugins runs keyplane backends out of process, over
+// github.com/hashicorp/go-plugin and gRPC (protocol keyplane.plugin.v1 in
+// proto/keyplane/plugin/v1).
+//
+// On the host side, importing the package registers two URI schemes with
+// package backend:
+//
+//	plugin+<scheme>:<rest>          a built-in backend in the keyplane-plugin executable
+//	plugin:/abs/path?sha256=<hex>   a third-party plugin executable
+//
+// so that backend.Open(ctx, "plugin+pkcs11:token=t?module-path=...") gives a
+// backend.Backend whose crypto.Signer and crypto.Decrypter values call into
+// a child process. A vendor PKCS#11 library that crashes, leaks or hangs
+// then takes down the child, not the application. Open does the same with
+// Options.
+//
+// On the plugin side, Serve and ServeOpen turn a backend.Backend into a
+// plugin executable in a main of a few lines; examples/plugin-memory is a
+// complete one, and docs/plugins.md the guide.
+//
+// # Errors
+//
+// The plugin's errors reach the host as gRPC statuses carrying the keyplane
+// sentinel (a google.rpc.ErrorInfo reason "keyplane.ErrNotFound" and so on),
+// so errors.Is(err, backend.ErrNotFound) holds on the host as it does in the
+// plugin, with the plugin's message kept (as a *RemoteError). Decryption
+// failures stay the one vague backend.ErrDecryption. A child that died or
+// cannot be reached gives backend.ErrUnavailable.
+//
+// # Crashes
+//
+// When the child dies, the calls in flight fail at once with
+// backend.ErrUnavailable and the next call starts a fresh child, sending it
+// the backend configuration again. The dead process is reaped. There is no
+// automatic retry: a Sign that failed is not repeated behind the caller's
+// back. A backend that keeps keys in memory (plugin+software:memory, the
+// example plugin) starts empty after a restart.
+//
+// # Concurrency
+//
+// A plugin backend, and the signers, decrypters and AEAD and Fernet keys it
+// hands out, are safe for concurrent use. All calls share the one gRPC
+// connection (HTTP/2 streams over a Unix socket); there is no per-call
+// set-up. Starting a child is serialized: after a crash, one caller starts
+// it and the others wait for it.
+//
+// # Security
+//
+// go-plugin's AutoMTLS is always on: host and child authenticate each other
+// with one-time certificates over the Unix socket. With sha256= (or
+// Options.SHA256, or $KEYPLANE_PLUGIN_SHA256 for keyplane-plugin) the
+// executable's hash is checked before every start, and a mismatch refuses
+// to start it. The child does not inherit the host's environment: only the
+// variables in ChildEnv (PATH, HOME, TMPDIR, SOFTHSM2_CONF, ...) and
+// Options.ForwardEnv reach it, never a PIN or passphrase variable. The
+// backend URI, which may hold a PIN, is sent in the first gRPC call, never
+// on the command line or in the environment. ImportKey sends key material
+// over that channel (PKCS#8 DER for private keys, raw bytes for secret
+// keys). The child's stdout and stderr go to the host's slog logger.
+//
+// backend.Exporter is not offered across the boundary: keeping private keys
+// in the child is the point of running it there, and a keystore whose keys
+// may be exported can be opened in process instead.
+//
+// # Limitations
+//
+// crypto.Signer.Sign and crypto.Decrypter.Decrypt take no context; each
+// such call is bounded by Options.CallTimeout (30 seconds by default, or
+// timeout= in a plugin: URI), after which it fails with
+// context.DeadlineExceeded and backend.ErrUnavailable. The rand argument of
+// Sign and Decrypt is ignored: the plugin's backend uses its own
+// randomness. Between the hash check and the start of the process, the
+// executable file must not be writable by anyone the host does not trust.
+// On Linux the child is killed when the host dies (PR_SET_PDEATHSIG);
+// elsewhere it may outlive a killed host. go-plugin gives the child the
+// host's standard input; keyplane's plugin side never reads it.
+package plugins
