@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/keyplane/keyplane/backend"
 	"github.com/spf13/cobra"
 )
 
@@ -143,10 +145,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = errors.New("interrupted")
 	}
-	fmt.Fprintf(stderr, "%s%v\n", errorPrefix, err)
+	fmt.Fprintf(stderr, "%s%s\n", errorPrefix, errorLine(err))
 	var ec *exitCodeError
 	if errors.As(err, &ec) {
 		return ec.code
 	}
 	return exitError
+}
+
+// errorLine is the message for err: its text, ending with the kind of error
+// (the backend sentinel it wraps: "authentication failed", "unsupported",
+// ...) when the text does not already say it, so that every backend's
+// errors read alike ("C_Login: CKR_PIN_INCORRECT: authentication failed").
+func errorLine(err error) string {
+	msg := err.Error()
+	var nf *notFoundError
+	if errors.As(err, &nf) {
+		return msg // says it already, in words
+	}
+	if kind := backend.Kind(err); kind != nil && !strings.Contains(msg, kind.Error()) {
+		msg += ": " + kind.Error()
+	}
+	return msg
 }

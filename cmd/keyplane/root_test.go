@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/keyplane/keyplane/backend"
 )
 
 // runCLI runs keyplane in-process.
@@ -81,3 +85,27 @@ func TestRunKeepsSecretsOutOfKeyRefErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorLineEndsWithKind(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("C_Login: CKR_PIN_INCORRECT: %w", &wrapped{backend.ErrAuthentication}), "C_Login: CKR_PIN_INCORRECT: opaque: authentication failed"},
+		{fmt.Errorf("bad label: %w", backend.ErrInvalidInput), "bad label: invalid input"},
+		{errors.New("plain"), "plain"},
+		{&notFoundError{ref: "k", err: backend.ErrNotFound}, `no key "k" in this backend (see "keyplane list")`},
+		{failed(errBadSignature), "signature is NOT valid"},
+	}
+	for _, tt := range tests {
+		if got := errorLine(tt.err); got != tt.want {
+			t.Errorf("errorLine(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+// wrapped hides its sentinel's text, as some backends' error types do.
+type wrapped struct{ err error }
+
+func (w *wrapped) Error() string { return "opaque" }
+func (w *wrapped) Unwrap() error { return w.err }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/keyplane/keyplane/internal/testenv"
@@ -27,8 +28,8 @@ func TestMain(m *testing.M) {
 // starts with KEYPLANE_BACKEND set to a fresh software keystore in $WORK/keys.
 //
 // Scripts guard the parts that need outside tools with [tool:NAME] (an
-// executable on PATH) and [pyca] (Debian's python3 with the cryptography
-// package, as $PYTHON). Both are false when the tool is missing, unless
+// executable on PATH), [pyca] (Debian's python3 with the cryptography
+// package, as $PYTHON) and [softhsm] (SoftHSM2, for softhsm-token). Both are false when the tool is missing, unless
 // KEYPLANE_REQUIRE_TOOLS=1: then a missing tool fails the script.
 func TestScripts(t *testing.T) {
 	if testenv.Required() {
@@ -37,6 +38,7 @@ func TestScripts(t *testing.T) {
 		testenv.Python(t)
 	}
 	python := findPython()
+	pluginExe.dir = t.TempDir()
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
@@ -50,6 +52,10 @@ func TestScripts(t *testing.T) {
 			switch {
 			case cond == "pyca":
 				return present(python != "", "python3 with the cryptography package (apt-get install -y python3-cryptography)")
+			case cond == "softhsm":
+				_, err := exec.LookPath("softhsm2-util")
+				_, err2 := os.Stat(testenv.SoftHSMModule)
+				return present(err == nil && err2 == nil, "SoftHSM2 (apt-get install -y softhsm2)")
 			case len(cond) > len("tool:") && cond[:len("tool:")] == "tool:":
 				name := cond[len("tool:"):]
 				_, err := exec.LookPath(name)
@@ -58,8 +64,10 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitcode,
-			"perm":     cmdPerm,
+			"exitcode":      cmdExitcode,
+			"perm":          cmdPerm,
+			"softhsm-token": cmdSoftHSMToken,
+			"plugin-exe":    pluginExe.cmd,
 		},
 	})
 }
@@ -127,4 +135,63 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	if got := fi.Mode().Perm(); got != os.FileMode(want) {
 		ts.Fatalf("%s has mode %04o, want %04o", args[1], got, want)
 	}
+}
+
+// cmdSoftHSMToken makes a throwaway SoftHSM2 token in $WORK and points the
+// script at it:
+//
+//	softhsm-token LABEL
+//
+// It sets SOFTHSM2_CONF, and HSM to a pkcs11: backend URI for the token
+// with the user PIN in a 0600 file (pin-source=file:).
+func cmdSoftHSMToken(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: softhsm-token LABEL")
+	}
+	util, err := exec.LookPath("softhsm2-util")
+	ts.Check(err)
+	dir := ts.MkAbs("softhsm-" + args[0])
+	tok, err := testenv.CreateSoftHSMToken(util, dir, args[0])
+	ts.Check(err)
+	pin := filepath.Join(dir, "pin")
+	ts.Check(os.WriteFile(pin, []byte(tok.PIN+"\n"), 0o600))
+	ts.Setenv("SOFTHSM2_CONF", tok.Conf)
+	ts.Setenv("HSM", fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, tok.Module, pin))
+}
+
+// pluginExe builds keyplane-plugin from this checkout, once per test run,
+// for scripts that use plugin+ URIs:
+//
+//	plugin-exe
+//
+// sets KEYPLANE_PLUGIN_PATH to it.
+var pluginExe = new(pluginBuild)
+
+type pluginBuild struct {
+	dir  string
+	once sync.Once
+	path string
+	err  error
+}
+
+func (p *pluginBuild) cmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: plugin-exe")
+	}
+	p.once.Do(func() {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			p.err = fmt.Errorf("building keyplane-plugin: the go command is not on PATH: %v", err)
+			return
+		}
+		out := filepath.Join(p.dir, "keyplane-plugin")
+		build := exec.Command(gobin, "build", "-o", out, "github.com/keyplane/keyplane/plugins/cmd/keyplane-plugin")
+		if msg, err := build.CombinedOutput(); err != nil {
+			p.err = fmt.Errorf("building keyplane-plugin: %v\n%s", err, msg)
+			return
+		}
+		p.path = out
+	})
+	ts.Check(p.err)
+	ts.Setenv("KEYPLANE_PLUGIN_PATH", p.path)
 }
