@@ -13,7 +13,7 @@ import (
 
 // addKeyFlag adds the required --key flag.
 func addKeyFlag(cmd *cobra.Command, ref *string) {
-	cmd.Flags().StringVar(ref, "key", "", "the key: its label, \"id:<hex>\", or a backend key URI (required)")
+	cmd.Flags().StringVar(ref, "key", "", "the key `K`: its label, \"id:<hex>\", or a backend key URI (required)")
 	cmd.MarkFlagRequired("key")
 }
 

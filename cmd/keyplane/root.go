@@ -69,6 +69,7 @@ Environment:
   KEYPLANE_IMPORT_PASSPHRASE   passphrase of an encrypted PEM file to import
   KEYPLANE_EXPORT_PASSPHRASE   passphrase to encrypt an exported private key
   XDG_DATA_HOME                where the default keystore lives
+  KEYPLANE_PLUGIN_PATH         the keyplane-plugin executable (plugin+ URIs)
 
 See docs/cli.md for examples.`
 
