@@ -62,31 +62,44 @@ const (
 
 // writeOutput writes data to the file named by path (replacing it, through
 // a temporary file in the same directory and a rename), or to stdout when
-// path is "" or "-".
+// path is "" or "-". Errors name path, never the temporary file.
 func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
 	if path == "" || path == "-" {
 		_, err := c.stdout.Write(data)
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	fail := func(err error) error {
+		var pe *os.PathError
+		var le *os.LinkError
+		switch {
+		case errors.As(err, &pe):
+			err = pe.Err
+		case errors.As(err, &le):
+			err = le.Err
+		}
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("writing %s: it is a directory", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("writing output: %w", pathError(err))
+		return fail(err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename, this fails harmlessly
 	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
-		return fmt.Errorf("writing output: %w", pathError(err))
+		return fail(err)
 	}
 	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
 		tmp.Close()
-		return fmt.Errorf("writing output: %w", pathError(err))
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing output: %w", pathError(err))
+		return fail(err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing output: %w", pathError(err))
+		return fail(err)
 	}
 	return nil
 }
