@@ -43,6 +43,8 @@
 //	sign/<alg>/<op>               every option form (PSS salt auto, equals-hash, 20; Ed25519 both forms), verified by the standard library
 //	decrypt/<alg>/<op>            OAEP with and without a label (and MGF1-SHA1), PKCS#1 v1.5 with implicit rejection; tampering is ErrDecryption
 //	aead/..., fernet/...          round trips against crypto/cipher and crypto/hmac, nonces, tampering, wrong key types
+//	interop/x509/<alg>            crypto/x509 makes a self-signed certificate with the backend's crypto.Signer
+//	interop/tls/<alg>             a TLS 1.3 handshake (crypto/tls, in memory) with the backend's key as the server's
 //	import/<alg>, import/...      standard-library keys imported and used; duplicates and malformed material refused
 //	errors/...                    not found, duplicate and malformed labels, bad references, unknown algorithms, wrong key types, unknown options
 //	concurrency/...               Config.Concurrency goroutines signing, decrypting, sealing, generating and deleting at once

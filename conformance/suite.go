@@ -149,6 +149,14 @@ func (s *suite) runAll(r runner) error {
 		r.run("fernet/wrong-key", s.checkFernetWrongKey)
 	}
 
+	// The standard library's users of crypto.Signer.
+	for _, alg := range s.algs {
+		if alg.Asymmetric() {
+			r.run("interop/x509/"+string(alg), func(t tb) { s.checkX509(t, alg) })
+			r.run("interop/tls/"+string(alg), func(t tb) { s.checkTLS(t, alg) })
+		}
+	}
+
 	// Import.
 	for _, alg := range importAlgorithms {
 		if slices.Contains(s.algs, alg) {

@@ -1,0 +1,155 @@
+package conformance
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"time"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// x509Ops are the operations crypto/x509 asks a signer of algorithm alg
+// for (with SignatureAlgorithm left to its default, and PSS for RSA).
+func x509Ops(alg backend.Algorithm) []backend.Operation {
+	switch alg {
+	case backend.RSA2048, backend.RSA3072, backend.RSA4096:
+		return []backend.Operation{backend.RSAPKCS1v15SHA256, backend.RSAPSSSHA256}
+	case backend.ECP256:
+		return []backend.Operation{backend.ECDSASHA256}
+	case backend.ECP384:
+		return []backend.Operation{backend.ECDSASHA384}
+	case backend.ECP521:
+		return []backend.Operation{backend.ECDSASHA512}
+	case backend.Ed25519:
+		return []backend.Operation{backend.PureEd25519}
+	}
+	return nil
+}
+
+// selfSigned makes a self-signed certificate with crypto/x509 and the
+// backend's signer.
+func selfSigned(signer crypto.Signer, sigAlg x509.SignatureAlgorithm) (*x509.Certificate, error) {
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "keyplane conformance"},
+		DNSNames:              []string{"conformance.keyplane.test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		SignatureAlgorithm:    sigAlg,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.Public(), signer)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// checkX509: crypto/x509 makes a self-signed certificate with the backend's
+// crypto.Signer, and the certificate's signature verifies.
+func (s *suite) checkX509(t tb, alg backend.Algorithm) {
+	sk := s.key(t, alg)
+	ops := x509Ops(alg)
+	for _, op := range ops {
+		if !s.supports(op) {
+			t.Skipf("the backend does not report %s, which crypto/x509 uses for %s keys", op, alg)
+		}
+	}
+	signer, err := s.backend().Signer(t.Context(), sk.label)
+	if err != nil {
+		t.Fatalf("Signer(%q): %v", sk.label, err)
+	}
+	sigAlgs := []x509.SignatureAlgorithm{x509.UnknownSignatureAlgorithm}
+	if alg.Family() == backend.FamilyRSA {
+		sigAlgs = append(sigAlgs, x509.SHA256WithRSAPSS)
+	}
+	for _, sa := range sigAlgs {
+		cert, err := selfSigned(signer, sa)
+		if err != nil {
+			t.Errorf("x509.CreateCertificate (signature algorithm %v): %v", sa, err)
+			continue
+		}
+		if err := cert.CheckSignatureFrom(cert); err != nil {
+			t.Errorf("the self-signed certificate (%v) does not verify: %v", cert.SignatureAlgorithm, err)
+		}
+		if !equalPublic(cert.PublicKey, sk.key.Public) {
+			t.Errorf("the certificate (%v) holds another public key", cert.SignatureAlgorithm)
+		}
+	}
+}
+
+// checkTLS: a TLS 1.3 handshake in memory whose server key is the backend's
+// crypto.Signer, checked by a crypto/tls client that trusts only that
+// certificate.
+func (s *suite) checkTLS(t tb, alg backend.Algorithm) {
+	sk := s.key(t, alg)
+	need := x509Ops(alg)
+	if alg.Family() == backend.FamilyRSA {
+		need = []backend.Operation{backend.RSAPKCS1v15SHA256, backend.RSAPSSSHA256} // the certificate, then TLS 1.3's PSS
+	}
+	for _, op := range need {
+		if !s.supports(op) {
+			t.Skipf("the backend does not report %s, which a TLS 1.3 server with a %s key needs", op, alg)
+		}
+	}
+	signer, err := s.backend().Signer(t.Context(), sk.label)
+	if err != nil {
+		t.Fatalf("Signer(%q): %v", sk.label, err)
+	}
+	cert, err := selfSigned(signer, x509.UnknownSignatureAlgorithm)
+	if err != nil {
+		t.Fatalf("x509.CreateCertificate: %v", err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	serverConf := &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: signer, Leaf: cert}},
+	}
+	clientConf := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: roots, ServerName: "conformance.keyplane.test"}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	server, client := tls.Server(c1, serverConf), tls.Client(c2, clientConf)
+	errc := make(chan error, 1)
+	go func() {
+		err := server.HandshakeContext(ctx)
+		if err == nil {
+			// Echo one message so the client sees a working channel.
+			buf := make([]byte, 5)
+			if _, err = server.Read(buf); err == nil {
+				_, err = server.Write(buf)
+			}
+		}
+		errc <- err
+	}()
+	if err := client.HandshakeContext(ctx); err != nil {
+		c2.Close()
+		t.Fatalf("TLS 1.3 handshake with a %s server key: client: %v (server: %v)", alg, err, <-errc)
+	}
+	if _, err := client.Write([]byte("hello")); err != nil {
+		t.Fatalf("writing over TLS: %v", err)
+	}
+	buf := make([]byte, 5)
+	if _, err := client.Read(buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("reading over TLS: %q, %v", buf, err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("TLS server: %v", err)
+	}
+	if v := client.ConnectionState().Version; v != tls.VersionTLS13 {
+		t.Errorf("negotiated TLS version %x, want TLS 1.3", v)
+	}
+}
