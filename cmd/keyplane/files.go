@@ -79,10 +79,22 @@ func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
 		}
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("writing %s: it is a directory", path)
+	target := path
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			return fmt.Errorf("writing %s: it is a directory", path)
+		case !fi.Mode().IsRegular():
+			// A device or a pipe (/dev/stdout, a FIFO): write into it.
+			return writeInto(path, data)
+		}
+		// Through a symbolic link, replace the file it points to, not
+		// the link.
+		if resolved, err := filepath.EvalSymlinks(path); err == nil {
+			target = resolved
+		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp*")
 	if err != nil {
 		return fail(err)
 	}
@@ -98,8 +110,24 @@ func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return fail(err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp.Name(), target); err != nil {
 		return fail(err)
+	}
+	return nil
+}
+
+// writeInto writes data into an existing file that is not a regular file.
+func writeInto(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, errors.Unwrap(err))
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, pathError(err))
 	}
 	return nil
 }
