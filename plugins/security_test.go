@@ -78,6 +78,11 @@ func TestBadURIs(t *testing.T) {
 	if !errors.Is(err, backend.ErrInvalidInput) || !strings.Contains(err.Error(), "colour") {
 		t.Errorf("example plugin with an unknown parameter: %v", err)
 	}
+	// keyplane-plugin run as a third-party plugin says how to open it.
+	_, err = backend.Open(t.Context(), "plugin:"+pluginExe)
+	if !errors.Is(err, backend.ErrInvalidInput) || !strings.Contains(err.Error(), "plugin+<scheme>") {
+		t.Errorf("keyplane-plugin opened as plugin:<path>: %v", err)
+	}
 	waitChildren(t)
 }
 

@@ -9,6 +9,10 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/plugins"
 
@@ -18,5 +22,16 @@ import (
 )
 
 func main() {
-	plugins.ServeOpen(backend.Open)
+	plugins.ServeOpen(open)
+}
+
+// open opens the backend URI the host sent. A host that ran this
+// executable as a third-party plugin (plugin:/path/keyplane-plugin) sends a
+// bare query instead, which is refused with the right way to say it.
+func open(ctx context.Context, uri string) (backend.Backend, error) {
+	scheme, _, ok := strings.Cut(uri, ":")
+	if !ok || scheme == "" || strings.ContainsAny(scheme, "=&?/") {
+		return nil, fmt.Errorf("%s runs keyplane's built-in backends: open it as plugin+<scheme>:<rest> (plugin+software:memory, plugin+pkcs11:...), not plugin:<path>: %w", plugins.ExecutableName, backend.ErrInvalidInput)
+	}
+	return backend.Open(ctx, uri)
 }
