@@ -4,6 +4,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 
@@ -15,20 +17,24 @@ import (
 var errBadSignature = errors.New("signature is NOT valid")
 
 func newVerifyCmd(c *cli) *cobra.Command {
-	var ref, alg, in, sigFile string
+	var ref, pubFile, alg, in, sigFile string
 	cmd := &cobra.Command{
-		Use:   "verify --key K --alg A --sig FILE [--in FILE]",
+		Use:   "verify (--key K | --pubkey FILE) --alg A --sig FILE [--in FILE]",
 		Short: "Verify a signature",
 		Long: `Verify a signature made by "keyplane sign" (or any tool producing the same
 standard signature) over a file (stdin without --in).
 
 The check is done with Go's standard library against the key's public key,
-never by the backend. RSA-PSS signatures with any salt length are accepted.
+never by the backend. With --pubkey, the public key comes from a PEM or DER
+SubjectPublicKeyInfo file (what "keyplane pubkey" writes) and no backend is
+opened: whoever holds only the public key can verify. RSA-PSS signatures
+with any salt length are accepted.
 
 Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 (missing key, unreadable file, unknown algorithm...).`,
-		Example: `  keyplane verify --key release --alg ecdsa-sha256 --sig release.sig --in release.tar.gz && echo valid`,
-		Args:    cobra.NoArgs,
+		Example: `  keyplane verify --key release --alg ecdsa-sha256 --sig release.sig --in release.tar.gz && echo valid
+  keyplane verify --pubkey release.pub --alg ecdsa-sha256 --sig release.sig --in release.tar.gz`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			op, err := parseOp(alg, backend.OpSign)
 			if err != nil {
@@ -38,12 +44,7 @@ Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				k, err := lookupKey(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			check := func(k *backend.Key) error {
 				if err := checkApplies(op, k); err != nil {
 					return err
 				}
@@ -60,16 +61,59 @@ Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 				}
 				_, err = fmt.Fprintln(c.stdout, "signature is valid")
 				return err
+			}
+			if pubFile != "" {
+				k, err := readPublicKeyFile(pubFile)
+				if err != nil {
+					return err
+				}
+				return check(k)
+			}
+			ctx := cmd.Context()
+			return c.withBackend(ctx, func(b backend.Backend) error {
+				k, err := lookupKey(ctx, b, ref)
+				if err != nil {
+					return err
+				}
+				return check(k)
 			})
 		},
 	}
-	addKeyFlag(cmd, &ref)
+	cmd.Flags().StringVar(&ref, "key", "", "the key `K`: its label, \"id:<hex>\", or a backend key URI")
+	cmd.Flags().StringVar(&pubFile, "pubkey", "", "verify against the public key in `FILE` (PEM or DER) instead of a backend's key")
 	cmd.Flags().StringVar(&alg, "alg", "", "signature `algorithm` (required)")
 	cmd.Flags().StringVar(&in, "in", "", "signed `FILE` (default: stdin)")
 	cmd.Flags().StringVar(&sigFile, "sig", "", "`FILE` holding the signature (required)")
+	cmd.MarkFlagsOneRequired("key", "pubkey")
+	cmd.MarkFlagsMutuallyExclusive("key", "pubkey")
 	cmd.MarkFlagRequired("alg")
 	cmd.MarkFlagRequired("sig")
 	return cmd
+}
+
+// readPublicKeyFile reads a SubjectPublicKeyInfo, PEM ("PUBLIC KEY") or
+// DER, and describes it as a key named after the file.
+func readPublicKeyFile(path string) (*backend.Key, error) {
+	data, err := readFile("pubkey", path)
+	if err != nil {
+		return nil, err
+	}
+	der := data
+	if block, _ := pem.Decode(data); block != nil {
+		if block.Type != "PUBLIC KEY" {
+			return nil, fmt.Errorf("--pubkey %s: a PEM %q block, want \"PUBLIC KEY\" (SubjectPublicKeyInfo): %w", path, block.Type, backend.ErrInvalidInput)
+		}
+		der = block.Bytes
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("--pubkey %s: not a SubjectPublicKeyInfo public key (PEM or DER): %w", path, backend.ErrInvalidInput)
+	}
+	alg, err := backend.AlgorithmOf(pub)
+	if err != nil {
+		return nil, fmt.Errorf("--pubkey %s: %w", path, err)
+	}
+	return &backend.Key{Label: path, Algorithm: alg, Public: pub}, nil
 }
 
 // verifySignature checks sig over tbs (a digest, or the message for
