@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/testenv"
 	"github.com/keyplane/keyplane/plugins"
 )
 
@@ -36,8 +37,19 @@ func openPlugin(t *testing.T, uri string, opts plugins.Options) (backend.Backend
 // that verifies or ErrUnavailable, promptly; signing works again after it
 // on a fresh child; no process is left behind.
 func TestKillDuringSigning(t *testing.T) {
+	killDuringSigning(t, "plugin+software:"+t.TempDir())
+}
+
+// TestKillDuringSigningPKCS11 is the same with the PKCS#11 backend on a
+// SoftHSM2 token: the case plugins exist for.
+func TestKillDuringSigningPKCS11(t *testing.T) {
+	tok := testenv.SoftHSMToken(t, "plugin-crash")
+	killDuringSigning(t, "plugin+"+tok.URI(t))
+}
+
+func killDuringSigning(t *testing.T, uri string) {
 	ctx := t.Context()
-	b, p := openPlugin(t, "plugin+software:"+t.TempDir(), plugins.Options{})
+	b, p := openPlugin(t, uri, plugins.Options{})
 	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "crash", Algorithm: backend.ECP256}); err != nil {
 		t.Fatal(err)
 	}
