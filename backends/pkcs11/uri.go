@@ -38,8 +38,9 @@ type URI struct {
 	// Query attributes.
 	ModulePath string // absolute path of the PKCS#11 module
 	ModuleName string // module name, looked up in the usual directories
-	// PINValue is the user PIN. String never shows it.
-	PINValue string
+	// PINValue is the user PIN. String, GoString and encoding/json never
+	// show it.
+	PINValue string `json:"-"`
 	// PINSource is where to read the PIN: "file:/path" or an absolute path.
 	PINSource string
 
@@ -295,7 +296,10 @@ func contains(list []string, s string) bool {
 // always, byte by byte). It never shows the PIN: pin-value is left out, so
 // that a URI copied from a log can never cause a login attempt with a
 // wrong PIN (a finite resource on real tokens). pin-source is kept.
-func (u *URI) String() string {
+//
+// String has a value receiver so that a URI printed by value (fmt's %v, a
+// log attribute) is formatted by it too, not field by field.
+func (u URI) String() string {
 	var path, query []string
 	add := func(list *[]string, name, v string, query bool) {
 		if v != "" {
@@ -338,6 +342,10 @@ func (u *URI) String() string {
 	}
 	return s
 }
+
+// GoString is what fmt's %#v prints: the URI as String formats it,
+// without the PIN.
+func (u URI) GoString() string { return "pkcs11.URI(" + strconv.Quote(u.String()) + ")" }
 
 // HasPIN reports whether the URI gives a PIN (pin-value or pin-source).
 func (u *URI) HasPIN() bool { return u.PINValue != "" || u.PINSource != "" }
