@@ -1,0 +1,31 @@
+// Package secretstest holds TestSecretsNeverLeak (issue 6, item 6): it
+// runs the library and the keyplane CLI with a known, distinctive PIN and
+// passphrases through success and every failure path — wrong PIN or
+// passphrase, missing key, dead token, a PIN or passphrase file with loose
+// permissions, a plugin crash — and checks that no secret (as text, hex,
+// base64 or Go's byte-slice forms) appears in:
+//
+//   - any returned error, its whole wrapped chain, and its %+v and %#v forms;
+//   - any log/slog record, captured at every level down to trace (below
+//     debug) through a text and a JSON handler;
+//   - the String of a pkcs11.URI, of software.Config, of backend.Redact, and
+//     the Capabilities (Description, Notes, Details) of each backend;
+//   - the /proc/<pid>/environ and /proc/<pid>/cmdline of the keyplane-plugin
+//     child (plugin+software with a passphrase, plugin+pkcs11 with a PIN),
+//     before and after a SIGKILL;
+//   - the stdout and stderr of the keyplane CLI.
+//
+// Every subcase first checks that the failure it is about really happened
+// (errors.Is on the expected sentinel, or the CLI's exit status and
+// message), so the test cannot pass by not exercising a path.
+//
+// The package has no code outside its tests. The PKCS#11 parts need
+// SoftHSM2 (softhsm2-util and libsofthsm2.so): they skip when it is missing
+// and fail when KEYPLANE_REQUIRE_TOOLS=1, as internal/testenv does.
+//
+// # Limitations
+//
+// The CLI has no switch for debug logging (it shows log/slog records at
+// warning level and above), so for the CLI only what it prints is checked;
+// debug-level records are checked through the library.
+package secretstest
