@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,33 +12,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const (
-	maxBenchWorkers = 1024
-	cleanupTimeout  = 30 * time.Second
-)
-
-// benchKeyType is the key a bench of op generates when --key is absent.
-func benchKeyType(op backend.Operation) backend.Algorithm {
-	switch op {
-	case backend.ECDSASHA256:
-		return backend.ECP256
-	case backend.ECDSASHA384:
-		return backend.ECP384
-	case backend.ECDSASHA512:
-		return backend.ECP521
-	}
-	switch op.Family() {
-	case backend.FamilyRSA:
-		return backend.RSA2048
-	case backend.FamilyEd25519:
-		return backend.Ed25519
-	case backend.FamilyAES:
-		return backend.AES256
-	case backend.FamilyFernet:
-		return backend.Fernet
-	}
-	return ""
-}
+// maxBenchWorkers bounds --workers.
+const maxBenchWorkers = 1024
 
 // benchRow is one line of the bench report.
 type benchRow struct {
@@ -163,145 +134,4 @@ func writeBenchTable(c *cli, rep benchReport) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.3f\t%.3f\n", r.Algorithm, r.KeyType, r.Workers, r.Ops, r.OpsPerSecond, r.P50ms, r.P99ms)
 	}
 	return tw.Flush()
-}
-
-// benchKeys makes the keys a bench needs, one per key type, and deletes
-// them at the end.
-type benchKeys struct {
-	c      *cli
-	b      backend.Backend
-	prefix string
-	made   map[backend.Algorithm]*backend.Key
-	tried  []string // labels of every key generation started
-}
-
-// keyFor returns the key to measure op with: ref when given, else a
-// generated key of op's default type.
-func (bk *benchKeys) keyFor(ctx context.Context, op backend.Operation, ref string) (*backend.Key, error) {
-	if ref != "" {
-		k, err := lookupKey(ctx, bk.b, ref)
-		if err != nil {
-			return nil, err
-		}
-		return k, checkApplies(op, k)
-	}
-	typ := benchKeyType(op)
-	if k := bk.made[typ]; k != nil {
-		return k, nil
-	}
-	if bk.prefix == "" {
-		var r [4]byte
-		rand.Read(r[:])
-		bk.prefix = "bench-" + hex.EncodeToString(r[:]) + "-"
-		bk.made = map[backend.Algorithm]*backend.Key{}
-	}
-	label := bk.prefix + string(typ)
-	fmt.Fprintf(bk.c.stderr, "bench: generating %s key %q\n", typ, label)
-	bk.tried = append(bk.tried, label)
-	k, err := bk.b.GenerateKey(ctx, backend.KeySpec{Label: label, Algorithm: typ})
-	if err != nil {
-		return nil, fmt.Errorf("generating %s key for %s: %w", typ, op, err)
-	}
-	bk.made[typ] = k
-	return k, nil
-}
-
-// cleanup deletes every key bench started to make, even when ctx has been
-// cancelled (Ctrl-C). Failures are reported on stderr.
-func (bk *benchKeys) cleanup(ctx context.Context) {
-	if len(bk.tried) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	for _, label := range bk.tried {
-		err := bk.b.DeleteKey(ctx, label)
-		switch {
-		case err == nil:
-			fmt.Fprintf(bk.c.stderr, "bench: deleted key %q\n", label)
-		case errors.Is(err, backend.ErrNotFound):
-		default:
-			fmt.Fprintf(bk.c.stderr, "%sbench: could not delete key %q: %v\n", errorPrefix, label, err)
-		}
-	}
-}
-
-// benchMessage is what bench signs and encrypts.
-var benchMessage = []byte("keyplane bench: 32 bytes of data")
-
-// benchOp prepares one call of op with key k, checks that it gives a right
-// answer, and returns it.
-func (c *cli) benchOp(ctx context.Context, b backend.Backend, op backend.Operation, k *backend.Key) (bench.Op, error) {
-	switch op.Kind() {
-	case backend.OpSign:
-		signer, err := b.Signer(ctx, k.Label)
-		if err != nil {
-			return nil, err
-		}
-		tbs := benchMessage
-		if h := op.Hash(); h != 0 {
-			hh := h.New()
-			hh.Write(benchMessage)
-			tbs = hh.Sum(nil)
-		}
-		opts := op.SignerOpts()
-		sig, err := signer.Sign(rand.Reader, tbs, opts)
-		if err != nil {
-			return nil, err
-		}
-		if !verifySignature(op, signer.Public(), tbs, sig) {
-			return nil, errors.New("the backend's signature does not verify")
-		}
-		return func(context.Context) error {
-			_, err := signer.Sign(rand.Reader, tbs, opts)
-			return err
-		}, nil
-	case backend.OpDecrypt:
-		ct, err := rsaEncrypt(op, k, benchMessage, nil)
-		if err != nil {
-			return nil, err
-		}
-		dec, err := b.Decrypter(ctx, k.Label)
-		if err != nil {
-			return nil, err
-		}
-		opts := op.DecrypterOpts()
-		return checkedOp(func(ctx context.Context) ([]byte, error) { return dec.Decrypt(rand.Reader, ct, opts) }), nil
-	case backend.OpAEAD:
-		aead, err := c.aeadFor(ctx, b, k.Label)
-		if err != nil {
-			return nil, err
-		}
-		sealed, err := aead.Seal(ctx, benchMessage, nil)
-		if err != nil {
-			return nil, err
-		}
-		return checkedOp(func(ctx context.Context) ([]byte, error) { return aead.Open(ctx, sealed, nil) }), nil
-	case backend.OpFernet:
-		f, err := c.fernetKey(ctx, b, k.Label)
-		if err != nil {
-			return nil, err
-		}
-		token, err := f.Encrypt(ctx, benchMessage)
-		if err != nil {
-			return nil, err
-		}
-		return checkedOp(func(ctx context.Context) ([]byte, error) { return f.Decrypt(ctx, token, 0) }), nil
-	}
-	return nil, fmt.Errorf("cannot measure %s: %w", op, backend.ErrUnsupported)
-}
-
-// checkedOp turns a decryption into a bench.Op that fails on a wrong
-// plaintext.
-func checkedOp(decrypt func(ctx context.Context) ([]byte, error)) bench.Op {
-	return func(ctx context.Context) error {
-		pt, err := decrypt(ctx)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(pt, benchMessage) {
-			return errors.New("decryption returned the wrong plaintext")
-		}
-		return nil
-	}
 }
