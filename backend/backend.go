@@ -154,6 +154,10 @@ type SecretKey struct {
 func (s SecretKey) String() string   { return fmt.Sprintf("SecretKey{%s, redacted}", s.Algorithm) }
 func (s SecretKey) GoString() string { return s.String() }
 
+// Format prints the redacted String for every verb (%d and %x included), so
+// no formatting of a SecretKey shows its bytes.
+func (s SecretKey) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
+
 // Importer is an optional interface: backends that accept existing keys.
 type Importer interface {
 	// ImportKey stores key under label. key is *rsa.PrivateKey,
@@ -185,8 +189,10 @@ func ValidateLabel(label string) error {
 		return fmt.Errorf("key label longer than %d bytes: %w", MaxLabelLen, ErrInvalidInput)
 	case !utf8.ValidString(label):
 		return fmt.Errorf("key label is not valid UTF-8: %w", ErrInvalidInput)
-	case strings.HasPrefix(label, "."), strings.HasPrefix(label, "id:"):
-		return fmt.Errorf("key label %q may not start with %q or \"id:\": %w", label, label[:1], ErrInvalidInput)
+	case strings.HasPrefix(label, "."):
+		return fmt.Errorf("key label %q may not start with \".\": %w", label, ErrInvalidInput)
+	case strings.HasPrefix(label, "id:"):
+		return fmt.Errorf("key label %q may not start with \"id:\" (that prefix names a key by ID): %w", label, ErrInvalidInput)
 	}
 	for _, r := range label {
 		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' {
