@@ -12,9 +12,12 @@ package pkcs11
 // workers together: the inverse of throughput.
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +28,7 @@ import (
 
 	"github.com/ThalesGroup/crypto11"
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/ecsig"
 	"github.com/miekg/pkcs11"
 )
 
@@ -137,9 +141,9 @@ func newRawSigner(tb testing.TB, kp *Backend, label string, alg backend.Algorith
 	return r
 }
 
-// worker opens the worker's own session (the user is already logged in:
-// keyplane's pool keeps a session open) and finds the key.
-func (r *rawSigner) worker(tb testing.TB) func() error {
+// session opens a session of the raw loop's own (the user is already
+// logged in: keyplane's pool keeps a session open) and finds the key.
+func (r *rawSigner) session(tb testing.TB) (pkcs11.SessionHandle, pkcs11.ObjectHandle) {
 	sh, err := r.ctx.OpenSession(r.slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {
 		tb.Fatalf("raw C_OpenSession: %v", err)
@@ -153,7 +157,13 @@ func (r *rawSigner) worker(tb testing.TB) func() error {
 	if err != nil || len(hs) != 1 {
 		tb.Fatalf("raw C_FindObjects: %v, %d objects", err, len(hs))
 	}
-	key := hs[0]
+	return sh, hs[0]
+}
+
+// worker is one worker of the raw loop: its own session, the key handle
+// found once, then C_SignInit and C_Sign.
+func (r *rawSigner) worker(tb testing.TB) func() error {
+	sh, key := r.session(tb)
 	return func() error {
 		if err := r.ctx.SignInit(sh, r.mech, key); err != nil {
 			return err
@@ -200,4 +210,124 @@ func copyFile(dst, src string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// BenchmarkSignOverhead measures what keyplane adds to a signature on top
+// of the raw loop, without the noise of the token: C_SignInit and C_Sign
+// are answered at once by a stub in place of the module (a fixed
+// signature of the right size), so the keyplane line is keyplane's own
+// cost per signature (options check, mechanism, pool, cached handles,
+// r‖s→DER for ECDSA) and the raw line the stub's. What both leave out —
+// miekg/pkcs11's cgo calls and the module's work — is the same for both.
+//
+//	go test ./backends/pkcs11 -run '^$' -bench SignOverhead -benchmem
+func BenchmarkSignOverhead(b *testing.B) {
+	for _, alg := range benchAlgs {
+		var stub *instantSignAPI
+		kp, err := openWith(b.Context(), testURI(b, ""), func(p pkcs11API) pkcs11API {
+			stub = &instantSignAPI{pkcs11API: p}
+			return stub
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { kp.Close() })
+		label := uniqueLabel(b, "overhead-"+string(alg))
+		if _, err := kp.GenerateKey(b.Context(), backend.KeySpec{Label: label, Algorithm: alg}); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { kp.DeleteKey(context.Background(), label) })
+		s, err := kp.Signer(b.Context(), label)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw := newRawSigner(b, kp, label, alg)
+		stub.sig = make([]byte, 64)
+		if alg.Family() == backend.FamilyRSA {
+			stub.sig = make([]byte, 256)
+		}
+		for i := range stub.sig {
+			stub.sig[i] = byte(i + 1)
+		}
+		stub.on.Store(true)
+		digest := sha256.Sum256([]byte("benchmark message"))
+		b.Run(fmt.Sprintf("%s/raw", alg), func(b *testing.B) {
+			b.ReportAllocs()
+			sh, key := raw.session(b)
+			for b.Loop() {
+				if err := stub.SignInit(sh, raw.mech, key); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := stub.Sign(sh, raw.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("%s/keyplane", alg), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Sign(nil, digest[:], crypto.SHA256); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		stub.on.Store(false)
+	}
+}
+
+// instantSignAPI answers C_SignInit and C_Sign at once, when on, with sig;
+// it passes everything else to the module.
+type instantSignAPI struct {
+	pkcs11API
+	on  atomic.Bool
+	sig []byte
+}
+
+func (a *instantSignAPI) SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
+	if a.on.Load() {
+		return nil
+	}
+	return a.pkcs11API.SignInit(sh, m, o)
+}
+
+func (a *instantSignAPI) Sign(sh pkcs11.SessionHandle, msg []byte) ([]byte, error) {
+	if a.on.Load() {
+		return append([]byte(nil), a.sig...), nil // miekg returns a fresh slice too
+	}
+	return a.pkcs11API.Sign(sh, msg)
+}
+
+// TestP1363ToDER: the signing path's DER encoder gives exactly what
+// ecsig.P1363ToASN1 (encoding/asn1 over math/big) gives, for every curve
+// size, with leading zero bytes, high bits set, and zero values.
+func TestP1363ToDER(t *testing.T) {
+	for _, size := range []int{32, 48, 66} {
+		for i := range 2000 {
+			sig := make([]byte, 2*size)
+			rand.Read(sig)
+			switch i % 8 {
+			case 1:
+				sig[0], sig[size] = 0, 0 // short values
+			case 2:
+				sig[0], sig[size] = 0x80, 0xff // padding byte needed
+			case 3:
+				clear(sig[:size-1]) // r is one byte
+			case 4:
+				clear(sig[size:]) // s is zero
+			case 5:
+				clear(sig[:size/2+3])
+				sig[size/2+3] = 0x90 // leading zeros, then a high bit
+			}
+			want, werr := ecsig.P1363ToASN1(sig, size)
+			got, err := p1363ToDER(sig, size)
+			if !bytes.Equal(got, want) || (err == nil) != (werr == nil) {
+				t.Fatalf("size %d, %x:\n got %x, %v\nwant %x, %v", size, sig, got, err, want, werr)
+			}
+		}
+	}
+	for _, bad := range [][]byte{nil, make([]byte, 63), make([]byte, 65)} {
+		if _, err := p1363ToDER(bad, 32); !errors.Is(err, backend.ErrInvalidInput) {
+			t.Errorf("%d bytes: %v, want ErrInvalidInput", len(bad), err)
+		}
+	}
 }
