@@ -55,6 +55,9 @@ func TestScripts(t *testing.T) {
 			case cond == "softhsm":
 				_, err := exec.LookPath("softhsm2-util")
 				_, err2 := os.Stat(testenv.SoftHSMModule)
+				if !haveCgo {
+					return present(false, "a cgo build (the pkcs11 backend needs cgo)")
+				}
 				return present(err == nil && err2 == nil, "SoftHSM2 (apt-get install -y softhsm2)")
 			case len(cond) > len("tool:") && cond[:len("tool:")] == "tool:":
 				name := cond[len("tool:"):]

@@ -1,0 +1,7 @@
+//go:build cgo
+
+package main
+
+// haveCgo: the pkcs11 backend is real in this build (it is a stub that
+// says "built without PKCS#11" otherwise).
+const haveCgo = true
