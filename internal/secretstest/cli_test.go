@@ -135,7 +135,7 @@ func testCLI(t *testing.T, chk *checker) {
 
 	t.Run("pkcs11", func(t *testing.T) {
 		c.t = t
-		h := softHSM(t)
+		h := pkcs11Token(t)
 		c.env = append(c.env, "SOFTHSM2_CONF="+h.conf)
 		label := "cli-" + strconv.FormatInt(runs.Add(1), 10)
 		good := h.uri(secretsToken, "pin-value="+pin)

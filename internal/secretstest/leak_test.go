@@ -206,7 +206,7 @@ func (c *checker) value(t testing.TB, where string, v any) {
 		c.text(t, kindString, where+" JSON", string(j))
 	}
 	// As a program might log it; the records are checked at the end.
-	slog.Debug("secretstest: logging a value", "where", where, "value", v)
+	slog.Debug(ownPrefix+" logging a value", "where", where, "value", v)
 }
 
 // counts returns how many texts of each kind were checked.

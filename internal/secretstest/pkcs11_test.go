@@ -1,11 +1,9 @@
 package secretstest
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -18,21 +16,31 @@ import (
 // labels on the shared SoftHSM2 tokens are fresh in each.
 var runs atomic.Int64
 
-// openOrMissing opens uri, and skips (fails under KEYPLANE_REQUIRE_TOOLS)
-// in a build without cgo, whose pkcs11 backend only says so.
-func openOrMissing(t *testing.T, chk *checker, where, uri string) backend.Backend {
+// pkcs11Token returns the SoftHSM2 set-up; it skips (fails under
+// KEYPLANE_REQUIRE_TOOLS) when SoftHSM2 is missing or in a build without
+// cgo, whose pkcs11 backend is a stub.
+func pkcs11Token(t *testing.T) *hsm {
 	t.Helper()
-	b, err := backend.Open(t.Context(), uri)
-	if err != nil && errors.Is(err, backend.ErrUnsupported) && strings.Contains(err.Error(), "cgo") {
+	if !haveCgo {
 		testenv.Missing(t, "PKCS#11 support (a cgo build)", "build with CGO_ENABLED=1 and a C compiler")
 	}
+	return softHSM(t)
+}
+
+// openPKCS11 opens uri and checks the backend's printed forms, its
+// capabilities and its URI.
+func openPKCS11(t *testing.T, chk *checker, where, uri string) backend.Backend {
+	t.Helper()
+	b, err := backend.Open(t.Context(), uri)
 	chk.ok(t, where+": Open", err)
 	t.Cleanup(func() { b.Close() })
 	chk.value(t, where+" backend", b)
 	chk.caps(t, where, b)
-	if pb, ok := b.(*pkcs11.Backend); ok {
+	if pb, ok := b.(interface{ URI() *pkcs11.URI }); ok {
 		chk.text(t, kindString, where+" Backend.URI().String", pb.URI().String())
 		chk.value(t, where+" Backend.URI()", pb.URI())
+	} else {
+		t.Errorf("%s: %T has no URI method to check", where, b)
 	}
 	return b
 }
@@ -40,7 +48,7 @@ func openOrMissing(t *testing.T, chk *checker, where, uri string) backend.Backen
 // testPKCS11 runs the pkcs11 backend on a SoftHSM2 token whose user PIN is
 // pin, given by pin-value= and by pin-source=file:.
 func testPKCS11(t *testing.T, chk *checker) {
-	h := softHSM(t)
+	h := pkcs11Token(t)
 	label := "sig-" + strconv.FormatInt(runs.Add(1), 10)
 	valueURI := h.uri(secretsToken, "pin-value="+pin)
 
@@ -63,7 +71,7 @@ func testPKCS11(t *testing.T, chk *checker) {
 	})
 
 	t.Run("pin-value", func(t *testing.T) {
-		b := openOrMissing(t, chk, "pin-value", valueURI)
+		b := openPKCS11(t, chk, "pin-value", valueURI)
 		generate(t, chk, "pkcs11", b, label)
 		signAndVerify(t, chk, "pkcs11", b, label)
 		listKeys(t, chk, "pkcs11", b, label)
@@ -71,7 +79,7 @@ func testPKCS11(t *testing.T, chk *checker) {
 
 	t.Run("pin-source", func(t *testing.T) {
 		pf := writeSecret(t, "pin", pin, 0o600)
-		b := openOrMissing(t, chk, "pin-source", h.uri(secretsToken, "pin-source=file:"+pf))
+		b := openPKCS11(t, chk, "pin-source", h.uri(secretsToken, "pin-source=file:"+pf))
 		signAndVerify(t, chk, "pkcs11 (pin-source)", b, label)
 	})
 
@@ -83,11 +91,11 @@ func testPKCS11(t *testing.T, chk *checker) {
 		chk.fails(t, "wrong PIN in pin-source", err, backend.ErrAuthentication)
 		// The right PIN still works after the wrong ones (SoftHSM2 has no
 		// lock-out), so the failures above were about the PIN alone.
-		openOrMissing(t, chk, "right PIN after wrong ones", valueURI)
+		openPKCS11(t, chk, "right PIN after wrong ones", valueURI)
 	})
 
 	t.Run("missing key", func(t *testing.T) {
-		missingKey(t, chk, "pkcs11", openOrMissing(t, chk, "missing key", valueURI))
+		missingKey(t, chk, "pkcs11", openPKCS11(t, chk, "missing key", valueURI))
 	})
 
 	t.Run("dead token", func(t *testing.T) {
@@ -107,7 +115,7 @@ func testPKCS11(t *testing.T, chk *checker) {
 		// later runs (-count) see the token already gone.
 		doomedURI := h.uri(doomedToken, "pin-value="+pin)
 		if _, err := os.Stat(h.doomedDir); err == nil {
-			b := openOrMissing(t, chk, "doomed token", doomedURI)
+			b := openPKCS11(t, chk, "doomed token", doomedURI)
 			generate(t, chk, "doomed", b, "before")
 			if err := os.RemoveAll(h.doomedDir); err != nil {
 				t.Fatal(err)

@@ -92,8 +92,28 @@ func testPlugins(t *testing.T, chk *checker) {
 		chk.fails(t, "plugin+software: Sign after Close", err, backend.ErrClosed)
 	})
 
+	t.Run("plugin: URIs", func(t *testing.T) {
+		// A plugin: URI's query goes to the plugin as written; a PIN in it
+		// must not come back in errors, whoever refuses the URI.
+		for where, c := range map[string]struct {
+			uri  string
+			want error
+		}{
+			"relative executable":      {"plugin:keyplane-plugin?pin-value=" + pin, backend.ErrInvalidInput},
+			"missing executable":       {"plugin:/nonexistent/keyplane-plugin?pin-value=" + pin, backend.ErrUnavailable},
+			"bad sha256":               {"plugin:" + exe + "?sha256=zz&pin-value=" + pin, backend.ErrInvalidInput},
+			"bad timeout":              {"plugin:" + exe + "?timeout=soon&pin-value=" + pin, backend.ErrInvalidInput},
+			"malformed query":          {"plugin:" + exe + "?pin-value=" + pin + "%zz", backend.ErrInvalidInput},
+			"refused by the plugin":    {"plugin:" + exe + "?pin-value=" + pin, backend.ErrInvalidInput},
+			"plugin+ without a scheme": {"plugin+:token=t?pin-value=" + pin, backend.ErrInvalidInput},
+		} {
+			_, err := backend.Open(t.Context(), c.uri)
+			chk.fails(t, "plugin: URI, "+where, err, c.want)
+		}
+	})
+
 	t.Run("pkcs11", func(t *testing.T) {
-		h := softHSM(t)
+		h := pkcs11Token(t)
 		label := "plugin-sig-" + strconv.FormatInt(runs.Add(1), 10)
 		uri := "plugin+" + h.uri(secretsToken, "pin-value="+pin)
 		chk.text(t, kindString, "backend.Redact", backend.Redact(uri))

@@ -1,0 +1,6 @@
+//go:build cgo
+
+package secretstest
+
+// haveCgo: the pkcs11 backend is built (it needs cgo).
+const haveCgo = true
