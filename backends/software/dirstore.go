@@ -32,6 +32,7 @@ type dirStore struct {
 	mu     sync.Mutex
 	cache  map[string]*keyEntry // by file-name stem; files are immutable
 	warned map[string]bool      // bad metadata files already logged
+	plain  sync.Once            // the "stored unencrypted" warning, once per store
 	lockMu sync.Mutex           // serialises this process's lock holders
 }
 
@@ -156,6 +157,13 @@ func isHexStem(s string) bool {
 }
 
 func (d *dirStore) add(ctx context.Context, e *keyEntry) error {
+	if d.passphrase == nil {
+		// Like ssh-keygen -N '': said once, when a key is written in the
+		// clear, not on every open of a store that is only read.
+		d.plain.Do(func() {
+			slog.Warn("software keystore: no passphrase configured (set "+PassphraseEnv+" or passphrase-source=file:...); private keys are stored unencrypted", "dir", d.dir)
+		})
+	}
 	data, err := encodeKeyFile(e.meta.Algorithm, e.priv, d.passphrase)
 	if err != nil {
 		return err

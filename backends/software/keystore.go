@@ -7,7 +7,6 @@ import (
 	"crypto/cipher"
 	"crypto/rsa"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -95,9 +94,6 @@ func OpenConfig(_ context.Context, cfg Config) (*Keystore, error) {
 	if err != nil {
 		clear(pass)
 		return nil, err
-	}
-	if pass == nil {
-		slog.Warn("software keystore: no passphrase configured (set "+PassphraseEnv+" or passphrase-source=file:...); private keys are stored unencrypted", "dir", ds.dir)
 	}
 	return &Keystore{cfg: cfg, st: ds, encrypted: pass != nil}, nil
 }
