@@ -132,7 +132,7 @@ func (p *Plugin) Signer(ctx context.Context, ref string) (crypto.Signer, error) 
 		return nil, err
 	}
 	if k.Public == nil {
-		return nil, fmt.Errorf("plugin %s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
+		return nil, fmt.Errorf("%s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
 	}
 	return &remoteSigner{h: p.h, ref: keyRefOf(k, ref), alg: k.Algorithm, pub: k.Public}, nil
 }
@@ -151,7 +151,7 @@ func (p *Plugin) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, e
 		return nil, err
 	}
 	if k.Public == nil {
-		return nil, fmt.Errorf("plugin %s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
+		return nil, fmt.Errorf("%s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
 	}
 	return &remoteDecrypter{h: p.h, ref: keyRefOf(k, ref), pub: k.Public}, nil
 }

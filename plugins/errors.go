@@ -73,7 +73,8 @@ func toStatus(err error) error {
 // it wrapped none), so that errors.Is(err, backend.ErrNotFound) works on the
 // host as it does in the plugin.
 type RemoteError struct {
-	// Plugin names the plugin (its executable's base name).
+	// Plugin names the plugin: "plugin+software", or "plugin:" and the
+	// executable's base name.
 	Plugin string
 	// Message is the plugin backend's error text.
 	Message string
@@ -84,7 +85,7 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string {
-	return "plugin " + e.Plugin + ": " + e.Message
+	return e.Plugin + ": " + e.Message
 }
 
 // Unwrap returns the sentinel.
@@ -98,9 +99,9 @@ func fromStatus(name string, err error) (out error, transport bool) {
 	if !ok {
 		switch {
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return fmt.Errorf("plugin %s: %w", name, err), false
+			return fmt.Errorf("%s: %w", name, err), false
 		}
-		return fmt.Errorf("plugin %s: %v: %w", name, err, backend.ErrUnavailable), true
+		return fmt.Errorf("%s: %v: %w", name, err, backend.ErrUnavailable), true
 	}
 	for _, d := range st.Details() {
 		info, ok := d.(*errdetails.ErrorInfo)
@@ -121,12 +122,12 @@ func fromStatus(name string, err error) (out error, transport bool) {
 	// that only sets codes.
 	switch st.Code() {
 	case codes.Unavailable:
-		return fmt.Errorf("plugin %s: connection lost: %s: %w", name, st.Message(), backend.ErrUnavailable), true
+		return fmt.Errorf("%s: connection lost: %s: %w", name, st.Message(), backend.ErrUnavailable), true
 	case codes.Canceled:
-		return fmt.Errorf("plugin %s: %s: %w", name, st.Message(), context.Canceled), false
+		return fmt.Errorf("%s: %s: %w", name, st.Message(), context.Canceled), false
 	case codes.DeadlineExceeded:
 		// The plugin did not answer in time: a hung token looks like this.
-		return fmt.Errorf("plugin %s: %s: %w (%w)", name, st.Message(), context.DeadlineExceeded, backend.ErrUnavailable), false
+		return fmt.Errorf("%s: %s: %w (%w)", name, st.Message(), context.DeadlineExceeded, backend.ErrUnavailable), false
 	case codes.Unimplemented:
 		return &RemoteError{Plugin: name, Message: st.Message(), Kind: backend.ErrUnsupported, Code: st.Code()}, false
 	}

@@ -39,7 +39,7 @@ func TestSentinelRoundTrip(t *testing.T) {
 				t.Errorf("error %T %v is not a *RemoteError from plugin p", out, out)
 			}
 			if s == backend.ErrDecryption {
-				if out.Error() != "plugin p: decryption failed" {
+				if out.Error() != "p: decryption failed" {
 					t.Errorf("decryption error %q carries detail", out.Error())
 				}
 				return

@@ -73,7 +73,7 @@ func (h *host) conn(ctx context.Context) (*child, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed.Load() {
-		return nil, fmt.Errorf("plugin %s: %w", h.t.name, backend.ErrClosed)
+		return nil, fmt.Errorf("%s: %w", h.t.name, backend.ErrClosed)
 	}
 	if c := h.cur.Load(); c != nil {
 		if !c.dead.Load() && !c.client.Exited() {
@@ -120,18 +120,22 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	proto, err := client.Client()
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("plugin %s: starting %s: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
+		return nil, fmt.Errorf("%s: starting %s: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
 	}
 	raw, err := proto.Dispense(pluginName)
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("plugin %s: %s does not serve the keyplane backend plugin: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
+		return nil, fmt.Errorf("%s: %s does not serve the keyplane backend plugin: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
 	}
 	c := &child{client: client, rpc: raw.(pb.BackendClient)}
 	if rc := client.ReattachConfig(); rc != nil {
 		c.pid = rc.Pid
 	}
-	resp, err := c.rpc.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: h.t.config})
+	// A backend that hangs while opening (a PKCS#11 module stuck in
+	// C_Initialize) must not hold every caller forever.
+	octx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
+	defer cancel()
+	resp, err := c.rpc.OpenBackend(octx, &pb.OpenBackendRequest{Uri: h.t.config})
 	if err != nil {
 		client.Kill()
 		out, _ := fromStatus(h.t.name, err)
@@ -153,16 +157,16 @@ func (h *host) checkSum() error {
 	}
 	f, err := os.Open(h.t.exe)
 	if err != nil {
-		return fmt.Errorf("plugin %s: reading %s to check its SHA-256: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
+		return fmt.Errorf("%s: reading %s to check its SHA-256: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
 	}
 	defer f.Close()
 	sum := sha256.New()
 	if _, err := io.Copy(sum, f); err != nil {
-		return fmt.Errorf("plugin %s: reading %s to check its SHA-256: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
+		return fmt.Errorf("%s: reading %s to check its SHA-256: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
 	}
 	got := sum.Sum(nil)
 	if subtle.ConstantTimeCompare(got, h.t.sha256) != 1 {
-		return fmt.Errorf("plugin %s: %s has SHA-256 %s, but %s is pinned; not starting it: %w (%w)",
+		return fmt.Errorf("%s: %s has SHA-256 %s, but %s is pinned; not starting it: %w (%w)",
 			h.t.name, h.t.exe, hex.EncodeToString(got), hex.EncodeToString(h.t.sha256), ErrChecksumMismatch, backend.ErrAuthentication)
 	}
 	return nil
@@ -195,7 +199,7 @@ func (h *host) fail(c *child, err error) error {
 	out, transport := fromStatus(h.t.name, err)
 	if transport {
 		if h.closed.Load() {
-			return fmt.Errorf("plugin %s: %w", h.t.name, backend.ErrClosed)
+			return fmt.Errorf("%s: %w", h.t.name, backend.ErrClosed)
 		}
 		h.retire(c)
 	}

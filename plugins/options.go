@@ -99,7 +99,7 @@ func parseURI(uri string, opts *Options) (*target, error) {
 	if !filepath.IsAbs(path) {
 		return nil, fmt.Errorf("plugin URI %q: the executable must be an absolute path (plugin:/path/to/executable?sha256=...): %w", backend.Redact(uri), backend.ErrInvalidInput)
 	}
-	t := &target{scheme: scheme, name: filepath.Base(path), sha256: opts.SHA256}
+	t := &target{scheme: scheme, name: "plugin:" + filepath.Base(path), sha256: opts.SHA256}
 	var keep []string
 	for _, p := range strings.Split(query, "&") {
 		if p == "" {
