@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -57,15 +58,32 @@ func TestNoPINInPKCS11Child(t *testing.T) {
 	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"environ", "cmdline"} {
-		raw, err := os.ReadFile("/proc/" + strconv.Itoa(p.PID()) + "/" + f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(raw, []byte(pin)) {
-			t.Errorf("plugin %s holds the PIN", f)
+	checkProc := func(pid int) {
+		for _, f := range []string{"environ", "cmdline"} {
+			raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(raw, []byte(pin)) {
+				t.Errorf("plugin %s holds the PIN", f)
+			}
 		}
 	}
+	checkProc(p.PID())
+	// A crash and the restart, which sends the URI again.
+	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var signErr error
+	for range 50 {
+		if _, signErr = b.Signer(t.Context(), "k"); !errors.Is(signErr, backend.ErrUnavailable) {
+			break
+		}
+	}
+	if signErr != nil {
+		t.Fatalf("signer after a restart: %v", signErr)
+	}
+	checkProc(p.PID())
 	// A wrong PIN: ErrAuthentication, and neither PIN anywhere.
 	_, err = plugins.Open(t.Context(), strings.Replace(uri, pin, "wrong-"+pin+"-x", 1), plugins.Options{Logger: logger})
 	if err == nil {
