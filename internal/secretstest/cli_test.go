@@ -146,8 +146,12 @@ func testCLI(t *testing.T, chk *checker) {
 		c.run(exitOK, nil, []string{label}, "--backend", h.uri(secretsToken, "pin-source=file:"+pinFile), "list")
 		c.run(exitError, nil, []string{`no key "no-such-key"`}, "--backend", good, "sign", "--key", "no-such-key", "--alg", "ecdsa-sha256", "--in", msg)
 
-		// Failures that print the backend URI must print it redacted.
+		// Failures that print the backend URI, or a key URI, must print
+		// it redacted.
 		redacted := "pin-value=REDACTED"
+		c.run(exitOK, nil, nil, "--backend", good, "sign", "--key", "pkcs11:object="+label+";type=private?pin-value="+pin, "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+		c.run(exitError, nil, []string{redacted}, "--backend", good, "sign", "--key", "pkcs11:object=no-such-key;type=private?pin-value="+pin, "--alg", "ecdsa-sha256", "--in", msg)
+		c.run(exitError, nil, []string{redacted}, "--backend", good, "pubkey", "--key", "pkcs11:type=private?pin-value="+pin)
 		c.run(exitError, nil, []string{"authentication failed", redacted}, "--backend", h.uri(secretsToken, "pin-value="+wrongPIN), "list")
 		c.run(exitError, []string{"KEYPLANE_BACKEND=" + h.uri(secretsToken, "pin-value="+wrongPIN)}, []string{"authentication failed", redacted}, "list")
 		notModule := file("not-a-module.so", "not a library", 0o644)

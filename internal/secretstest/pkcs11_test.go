@@ -95,7 +95,9 @@ func testPKCS11(t *testing.T, chk *checker) {
 	})
 
 	t.Run("missing key", func(t *testing.T) {
-		missingKey(t, chk, "pkcs11", openPKCS11(t, chk, "missing key", valueURI))
+		b := openPKCS11(t, chk, "missing key", valueURI)
+		missingKey(t, chk, "pkcs11", b)
+		keyURIsWithPIN(t, chk, "pkcs11", b, label)
 	})
 
 	t.Run("dead token", func(t *testing.T) {
@@ -179,4 +181,25 @@ func testPKCS11(t *testing.T, chk *checker) {
 			}
 		}
 	})
+}
+
+// keyURIsWithPIN uses PKCS#11 key URIs that carry a pin-value as key
+// references, found and not.
+func keyURIsWithPIN(t *testing.T, chk *checker, where string, b backend.Backend, label string) {
+	t.Helper()
+	signAndVerify(t, chk, where+" key URI with a PIN", b, "pkcs11:object="+label+";type=private?pin-value="+pin)
+	for what, c := range map[string]struct {
+		ref  string
+		want error
+	}{
+		"no such object":  {"pkcs11:object=no-such-key;type=private?pin-value=" + pin, backend.ErrNotFound},
+		"another token":   {"pkcs11:token=another;object=" + label + "?pin-value=" + pin, backend.ErrNotFound},
+		"no object or id": {"pkcs11:type=private?pin-value=" + pin, backend.ErrInvalidInput},
+		"malformed":       {"pkcs11:object=x?pin-value=" + pin + "%zz", backend.ErrInvalidInput},
+	} {
+		_, err := b.Signer(t.Context(), c.ref)
+		chk.fails(t, where+": Signer, key URI with a PIN, "+what, err, c.want)
+		_, err = b.Key(t.Context(), c.ref)
+		chk.fails(t, where+": Key, key URI with a PIN, "+what, err, c.want)
+	}
 }

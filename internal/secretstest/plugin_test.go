@@ -122,6 +122,7 @@ func testPlugins(t *testing.T, chk *checker) {
 		signAndVerify(t, chk, "plugin+pkcs11", b, label)
 		listKeys(t, chk, "plugin+pkcs11", b, label)
 		missingKey(t, chk, "plugin+pkcs11", b)
+		keyURIsWithPIN(t, chk, "plugin+pkcs11", b, label)
 
 		_, err := backend.Open(t.Context(), "plugin+"+h.uri(secretsToken, "pin-value="+wrongPIN))
 		chk.fails(t, "plugin+pkcs11, wrong PIN", err, backend.ErrAuthentication)
