@@ -99,6 +99,8 @@ func testCLI(t *testing.T, chk *checker) {
 		// passphrase-source=file: in --backend.
 		store := "software:" + filepath.Join(work, "data", "keyplane", "keys")
 		good := file("pass.txt", pass+"\n", 0o600)
+		c.run(exitOK, nil, []string{"sig2"}, "--backend", store+"?passphrase-source=file:"+good, "keygen", "--label", "sig2", "--type", "ec-p256")
+		c.run(exitOK, passEnv, nil, "sign", "--key", "sig2", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
 		c.run(exitOK, nil, nil, "--backend", store+"?passphrase-source=file:"+good, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
 		wrong := file("wrong.txt", wrongPass+"\n", 0o600)
 		c.run(exitError, nil, []string{"authentication failed"}, "--backend", store+"?passphrase-source=file:"+wrong, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg)
@@ -144,6 +146,8 @@ func testCLI(t *testing.T, chk *checker) {
 		c.run(exitOK, nil, []string{"valid"}, "--backend", good, "verify", "--key", label, "--alg", "ecdsa-sha256", "--in", msg, "--sig", sig)
 		pinFile := file("pin.txt", pin+"\n", 0o600)
 		c.run(exitOK, nil, []string{label}, "--backend", h.uri(secretsToken, "pin-source=file:"+pinFile), "list")
+		wrongPINFile := file("wrong-pin.txt", wrongPIN+"\n", 0o600)
+		c.run(exitError, nil, []string{"authentication failed"}, "--backend", h.uri(secretsToken, "pin-source=file:"+wrongPINFile), "list")
 		c.run(exitError, nil, []string{`no key "no-such-key"`}, "--backend", good, "sign", "--key", "no-such-key", "--alg", "ecdsa-sha256", "--in", msg)
 
 		// Failures that print the backend URI, or a key URI, must print
