@@ -10,6 +10,8 @@
 //     debug) through a text and a JSON handler;
 //   - the String of a pkcs11.URI, of software.Config, of backend.Redact, and
 //     the Capabilities (Description, Notes, Details) of each backend;
+//   - backends, URIs and keys as a program might print or log them: fmt's
+//     %v, %+v, %#v and %s, encoding/json, and a log/slog attribute;
 //   - the /proc/<pid>/environ and /proc/<pid>/cmdline of the keyplane-plugin
 //     child (plugin+software with a passphrase, plugin+pkcs11 with a PIN),
 //     before and after a SIGKILL;
@@ -27,5 +29,11 @@
 //
 // The CLI has no switch for debug logging (it shows log/slog records at
 // warning level and above), so for the CLI only what it prints is checked;
-// debug-level records are checked through the library.
+// debug-level records are checked through the library. The environment of
+// a plugin started by the CLI (a grandchild of the test) is not read; the
+// library's plugin children are.
+//
+// SoftHSM2 reads its token directory once per process, so the token that
+// the test deletes from disk is deleted in the first run of a process only;
+// with -count=2 the later runs check the Open of the missing token alone.
 package secretstest

@@ -130,7 +130,7 @@ func testPKCS11(t *testing.T, chk *checker) {
 			if backend.Kind(err) == nil {
 				t.Errorf("GenerateKey on a deleted token: %q wraps no sentinel", chk.redact(err.Error()))
 			}
-			t.Logf("GenerateKey on a deleted token: %v", chk.redact(err.Error()))
+			t.Logf("GenerateKey on a deleted token (%v): %v", backend.Kind(err), chk.redact(err.Error()))
 			for where, f := range map[string]func() error{
 				"Signer": func() error { _, err := b.Signer(t.Context(), "before"); return err },
 				"Keys":   func() error { _, err := b.Keys(t.Context()); return err },
