@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
+	"runtime"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -14,11 +15,14 @@ import (
 // through the plugin boundary (plugin+software:memory), in one run:
 //
 //	seq:  one goroutine, per-call latency (ns/op)
-//	par2: two workers (RunParallel with GOMAXPROCS*p = 2), throughput
+//	par2: two workers (RunParallel, SetParallelism chosen so that
+//	      GOMAXPROCS*p = 2 where GOMAXPROCS <= 2), throughput
 //
-// Run it with -cpu 1 so that SetParallelism(2) means two workers:
+// Both sides get the machine's cores (keep the default -cpu: with -cpu 1
+// the in-process side would get one core and the plugin's child two):
 //
-//	go test ./plugins -run '^$' -bench BenchmarkSign -cpu 1 -count 5
+//	go test ./plugins -run '^$' -bench BenchmarkSign -count 5 |
+//		go run ./internal/cmd/benchratio -base inprocess -impl plugin
 func BenchmarkSign(b *testing.B) {
 	for _, alg := range []backend.Algorithm{backend.ECP256, backend.RSA2048} {
 		for _, uri := range []string{"software:memory", "plugin+software:memory"} {
@@ -46,7 +50,7 @@ func BenchmarkSign(b *testing.B) {
 				}
 			})
 			b.Run(string(alg)+"/"+name+"/par2", func(b *testing.B) {
-				b.SetParallelism(2)
+				b.SetParallelism(max(1, 2/runtime.GOMAXPROCS(0)))
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
