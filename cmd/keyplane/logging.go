@@ -15,23 +15,51 @@ import (
 //
 //	keyplane: warning: software keystore: no passphrase configured (...) (dir=/home/me/keys)
 //
-// Records below slog.LevelWarn are dropped.
+// Records below min are dropped: slog.LevelWarn unless KEYPLANE_LOG asks
+// for more (see parseLogLevel).
 type warningHandler struct {
 	mu    *sync.Mutex
 	w     io.Writer
+	min   slog.Level
 	attrs []slog.Attr
 }
 
-func newWarningHandler(w io.Writer) *warningHandler {
-	return &warningHandler{mu: new(sync.Mutex), w: w}
+func newWarningHandler(w io.Writer, min slog.Level) *warningHandler {
+	return &warningHandler{mu: new(sync.Mutex), w: w, min: min}
 }
 
-func (h *warningHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+// LogEnv names the variable that sets how much keyplane logs.
+const LogEnv = "KEYPLANE_LOG"
+
+// parseLogLevel reads KEYPLANE_LOG: "debug", "info", "warn" (the default
+// when empty) or "error".
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "", "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%s=%q: want debug, info, warn or error", LogEnv, s)
+}
+
+func (h *warningHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
 func (h *warningHandler) Handle(_ context.Context, r slog.Record) error {
-	level := "warning"
-	if r.Level >= slog.LevelError {
+	var level string
+	switch {
+	case r.Level >= slog.LevelError:
 		level = "error"
+	case r.Level >= slog.LevelWarn:
+		level = "warning"
+	case r.Level >= slog.LevelInfo:
+		level = "info"
+	default:
+		level = "debug"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s%s: %s", errorPrefix, level, r.Message)

@@ -70,6 +70,7 @@ Environment:
   KEYPLANE_EXPORT_PASSPHRASE   passphrase to encrypt an exported private key
   XDG_DATA_HOME                where the default keystore lives
   KEYPLANE_PLUGIN_PATH         the keyplane-plugin executable (plugin+ URIs)
+  KEYPLANE_LOG                 log level on stderr: debug, info, warn (default), error
 
 See docs/cli.md for examples.`
 
@@ -133,13 +134,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}()
 	// Backends report warnings through log/slog; show them in keyplane's
 	// style on this run's stderr.
+	level, err := parseLogLevel(os.Getenv(LogEnv))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s%v\n", errorPrefix, err)
+		return exitError
+	}
 	prev := slog.Default()
-	slog.SetDefault(slog.New(newWarningHandler(stderr)))
+	slog.SetDefault(slog.New(newWarningHandler(stderr, level)))
 	defer slog.SetDefault(prev)
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRootCmd(c)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
