@@ -19,13 +19,14 @@ type keyplaneCLI struct {
 	env []string
 }
 
-// run runs keyplane with args and extra environment variables, checks its
-// stdout and stderr for secrets, and checks its exit status and that its
-// output contains each of want.
+// run runs keyplane with args and extra environment variables, at the
+// debug log level (KEYPLANE_LOG=debug, so every log line the CLI and its
+// backends write is on stderr), checks its stdout and stderr for secrets,
+// and checks its exit status and that its output contains each of want.
 func (c *keyplaneCLI) run(code int, env []string, want []string, args ...string) string {
 	c.t.Helper()
 	cmd := exec.Command(c.exe, args...)
-	cmd.Env = append(append([]string{}, c.env...), env...)
+	cmd.Env = append(append([]string{"KEYPLANE_LOG=debug"}, c.env...), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
