@@ -22,9 +22,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ThalesGroup/crypto11"
 	"github.com/keyplane/keyplane/backend"
@@ -79,13 +83,24 @@ func parallelSign(b *testing.B, n int, newWorker func(testing.TB) func() error) 
 	for i := range ops {
 		ops[i] = newWorker(b)
 	}
+	b.ResetTimer()
+	_, err := runOps(b.N, ops)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// runOps makes n operations with the workers ops, one goroutine each, and
+// returns the wall time.
+func runOps(n int, ops []func() error) (time.Duration, error) {
 	var next atomic.Int64
 	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
-	b.ResetTimer()
+	start := time.Now()
 	for _, op := range ops {
 		wg.Go(func() {
-			for next.Add(1) <= int64(b.N) {
+			for next.Add(1) <= int64(n) {
 				if err := op(); err != nil {
 					failed.CompareAndSwap(nil, &err)
 					return
@@ -94,10 +109,11 @@ func parallelSign(b *testing.B, n int, newWorker func(testing.TB) func() error) 
 		})
 	}
 	wg.Wait()
-	b.StopTimer()
+	elapsed := time.Since(start)
 	if e := failed.Load(); e != nil {
-		b.Fatal(*e)
+		return elapsed, *e
 	}
+	return elapsed, nil
 }
 
 // signerWorker signs digest with SHA-256 options through any crypto.Signer;
@@ -330,4 +346,113 @@ func TestP1363ToDER(t *testing.T) {
 			t.Errorf("%d bytes: %v, want ErrInvalidInput", len(bad), err)
 		}
 	}
+}
+
+// pairedEnv turns TestPairedSignRatios on: the number of rounds.
+const pairedEnv = "KEYPLANE_PAIRED_ROUNDS"
+
+// TestPairedSignRatios is BenchmarkSign as a paired measurement, for a
+// machine whose load drifts (a shared CI runner, a laptop): for each
+// algorithm and worker count it runs the three implementations in short
+// slices (about 60 ms each), one after the other in a rotating order, for
+// many rounds, and reports the median of the per-round speed ratios (and
+// the first and third quartiles): wall time per signature, and the
+// process's CPU time per signature, which other processes' load hardly
+// touches. A drift slower than a round cancels out of each ratio. It measures and
+// reports; it asserts nothing, and runs only when KEYPLANE_PAIRED_ROUNDS
+// is set (scripts/bench sets it):
+//
+//	KEYPLANE_PAIRED_ROUNDS=40 go test ./backends/pkcs11 -run PairedSignRatios -v
+func TestPairedSignRatios(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv(pairedEnv))
+	if rounds <= 0 {
+		t.Skipf("a measurement; set %s=<rounds> to run it", pairedEnv)
+	}
+	// KEYPLANE_PAIRED_URI_EXTRA adds query attributes to keyplane's URI
+	// (e.g. max-sessions=8), to compare pool sizes.
+	kp := openTest(t, os.Getenv("KEYPLANE_PAIRED_URI_EXTRA"))
+	t.Logf("keyplane's pool: %+v", kp.Stats())
+	c11 := crypto11Context(t)
+	digest := sha256.Sum256([]byte("benchmark message"))
+	impls := []string{"raw", "keyplane", "crypto11"}
+	for _, alg := range benchAlgs {
+		label := genKey(t, kp, alg)
+		kpSigner, err := kp.Signer(t.Context(), label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c11Signer, err := c11.FindKeyPair(nil, []byte(label))
+		if err != nil || c11Signer == nil {
+			t.Fatalf("crypto11 FindKeyPair(%q): %v", label, err)
+		}
+		raw := newRawSigner(t, kp, label, alg)
+		for _, n := range benchWorkers {
+			workers := map[string][]func() error{}
+			for _, impl := range impls {
+				newWorker := raw.worker
+				switch impl {
+				case "keyplane":
+					newWorker = signerWorker(kpSigner, digest[:])
+				case "crypto11":
+					newWorker = signerWorker(c11Signer, digest[:])
+				}
+				for range n {
+					workers[impl] = append(workers[impl], newWorker(t))
+				}
+			}
+			// Calibrate: operations in a ~60 ms slice of the raw loop.
+			d, err := runOps(4*n, workers["raw"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := max(n, int(60*time.Millisecond/(d/time.Duration(4*n))))
+			wall, cpu := map[string][]float64{}, map[string][]float64{}
+			for r := range rounds {
+				ns, cpuNs := map[string]float64{}, map[string]float64{}
+				for i := range impls {
+					impl := impls[(i+r)%len(impls)]
+					c0 := processCPU()
+					d, err := runOps(ops, workers[impl])
+					if err != nil {
+						t.Fatalf("%s: %v", impl, err)
+					}
+					ns[impl] = float64(d) / float64(ops)
+					cpuNs[impl] = float64(processCPU()-c0) / float64(ops)
+				}
+				for _, p := range [][2]string{{"keyplane", "raw"}, {"crypto11", "raw"}, {"keyplane", "crypto11"}} {
+					k := p[0] + "/" + p[1]
+					wall[k] = append(wall[k], ns[p[1]]/ns[p[0]])
+					cpu[k] = append(cpu[k], cpuNs[p[1]]/cpuNs[p[0]])
+				}
+			}
+			for _, m := range []struct {
+				name string
+				r    map[string][]float64
+			}{{"wall", wall}, {"cpu", cpu}} {
+				line := fmt.Sprintf("PairedSign/%s/workers=%d %-4s", alg, n, m.name)
+				for _, k := range []string{"keyplane/raw", "crypto11/raw", "keyplane/crypto11"} {
+					q1, med, q3 := quartiles(m.r[k])
+					line += fmt.Sprintf("  %s %.3f [%.2f–%.2f]", k, med, q1, q3)
+				}
+				t.Logf("%s  (%d rounds of %d signatures)", line, rounds, ops)
+			}
+		}
+	}
+}
+
+// processCPU returns the user and system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// quartiles returns the first quartile, median and third quartile of v.
+func quartiles(v []float64) (q1, med, q3 float64) {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	at := func(p float64) float64 { return s[int(p*float64(len(s)-1)+0.5)] }
+	return at(0.25), at(0.5), at(0.75)
 }
