@@ -45,8 +45,17 @@ type host struct {
 type child struct {
 	client *goplugin.Client
 	rpc    pb.BackendClient
+	direct *directPool // nil: every call over gRPC
 	pid    int
 	dead   atomic.Bool
+}
+
+// stop kills the child, waits for it, and removes its direct socket.
+func (c *child) stop() {
+	c.client.Kill()
+	if c.direct != nil {
+		c.direct.close()
+	}
 }
 
 func newHost(t *target, opts Options) *host {
@@ -144,7 +153,10 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	if h.ifaces == nil {
 		h.ifaces = append([]pb.Interface{}, resp.GetInterfaces()...)
 	}
-	h.logger.Debug("plugin started", "executable", h.t.exe, "pid", c.pid)
+	if !h.opts.NoDirect {
+		c.direct = h.openDirect(octx, c)
+	}
+	h.logger.Debug("plugin started", "executable", h.t.exe, "pid", c.pid, "direct", c.direct != nil)
 	return c, nil
 }
 
@@ -184,13 +196,13 @@ func (h *host) retire(c *child) {
 	}
 	h.mu.Unlock()
 	h.logger.Warn("plugin connection lost; the next call starts it again", "pid", c.pid)
-	go c.client.Kill()
+	go c.stop()
 }
 
 func (h *host) retireLocked(c *child) {
 	c.dead.Store(true)
 	h.cur.Store(nil)
-	go c.client.Kill()
+	go c.stop()
 }
 
 // fail turns an error from a call on child c into a keyplane error, and
@@ -216,9 +228,37 @@ func (h *host) close() error {
 	}
 	if c := h.cur.Swap(nil); c != nil {
 		c.dead.Store(true)
-		c.client.Kill()
+		c.stop()
 	}
 	return nil
+}
+
+// failDirect is fail for a call over the direct channel.
+func (h *host) failDirect(c *child, err error) error {
+	var te *directTransportError
+	if !errors.As(err, &te) {
+		out, _ := fromStatus(h.t.name, err)
+		return out
+	}
+	if h.closed.Load() {
+		return fmt.Errorf("%s: %w", h.t.name, backend.ErrClosed)
+	}
+	if te.timeout {
+		return fmt.Errorf("%s: no answer within %v: %w (%w)", h.t.name, h.opts.CallTimeout, context.DeadlineExceeded, backend.ErrUnavailable)
+	}
+	h.retire(c)
+	return fmt.Errorf("%s: connection lost: %v: %w", h.t.name, te.err, backend.ErrUnavailable)
+}
+
+// live is conn for the calls that take no context (Sign, Decrypt): the
+// fast path needs none; starting a child is bounded by CallTimeout.
+func (h *host) live() (*child, error) {
+	if c := h.cur.Load(); c != nil && !c.dead.Load() && !c.client.Exited() {
+		return c, nil
+	}
+	ctx, cancel := h.callContext()
+	defer cancel()
+	return h.conn(ctx)
 }
 
 // callContext is the context for calls that take none.

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
@@ -34,12 +35,19 @@ func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 		return nil, err
 	}
 	req := &pb.SignRequest{Ref: s.ref, Digest: digest, Hash: h, Pss: params.PSS, SaltLength: int32(params.SaltLength)}
-	ctx, cancel := s.h.callContext()
-	defer cancel()
-	c, err := s.h.conn(ctx)
+	c, err := s.h.live()
 	if err != nil {
 		return nil, err
 	}
+	if c.direct != nil && len(digest) <= maxDirectRequest {
+		resp := &pb.SignResponse{}
+		if err := c.direct.call(time.Now().Add(s.h.opts.CallTimeout), directSign, req, resp); err != nil {
+			return nil, s.h.failDirect(c, err)
+		}
+		return resp.GetSignature(), nil
+	}
+	ctx, cancel := s.h.callContext()
+	defer cancel()
 	resp, err := c.rpc.Sign(ctx, req)
 	if err != nil {
 		return nil, s.h.fail(c, err)
@@ -76,12 +84,19 @@ func (d *remoteDecrypter) Decrypt(_ io.Reader, msg []byte, opts crypto.Decrypter
 		}
 		req.Label = params.Label
 	}
-	ctx, cancel := d.h.callContext()
-	defer cancel()
-	c, err := d.h.conn(ctx)
+	c, err := d.h.live()
 	if err != nil {
 		return nil, err
 	}
+	if c.direct != nil && len(msg) <= maxDirectRequest {
+		resp := &pb.DecryptResponse{}
+		if err := c.direct.call(time.Now().Add(d.h.opts.CallTimeout), directDecrypt, req, resp); err != nil {
+			return nil, d.h.failDirect(c, err)
+		}
+		return resp.GetPlaintext(), nil
+	}
+	ctx, cancel := d.h.callContext()
+	defer cancel()
 	resp, err := c.rpc.Decrypt(ctx, req)
 	if err != nil {
 		return nil, d.h.fail(c, err)

@@ -39,6 +39,10 @@ type Options struct {
 	// plugin, beyond ChildEnv. Names that look like they hold secrets
 	// (containing PIN, PASSPHRASE, PASSWORD, SECRET) are refused.
 	ForwardEnv []string
+	// NoDirect sends Sign and Decrypt over gRPC like every other call,
+	// instead of over the direct channel (see docs/plugins.md); for
+	// diagnosis and comparison.
+	NoDirect bool
 }
 
 const (

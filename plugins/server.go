@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"sync"
 
 	"github.com/keyplane/keyplane/backend"
@@ -25,8 +26,9 @@ type server struct {
 
 	open OpenFunc
 
-	mu sync.RWMutex
-	b  backend.Backend // nil until OpenBackend
+	mu     sync.RWMutex
+	b      backend.Backend // nil until OpenBackend
+	direct net.Listener    // the direct channel's socket, once opened
 
 	handles handleCache
 }
@@ -51,6 +53,10 @@ func (s *server) close() error {
 	s.mu.Lock()
 	b := s.b
 	s.b = nil
+	if s.direct != nil {
+		s.direct.Close()
+		s.direct = nil
+	}
 	s.mu.Unlock()
 	s.handles.clear()
 	if b == nil {

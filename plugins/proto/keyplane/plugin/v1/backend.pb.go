@@ -1675,6 +1675,145 @@ func (x *FernetCBCResponse) GetData() []byte {
 	return nil
 }
 
+// OpenDirectRequest asks the plugin to listen for direct connections.
+//
+// Direct framing, version 1. Each connection carries one call at a time.
+// A request is a 4-byte big-endian length n, then n bytes: an operation
+// byte (1 = Sign with a SignRequest, 2 = Decrypt with a DecryptRequest)
+// and the request message. The answer is a 4-byte big-endian length n,
+// then n bytes: a status byte (0 = success, followed by the SignResponse or
+// DecryptResponse; 1 = failure, followed by a google.rpc.Status with the
+// same code and ErrorInfo detail a gRPC call would carry). Frames are at
+// most 16 MiB.
+type OpenDirectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version is the direct framing version the host speaks: 1.
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// dir is a directory only the host's user can enter (0700), made by the
+	// host, in which the plugin creates its socket.
+	Dir string `protobuf:"bytes,2,opt,name=dir,proto3" json:"dir,omitempty"`
+	// client_certificate is the host's one-time certificate (DER): the
+	// plugin accepts direct connections authenticated with exactly it.
+	ClientCertificate []byte `protobuf:"bytes,3,opt,name=client_certificate,json=clientCertificate,proto3" json:"client_certificate,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *OpenDirectRequest) Reset() {
+	*x = OpenDirectRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenDirectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenDirectRequest) ProtoMessage() {}
+
+func (x *OpenDirectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenDirectRequest.ProtoReflect.Descriptor instead.
+func (*OpenDirectRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *OpenDirectRequest) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *OpenDirectRequest) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+func (x *OpenDirectRequest) GetClientCertificate() []byte {
+	if x != nil {
+		return x.ClientCertificate
+	}
+	return nil
+}
+
+type OpenDirectResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version is the direct framing version the plugin speaks: 1.
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// socket is the path of the Unix socket, inside dir.
+	Socket string `protobuf:"bytes,2,opt,name=socket,proto3" json:"socket,omitempty"`
+	// server_certificate is the plugin's one-time certificate (DER): the
+	// host accepts exactly it.
+	ServerCertificate []byte `protobuf:"bytes,3,opt,name=server_certificate,json=serverCertificate,proto3" json:"server_certificate,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *OpenDirectResponse) Reset() {
+	*x = OpenDirectResponse{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenDirectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenDirectResponse) ProtoMessage() {}
+
+func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenDirectResponse.ProtoReflect.Descriptor instead.
+func (*OpenDirectResponse) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *OpenDirectResponse) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *OpenDirectResponse) GetSocket() string {
+	if x != nil {
+		return x.Socket
+	}
+	return ""
+}
+
+func (x *OpenDirectResponse) GetServerCertificate() []byte {
+	if x != nil {
+		return x.ServerCertificate
+	}
+	return nil
+}
+
 var File_keyplane_plugin_v1_backend_proto protoreflect.FileDescriptor
 
 const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
@@ -1784,7 +1923,15 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x02iv\x18\x02 \x01(\fR\x02iv\x12\x12\n" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"'\n" +
 	"\x11FernetCBCResponse\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data*o\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"n\n" +
+	"\x11OpenDirectRequest\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x10\n" +
+	"\x03dir\x18\x02 \x01(\tR\x03dir\x12-\n" +
+	"\x12client_certificate\x18\x03 \x01(\fR\x11clientCertificate\"u\n" +
+	"\x12OpenDirectResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
+	"\x06socket\x18\x02 \x01(\tR\x06socket\x12-\n" +
+	"\x12server_certificate\x18\x03 \x01(\fR\x11serverCertificate*o\n" +
 	"\x04Hash\x12\x14\n" +
 	"\x10HASH_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tHASH_SHA1\x10\x01\x12\x0f\n" +
@@ -1800,7 +1947,7 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\aPadding\x12\x17\n" +
 	"\x13PADDING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PADDING_PKCS1V15\x10\x01\x12\x10\n" +
-	"\fPADDING_OAEP\x10\x022\x88\f\n" +
+	"\fPADDING_OAEP\x10\x022\xe5\f\n" +
 	"\aBackend\x12^\n" +
 	"\vOpenBackend\x12&.keyplane.plugin.v1.OpenBackendRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12\\\n" +
 	"\x0fGetCapabilities\x12'.keyplane.plugin.v1.CapabilitiesRequest\x1a .keyplane.plugin.v1.Capabilities\x12V\n" +
@@ -1819,7 +1966,9 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\tGetFernet\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponse\x12X\n" +
 	"\tFernetMAC\x12$.keyplane.plugin.v1.FernetMACRequest\x1a%.keyplane.plugin.v1.FernetMACResponse\x12_\n" +
 	"\x10FernetEncryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12_\n" +
-	"\x10FernetDecryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
+	"\x10FernetDecryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12[\n" +
+	"\n" +
+	"OpenDirect\x12%.keyplane.plugin.v1.OpenDirectRequest\x1a&.keyplane.plugin.v1.OpenDirectResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_keyplane_plugin_v1_backend_proto_rawDescOnce sync.Once
@@ -1834,7 +1983,7 @@ func file_keyplane_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_keyplane_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(Hash)(0),                   // 0: keyplane.plugin.v1.Hash
 	(Interface)(0),              // 1: keyplane.plugin.v1.Interface
@@ -1865,11 +2014,13 @@ var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(*FernetMACResponse)(nil),   // 26: keyplane.plugin.v1.FernetMACResponse
 	(*FernetCBCRequest)(nil),    // 27: keyplane.plugin.v1.FernetCBCRequest
 	(*FernetCBCResponse)(nil),   // 28: keyplane.plugin.v1.FernetCBCResponse
-	nil,                         // 29: keyplane.plugin.v1.Capabilities.DetailsEntry
+	(*OpenDirectRequest)(nil),   // 29: keyplane.plugin.v1.OpenDirectRequest
+	(*OpenDirectResponse)(nil),  // 30: keyplane.plugin.v1.OpenDirectResponse
+	nil,                         // 31: keyplane.plugin.v1.Capabilities.DetailsEntry
 }
 var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	1,  // 0: keyplane.plugin.v1.OpenBackendResponse.interfaces:type_name -> keyplane.plugin.v1.Interface
-	29, // 1: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
+	31, // 1: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
 	7,  // 2: keyplane.plugin.v1.KeyResponse.key:type_name -> keyplane.plugin.v1.Key
 	7,  // 3: keyplane.plugin.v1.ListKeysResponse.keys:type_name -> keyplane.plugin.v1.Key
 	15, // 4: keyplane.plugin.v1.ImportKeyRequest.secret_key:type_name -> keyplane.plugin.v1.SecretKey
@@ -1896,26 +2047,28 @@ var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	25, // 25: keyplane.plugin.v1.Backend.FernetMAC:input_type -> keyplane.plugin.v1.FernetMACRequest
 	27, // 26: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
 	27, // 27: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
-	4,  // 28: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	6,  // 29: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
-	9,  // 30: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 31: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
-	12, // 32: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
-	13, // 33: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
-	9,  // 34: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 35: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
-	17, // 36: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
-	9,  // 37: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
-	19, // 38: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
-	20, // 39: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
-	22, // 40: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
-	24, // 41: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
-	9,  // 42: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
-	26, // 43: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
-	28, // 44: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	28, // 45: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	28, // [28:46] is the sub-list for method output_type
-	10, // [10:28] is the sub-list for method input_type
+	29, // 28: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
+	4,  // 29: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	6,  // 30: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
+	9,  // 31: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
+	9,  // 32: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
+	12, // 33: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
+	13, // 34: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
+	9,  // 35: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
+	9,  // 36: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
+	17, // 37: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
+	9,  // 38: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
+	19, // 39: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
+	20, // 40: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
+	22, // 41: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
+	24, // 42: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
+	9,  // 43: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
+	26, // 44: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
+	28, // 45: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	28, // 46: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	30, // 47: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
+	29, // [29:48] is the sub-list for method output_type
+	10, // [10:29] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1936,7 +2089,7 @@ func file_keyplane_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_keyplane_plugin_v1_backend_proto_rawDesc), len(file_keyplane_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

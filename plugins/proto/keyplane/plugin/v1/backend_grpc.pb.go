@@ -63,6 +63,7 @@ const (
 	Backend_FernetMAC_FullMethodName        = "/keyplane.plugin.v1.Backend/FernetMAC"
 	Backend_FernetEncryptCBC_FullMethodName = "/keyplane.plugin.v1.Backend/FernetEncryptCBC"
 	Backend_FernetDecryptCBC_FullMethodName = "/keyplane.plugin.v1.Backend/FernetDecryptCBC"
+	Backend_OpenDirect_FullMethodName       = "/keyplane.plugin.v1.Backend/OpenDirect"
 )
 
 // BackendClient is the client API for Backend service.
@@ -101,6 +102,12 @@ type BackendClient interface {
 	FernetMAC(ctx context.Context, in *FernetMACRequest, opts ...grpc.CallOption) (*FernetMACResponse, error)
 	FernetEncryptCBC(ctx context.Context, in *FernetCBCRequest, opts ...grpc.CallOption) (*FernetCBCResponse, error)
 	FernetDecryptCBC(ctx context.Context, in *FernetCBCRequest, opts ...grpc.CallOption) (*FernetCBCResponse, error)
+	// OpenDirect sets up the direct channel: a second, mutually
+	// authenticated TLS 1.3 connection pool over a Unix socket that carries
+	// Sign and Decrypt without gRPC's per-call overhead (see
+	// OpenDirectRequest). A plugin that answers UNIMPLEMENTED is used over
+	// gRPC only.
+	OpenDirect(ctx context.Context, in *OpenDirectRequest, opts ...grpc.CallOption) (*OpenDirectResponse, error)
 }
 
 type backendClient struct {
@@ -291,6 +298,16 @@ func (c *backendClient) FernetDecryptCBC(ctx context.Context, in *FernetCBCReque
 	return out, nil
 }
 
+func (c *backendClient) OpenDirect(ctx context.Context, in *OpenDirectRequest, opts ...grpc.CallOption) (*OpenDirectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenDirectResponse)
+	err := c.cc.Invoke(ctx, Backend_OpenDirect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BackendServer is the server API for Backend service.
 // All implementations must embed UnimplementedBackendServer
 // for forward compatibility.
@@ -327,6 +344,12 @@ type BackendServer interface {
 	FernetMAC(context.Context, *FernetMACRequest) (*FernetMACResponse, error)
 	FernetEncryptCBC(context.Context, *FernetCBCRequest) (*FernetCBCResponse, error)
 	FernetDecryptCBC(context.Context, *FernetCBCRequest) (*FernetCBCResponse, error)
+	// OpenDirect sets up the direct channel: a second, mutually
+	// authenticated TLS 1.3 connection pool over a Unix socket that carries
+	// Sign and Decrypt without gRPC's per-call overhead (see
+	// OpenDirectRequest). A plugin that answers UNIMPLEMENTED is used over
+	// gRPC only.
+	OpenDirect(context.Context, *OpenDirectRequest) (*OpenDirectResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
 
@@ -390,6 +413,9 @@ func (UnimplementedBackendServer) FernetEncryptCBC(context.Context, *FernetCBCRe
 }
 func (UnimplementedBackendServer) FernetDecryptCBC(context.Context, *FernetCBCRequest) (*FernetCBCResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FernetDecryptCBC not implemented")
+}
+func (UnimplementedBackendServer) OpenDirect(context.Context, *OpenDirectRequest) (*OpenDirectResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenDirect not implemented")
 }
 func (UnimplementedBackendServer) mustEmbedUnimplementedBackendServer() {}
 func (UnimplementedBackendServer) testEmbeddedByValue()                 {}
@@ -736,6 +762,24 @@ func _Backend_FernetDecryptCBC_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_OpenDirect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenDirectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).OpenDirect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_OpenDirect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).OpenDirect(ctx, req.(*OpenDirectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Backend_ServiceDesc is the grpc.ServiceDesc for Backend service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -814,6 +858,10 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FernetDecryptCBC",
 			Handler:    _Backend_FernetDecryptCBC_Handler,
+		},
+		{
+			MethodName: "OpenDirect",
+			Handler:    _Backend_OpenDirect_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

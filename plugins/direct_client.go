@@ -1,0 +1,197 @@
+package plugins
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
+)
+
+// maxIdleDirect bounds the idle direct connections kept; a burst beyond it
+// dials more and closes them afterwards.
+const maxIdleDirect = 32
+
+// directPool is the host end of the direct channel: idle connections to
+// the plugin's socket, each carrying one call at a time.
+type directPool struct {
+	dir    string // the private directory holding the socket; removed on close
+	sock   string
+	tls    *tls.Config
+	idle   chan *directConn
+	closed atomic.Bool
+}
+
+type directConn struct {
+	c   *tls.Conn
+	r   *bufio.Reader
+	buf []byte
+}
+
+// openDirect sets up the direct channel of child c. It returns nil when
+// the plugin does not offer one (an older plugin) or it cannot be set up;
+// calls then go over gRPC.
+func (h *host) openDirect(ctx context.Context, c *child) *directPool {
+	dir, err := os.MkdirTemp("", "keyplane-plugin-")
+	if err != nil {
+		h.logger.Debug("direct channel not used", "error", err)
+		return nil
+	}
+	cert, err := oneTimeCert("keyplane host")
+	if err != nil {
+		os.RemoveAll(dir)
+		h.logger.Debug("direct channel not used", "error", err)
+		return nil
+	}
+	resp, err := c.rpc.OpenDirect(ctx, &pb.OpenDirectRequest{Version: directVersion, Dir: dir, ClientCertificate: cert.Certificate[0]})
+	if err != nil {
+		os.RemoveAll(dir)
+		h.logger.Debug("direct channel not used", "error", err)
+		return nil
+	}
+	if resp.GetVersion() != directVersion || filepath.Dir(resp.GetSocket()) != dir || len(resp.GetServerCertificate()) == 0 {
+		os.RemoveAll(dir)
+		h.logger.Warn("plugin answered OpenDirect with an unusable channel; using gRPC only", "version", resp.GetVersion())
+		return nil
+	}
+	return &directPool{
+		dir:  dir,
+		sock: resp.GetSocket(),
+		tls:  directTLS(cert, resp.GetServerCertificate(), false),
+		idle: make(chan *directConn, maxIdleDirect),
+	}
+}
+
+func (p *directPool) get(deadline time.Time) (*directConn, error) {
+	select {
+	case dc := <-p.idle:
+		return dc, nil
+	default:
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "unix", p.sock)
+	if err != nil {
+		return nil, err
+	}
+	c := tls.Client(raw, p.tls)
+	if err := c.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return &directConn{c: c, r: bufio.NewReaderSize(c, 4096), buf: make([]byte, 0, 512)}, nil
+}
+
+func (p *directPool) put(dc *directConn) {
+	if p.closed.Load() {
+		dc.c.Close()
+		return
+	}
+	select {
+	case p.idle <- dc:
+	default:
+		dc.c.Close()
+	}
+}
+
+// close closes the idle connections and removes the socket's directory.
+// Connections in use are closed by their callers when they fail.
+func (p *directPool) close() {
+	if !p.closed.CompareAndSwap(false, true) {
+		return
+	}
+	for {
+		select {
+		case dc := <-p.idle:
+			dc.c.Close()
+		default:
+			os.RemoveAll(p.dir)
+			return
+		}
+	}
+}
+
+// call sends one request and reads its answer into resp. It returns a
+// gRPC status error for a failure the plugin reported, or a
+// *directTransportError when the connection failed.
+func (p *directPool) call(deadline time.Time, op byte, req, resp proto.Message) error {
+	dc, err := p.get(deadline)
+	if err != nil {
+		return &directTransportError{err: err, timeout: isTimeout(err)}
+	}
+	err = dc.roundTrip(deadline, op, req, resp)
+	var te *directTransportError
+	if errors.As(err, &te) {
+		dc.c.Close()
+		return err
+	}
+	p.put(dc)
+	return err
+}
+
+func (dc *directConn) roundTrip(deadline time.Time, op byte, req, resp proto.Message) error {
+	if err := dc.c.SetDeadline(deadline); err != nil {
+		return &directTransportError{err: err}
+	}
+	out := append(dc.buf[:0], 0, 0, 0, 0, op)
+	out, err := proto.MarshalOptions{}.MarshalAppend(out, req)
+	if err != nil {
+		return status.Error(codes.InvalidArgument, fmt.Sprintf("encoding request: %v", err))
+	}
+	binary.BigEndian.PutUint32(out[:4], uint32(len(out)-4))
+	dc.buf = out
+	if _, err := dc.c.Write(out); err != nil {
+		return &directTransportError{err: err, timeout: isTimeout(err)}
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(dc.r, hdr[:]); err != nil {
+		return &directTransportError{err: err, timeout: isTimeout(err)}
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 || n > maxDirectFrame {
+		return &directTransportError{err: fmt.Errorf("answer frame of %d bytes", n)}
+	}
+	in := dc.buf[:0]
+	if cap(in) < int(n) {
+		in = make([]byte, n)
+	}
+	in = in[:n]
+	if _, err := io.ReadFull(dc.r, in); err != nil {
+		return &directTransportError{err: err, timeout: isTimeout(err)}
+	}
+	dc.buf = in[:0]
+	switch in[0] {
+	case directOK:
+		if err := proto.Unmarshal(in[1:], resp); err != nil {
+			return &directTransportError{err: fmt.Errorf("malformed answer: %v", err)}
+		}
+		return nil
+	case directError:
+		st := &spb.Status{}
+		if err := proto.Unmarshal(in[1:], st); err != nil {
+			return &directTransportError{err: fmt.Errorf("malformed error answer: %v", err)}
+		}
+		return status.ErrorProto(st)
+	}
+	return &directTransportError{err: fmt.Errorf("answer status byte %d", in[0])}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
