@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/conformance"
+	"github.com/keyplane/keyplane/plugins"
 )
 
 // openURI returns a conformance opener for uri that closes the backend
@@ -33,4 +34,17 @@ func TestConformanceSoftwareKeystore(t *testing.T) {
 
 func TestConformanceExamplePlugin(t *testing.T) {
 	conformance.Run(t, openURI("plugin:"+exampleExe+"?sha256="+exampleSum), conformance.Config{Short: testing.Short()})
+}
+
+// TestConformanceNoDirect runs the suite with Sign and Decrypt over gRPC
+// (Options.NoDirect), the path plugins without a direct channel take.
+func TestConformanceNoDirect(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) backend.Backend {
+		b, err := plugins.Open(t.Context(), "plugin+software:memory", plugins.Options{NoDirect: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}, conformance.Config{Short: true})
 }

@@ -37,9 +37,13 @@ type directPool struct {
 }
 
 type directConn struct {
-	c   *tls.Conn
+	c   net.Conn // a *tls.Conn, or a net.Pipe end in tests
 	r   *bufio.Reader
 	buf []byte
+}
+
+func newDirectConn(c net.Conn) *directConn {
+	return &directConn{c: c, r: bufio.NewReaderSize(c, 4096), buf: make([]byte, 0, 512)}
 }
 
 // openDirect sets up the direct channel of child c. It returns nil when
@@ -94,7 +98,7 @@ func (p *directPool) get(deadline time.Time) (*directConn, error) {
 		raw.Close()
 		return nil, err
 	}
-	return &directConn{c: c, r: bufio.NewReaderSize(c, 4096), buf: make([]byte, 0, 512)}, nil
+	return newDirectConn(c), nil
 }
 
 func (p *directPool) put(dc *directConn) {

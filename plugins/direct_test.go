@@ -1,0 +1,163 @@
+package plugins
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyplane/keyplane/backend"
+	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
+)
+
+// TestDirectChannel checks that Sign goes over the direct channel, that
+// the channel accepts only the host's pinned certificate, and that Close
+// removes its socket directory.
+func TestDirectChannel(t *testing.T) {
+	ctx := t.Context()
+	b, err := Open(ctx, "plugin+software:memory", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, _ := AsPlugin(b)
+	c := p.h.cur.Load()
+	if c == nil || c.direct == nil {
+		t.Fatal("keyplane-plugin offered no direct channel")
+	}
+	if fi, err := os.Stat(c.direct.dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("direct channel directory %s: %v (mode %v), want 0700", c.direct.dir, err, fi.Mode())
+	}
+	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("direct"))
+	sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil || !ecdsa.VerifyASN1(s.Public().(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatalf("Sign over the direct channel: %v", err)
+	}
+	if len(c.direct.idle) != 1 {
+		t.Errorf("idle direct connections after one Sign: %d, want 1 (the call did not use the channel)", len(c.direct.idle))
+	}
+	// A sentinel comes back over it too.
+	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	missing := &remoteSigner{h: p.h, ref: "id:00ff", alg: backend.ECP256, pub: s.Public()}
+	if _, err := missing.Sign(rand.Reader, digest[:], crypto.SHA256); !isKind(err, backend.ErrNotFound) {
+		t.Errorf("Sign with a deleted key over the direct channel: %v, want ErrNotFound", err)
+	}
+
+	// A stranger with its own certificate, or none, is refused.
+	stranger, err := oneTimeCert("stranger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]*tls.Config{
+		"foreign certificate": {Certificates: []tls.Certificate{stranger}, InsecureSkipVerify: true, MinVersion: tls.VersionTLS13},
+		"no certificate":      {InsecureSkipVerify: true, MinVersion: tls.VersionTLS13},
+	} {
+		conn, err := tls.Dial("unix", c.direct.sock, cfg)
+		if err != nil {
+			continue // refused at the handshake
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		req, _ := proto.Marshal(&pb.SignRequest{Ref: "k", Digest: digest[:], Hash: pb.Hash_HASH_SHA256})
+		frame := binary.BigEndian.AppendUint32(nil, uint32(len(req)+1))
+		frame = append(append(frame, directSign), req...)
+		conn.Write(frame)
+		var hdr [4]byte
+		if _, err := conn.Read(hdr[:]); err == nil {
+			t.Errorf("%s: the plugin answered a direct call", name)
+		}
+		conn.Close()
+	}
+
+	dir := c.direct.dir
+	b.Close()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("direct channel directory %s left after Close: %v", dir, err)
+	}
+}
+
+func isKind(err, kind error) bool { return backend.Kind(err) == kind }
+
+// FuzzDirect feeds random frames to the plugin's direct-channel handler:
+// no panic, and every answer is a well-formed frame.
+func FuzzDirect(f *testing.F) {
+	s := fuzzServer(f)
+	for _, m := range []proto.Message{
+		&pb.SignRequest{Ref: "ec-p256", Digest: make([]byte, 32), Hash: pb.Hash_HASH_SHA256},
+		&pb.SignRequest{Ref: "ed25519", Digest: []byte("m")},
+		&pb.DecryptRequest{Ref: "rsa-2048", Ciphertext: make([]byte, 256), Padding: pb.Padding_PADDING_OAEP, OaepHash: pb.Hash_HASH_SHA256},
+	} {
+		b, _ := proto.Marshal(m)
+		op := directSign
+		if _, ok := m.(*pb.DecryptRequest); ok {
+			op = directDecrypt
+		}
+		f.Add(append([]byte{op}, b...))
+	}
+	f.Add([]byte{9, 1, 2})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if len(frame) == 0 {
+			return
+		}
+		out := s.handleDirect(frame)
+		if len(out) < 5 || int(binary.BigEndian.Uint32(out)) != len(out)-4 {
+			t.Fatalf("malformed answer frame %x", out)
+		}
+		switch out[4] {
+		case directOK:
+		case directError:
+			if _, transport := fromStatus("fuzz", decodeDirectError(t, out[5:])); transport {
+				t.Fatalf("error answer taken for a transport failure")
+			}
+		default:
+			t.Fatalf("answer status byte %d", out[4])
+		}
+	})
+}
+
+// decodeDirectError decodes an error answer body the way the host does,
+// through directConn.roundTrip on an in-memory connection.
+func decodeDirectError(t *testing.T, body []byte) error {
+	frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)+1))
+	frame = append(append(frame, directError), body...)
+	host, plugin := net.Pipe()
+	defer host.Close()
+	defer plugin.Close()
+	go func() {
+		var hdr [4]byte
+		if _, err := io.ReadFull(plugin, hdr[:]); err != nil {
+			return
+		}
+		if _, err := io.ReadFull(plugin, make([]byte, binary.BigEndian.Uint32(hdr[:]))); err != nil {
+			return
+		}
+		plugin.Write(frame)
+	}()
+	err := newDirectConn(host).roundTrip(time.Now().Add(5*time.Second), directSign, &pb.SignRequest{}, &pb.SignResponse{})
+	if err == nil {
+		t.Fatalf("error answer decoded as success")
+	}
+	var te *directTransportError
+	if errors.As(err, &te) {
+		t.Fatalf("error answer %x not decoded: %v", body, err)
+	}
+	return err
+}
