@@ -39,10 +39,11 @@
 // # Concurrency
 //
 // A plugin backend, and the signers, decrypters and AEAD and Fernet keys it
-// hands out, are safe for concurrent use. All calls share the one gRPC
-// connection (HTTP/2 streams over a Unix socket); there is no per-call
-// set-up. Starting a child is serialized: after a crash, one caller starts
-// it and the others wait for it.
+// hands out, are safe for concurrent use. Management calls share one gRPC
+// connection (HTTP/2 streams over a Unix socket); Sign and Decrypt use the
+// direct channel, a pool of TLS connections each carrying one call at a
+// time (docs/plugins.md). There is no per-call set-up. Starting a child is
+// serialized: after a crash, one caller starts it and the others wait.
 //
 // # Security
 //
@@ -56,7 +57,10 @@
 // backend URI, which may hold a PIN, is sent in the first gRPC call, never
 // on the command line or in the environment. ImportKey sends key material
 // over that channel (PKCS#8 DER for private keys, raw bytes for secret
-// keys). The child's stdout and stderr go to the host's slog logger.
+// keys). The direct channel for Sign and Decrypt is a Unix socket in a
+// private directory the host makes, with TLS 1.3 and one-time certificates
+// exchanged over the gRPC channel and pinned on both ends. The child's
+// stdout and stderr go to the host's slog logger.
 //
 // backend.Exporter is not offered across the boundary: keeping private keys
 // in the child is the point of running it there, and a keystore whose keys
