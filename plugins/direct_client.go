@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -29,7 +28,6 @@ const maxIdleDirect = 32
 // directPool is the host end of the direct channel: idle connections to
 // the plugin's socket, each carrying one call at a time.
 type directPool struct {
-	dir    string // the private directory holding the socket; removed on close
 	sock   string
 	tls    *tls.Config
 	idle   chan *directConn
@@ -50,30 +48,22 @@ func newDirectConn(c net.Conn) *directConn {
 // the plugin does not offer one (an older plugin) or it cannot be set up;
 // calls then go over gRPC.
 func (h *host) openDirect(ctx context.Context, c *child) *directPool {
-	dir, err := os.MkdirTemp("", "keyplane-plugin-")
-	if err != nil {
-		h.logger.Debug("direct channel not used", "error", err)
-		return nil
-	}
+	dir := c.dir
 	cert, err := oneTimeCert("keyplane host")
 	if err != nil {
-		os.RemoveAll(dir)
 		h.logger.Debug("direct channel not used", "error", err)
 		return nil
 	}
 	resp, err := c.rpc.OpenDirect(ctx, &pb.OpenDirectRequest{Version: directVersion, Dir: dir, ClientCertificate: cert.Certificate[0]})
 	if err != nil {
-		os.RemoveAll(dir)
 		h.logger.Debug("direct channel not used", "error", err)
 		return nil
 	}
 	if resp.GetVersion() != directVersion || filepath.Dir(resp.GetSocket()) != dir || len(resp.GetServerCertificate()) == 0 {
-		os.RemoveAll(dir)
 		h.logger.Warn("plugin answered OpenDirect with an unusable channel; using gRPC only", "version", resp.GetVersion())
 		return nil
 	}
 	return &directPool{
-		dir:  dir,
 		sock: resp.GetSocket(),
 		tls:  directTLS(cert, resp.GetServerCertificate(), false),
 		idle: make(chan *directConn, maxIdleDirect),
@@ -113,8 +103,9 @@ func (p *directPool) put(dc *directConn) {
 	}
 }
 
-// close closes the idle connections and removes the socket's directory.
-// Connections in use are closed by their callers when they fail.
+// close closes the idle connections. Connections in use are closed by
+// their callers when they fail. The socket's directory belongs to the
+// child (child.stop removes it).
 func (p *directPool) close() {
 	if !p.closed.CompareAndSwap(false, true) {
 		return
@@ -124,7 +115,6 @@ func (p *directPool) close() {
 		case dc := <-p.idle:
 			dc.c.Close()
 		default:
-			os.RemoveAll(p.dir)
 			return
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,8 +36,8 @@ func TestDirectChannel(t *testing.T) {
 	if c == nil || c.direct == nil {
 		t.Fatal("keyplane-plugin offered no direct channel")
 	}
-	if fi, err := os.Stat(c.direct.dir); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Fatalf("direct channel directory %s: %v (mode %v), want 0700", c.direct.dir, err, fi.Mode())
+	if fi, err := os.Stat(c.dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("direct channel directory %s: %v (mode %v), want 0700", c.dir, err, fi.Mode())
 	}
 	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestDirectChannel(t *testing.T) {
 		conn.Close()
 	}
 
-	dir := c.direct.dir
+	dir := c.dir
 	b.Close()
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("direct channel directory %s left after Close: %v", dir, err)
@@ -160,4 +161,43 @@ func decodeDirectError(t *testing.T, body []byte) error {
 		t.Fatalf("error answer %x not decoded: %v", body, err)
 	}
 	return err
+}
+
+// TestSocketDirAfterKill: a child killed with SIGKILL cannot remove its
+// sockets; the host removes their directory when it notices.
+func TestSocketDirAfterKill(t *testing.T) {
+	ctx := t.Context()
+	b, err := Open(ctx, "plugin+software:memory", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, _ := AsPlugin(b)
+	c := p.h.cur.Load()
+	entries, err := os.ReadDir(c.dir)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("socket directory %s holds %v (err %v), want go-plugin's socket and the direct socket", c.dir, entries, err)
+	}
+	if err := syscall.Kill(c.pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := b.Keys(ctx)
+		if err == nil {
+			break
+		}
+		if !isKind(err, backend.ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("Keys after a kill: %v", err)
+		}
+	}
+	for {
+		if _, err := os.Stat(c.dir); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("socket directory %s of the killed child is still there", c.dir)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

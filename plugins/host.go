@@ -46,16 +46,19 @@ type child struct {
 	client *goplugin.Client
 	rpc    pb.BackendClient
 	direct *directPool // nil: every call over gRPC
+	dir    string      // private directory holding the child's sockets
 	pid    int
 	dead   atomic.Bool
 }
 
-// stop kills the child, waits for it, and removes its direct socket.
+// stop kills the child, waits for it, and removes its sockets' directory
+// (which a killed child cannot clean up itself).
 func (c *child) stop() {
 	c.client.Kill()
 	if c.direct != nil {
 		c.direct.close()
 	}
+	os.RemoveAll(c.dir)
 }
 
 func newHost(t *target, opts Options) *host {
@@ -104,8 +107,14 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	if err := h.checkSum(); err != nil {
 		return nil, err
 	}
+	// The child's sockets (go-plugin's gRPC socket and the direct channel's)
+	// go in a directory only this user can enter, removed when it stops.
+	dir, err := os.MkdirTemp("", "keyplane-plugin-")
+	if err != nil {
+		return nil, fmt.Errorf("%s: making the plugin's socket directory: %v: %w", h.t.name, err, backend.ErrUnavailable)
+	}
 	cmd := exec.Command(h.t.exe)
-	cmd.Env = childEnv(h.opts.ForwardEnv, h.opts.Logger)
+	cmd.Env = append(childEnv(h.opts.ForwardEnv, h.opts.Logger), goplugin.EnvUnixSocketDir+"="+dir)
 	setParentDeath(cmd)
 	var secure *goplugin.SecureConfig
 	if h.t.sha256 != nil {
@@ -129,14 +138,16 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	proto, err := client.Client()
 	if err != nil {
 		client.Kill()
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%s: starting %s: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
 	}
 	raw, err := proto.Dispense(pluginName)
 	if err != nil {
 		client.Kill()
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%s: %s does not serve the keyplane backend plugin: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
 	}
-	c := &child{client: client, rpc: raw.(pb.BackendClient)}
+	c := &child{client: client, rpc: raw.(pb.BackendClient), dir: dir}
 	if rc := client.ReattachConfig(); rc != nil {
 		c.pid = rc.Pid
 	}
@@ -146,7 +157,7 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	defer cancel()
 	resp, err := c.rpc.OpenBackend(octx, &pb.OpenBackendRequest{Uri: h.t.config})
 	if err != nil {
-		client.Kill()
+		c.stop()
 		out, _ := fromStatus(h.t.name, err)
 		return nil, fmt.Errorf("opening the backend in %s: %w", h.t.exe, out)
 	}
