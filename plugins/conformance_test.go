@@ -1,6 +1,7 @@
 package plugins_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -47,4 +48,26 @@ func TestConformanceNoDirect(t *testing.T) {
 		t.Cleanup(func() { b.Close() })
 		return b
 	}, conformance.Config{Short: true})
+}
+
+// TestExamplePluginConfiguration sends the example plugin its own
+// configuration (algorithms=) through the plugin: URI, and runs the suite
+// on what it then offers.
+func TestExamplePluginConfiguration(t *testing.T) {
+	uri := "plugin:" + exampleExe + "?sha256=" + exampleSum + "&algorithms=ec-p256,ed25519&timeout=10s"
+	b := openURI(uri)(t)
+	caps, err := b.Capabilities(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(caps.Algorithms) != 2 || !caps.SupportsAlgorithm(backend.ECP256) || !caps.SupportsAlgorithm(backend.Ed25519) {
+		t.Errorf("example plugin with algorithms=ec-p256,ed25519 reports %v", caps.Algorithms)
+	}
+	if caps.Backend != "plugin" || caps.Export {
+		t.Errorf("capabilities through the plugin: backend %q, export %v; want plugin, false", caps.Backend, caps.Export)
+	}
+	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "r", Algorithm: backend.RSA2048}); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("GenerateKey rsa-2048 on the restricted example: %v, want ErrUnsupported", err)
+	}
+	conformance.Run(t, openURI(uri), conformance.Config{Short: true})
 }
