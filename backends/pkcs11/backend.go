@@ -44,8 +44,13 @@ type Backend struct {
 
 	modGen atomic.Uint64 // module generation the sessions belong to
 	broken atomic.Bool   // a device-class fault happened; recover before the next use
+	// loginGen counts fresh logins: a search that found nothing while a
+	// login happened may have run logged out, and is retried.
+	loginGen atomic.Uint64
 
-	mu        sync.Mutex // guards the fields below; serializes login and recovery
+	recoverMu sync.Mutex // one recovery at a time
+
+	mu        sync.Mutex // guards the fields below; serializes login
 	slot      uint
 	token     pkcs11.TokenInfo
 	pinFailed error // a wrong PIN: never try it again
@@ -70,8 +75,8 @@ func Open(ctx context.Context, uri string) (*Backend, error) {
 }
 
 // openWith is Open with a seam for tests: wrap, when non-nil, receives the
-// module's *pkcs11.Ctx (as a pkcs11API) and returns what the backend will
-// call instead — a wrapper that counts calls or injects CKR codes. The
+// module's context (a guardedCtx over its *pkcs11.Ctx, as a pkcs11API) and
+// returns what the backend will call instead — a wrapper that counts calls or injects CKR codes. The
 // module's first C_Initialize happens before wrap sees it.
 func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (*Backend, error) {
 	u, err := ParseURI(uri)
@@ -90,24 +95,27 @@ func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (
 	if err != nil {
 		return nil, err
 	}
-	var p pkcs11API = mod.ctx
+	var p pkcs11API = guardedCtx{mod, mod.ctx}
 	if wrap != nil {
 		p = wrap(p)
 	}
 	b := &Backend{uri: u, mod: mod, p: p, pin: pin, hasPIN: hasPIN, oaepOff: u.OAEPFallback == "off"}
-	b.modGen.Store(mod.generation())
-	if b.info, err = p.GetInfo(); err != nil {
-		return nil, fmt.Errorf("module %s: %w", path, ckErr("C_GetInfo", err))
-	}
-	if err := b.matchLibrary(); err != nil {
-		return nil, err
-	}
-	if b.slot, b.token, err = b.findSlot(); err != nil {
-		return nil, err
-	}
-	b.tokenMax = b.token.MaxSessionCount
-	if err := b.readMechanisms(); err != nil {
-		return nil, err
+	gen := mod.generation()
+	b.modGen.Store(gen)
+	if err := b.start(); err != nil {
+		// The library may have lost its token or server since another
+		// backend loaded it (a restarted p11-kit server, a network HSM):
+		// initialize it again, once.
+		if !tokenGone(codeOf(err)) {
+			return nil, err
+		}
+		if ok, rerr := mod.reinit(p, gen); rerr != nil || !ok {
+			return nil, err
+		}
+		b.modGen.Store(mod.generation())
+		if err := b.start(); err != nil {
+			return nil, err
+		}
 	}
 	b.pool = newSessionPool(b.poolSize(), b.openSession, b.closeSession)
 	// Open (and log in on) a first session now, so that a wrong PIN or an
@@ -118,6 +126,21 @@ func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (
 	}
 	b.pool.Put(s)
 	return b, nil
+}
+
+// start reads the library, finds the token and reads its mechanisms.
+func (b *Backend) start() (err error) {
+	if b.info, err = b.p.GetInfo(); err != nil {
+		return fmt.Errorf("module %s: %w", b.mod.path, ckErr("C_GetInfo", err))
+	}
+	if err := b.matchLibrary(); err != nil {
+		return err
+	}
+	if b.slot, b.token, err = b.findSlot(); err != nil {
+		return err
+	}
+	b.tokenMax = b.token.MaxSessionCount
+	return b.readMechanisms()
 }
 
 // poolSize: max-sessions, else the token's stated limit, else 2×GOMAXPROCS
@@ -279,6 +302,12 @@ func (b *Backend) openSession() (pkcs11.SessionHandle, error) {
 
 func (b *Backend) closeSession(h pkcs11.SessionHandle) { _ = b.p.CloseSession(h) }
 
+// loggedIn reports whether s is in a user state.
+func (b *Backend) loggedIn(s *session) bool {
+	info, err := b.p.GetSessionInfo(s.h)
+	return err == nil && (info.State == pkcs11.CKS_RW_USER_FUNCTIONS || info.State == pkcs11.CKS_RO_USER_FUNCTIONS)
+}
+
 // login logs the user in, once: it checks the token's PIN flags first and
 // never tries a PIN that the token called incorrect.
 func (b *Backend) login(h pkcs11.SessionHandle) error {
@@ -306,7 +335,8 @@ func (b *Backend) login(h pkcs11.SessionHandle) error {
 	case pkcs11.CKR_OK:
 		// A fresh login: the token may have invalidated the handles of
 		// private objects while logged out (SoftHSM2 does).
-		b.keys.clear()
+		b.keys.stale()
+		b.loginGen.Add(1)
 		return nil
 	case pkcs11.CKR_USER_ALREADY_LOGGED_IN:
 		return nil
@@ -323,7 +353,7 @@ func (b *Backend) login(h pkcs11.SessionHandle) error {
 func (b *Backend) markBroken() {
 	b.broken.Store(true)
 	b.pool.Reset()
-	b.keys.clear()
+	b.keys.stale()
 }
 
 // recover makes a broken backend usable again: it finds the token's slot
@@ -332,8 +362,12 @@ func (b *Backend) markBroken() {
 // already have done so). It returns ErrUnavailable while the token is
 // still away.
 func (b *Backend) recover() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	if !b.recoverMu.TryLock() {
+		// Another goroutine is recovering: say so at once rather than
+		// queue behind a token that may stay away.
+		return fmt.Errorf("pkcs11: token %q: recovering from a fault: %w", b.tokenLabel(), backend.ErrUnavailable)
+	}
+	defer b.recoverMu.Unlock()
 	if !b.broken.Load() && b.modGen.Load() == b.mod.generation() {
 		return nil
 	}
@@ -352,9 +386,11 @@ func (b *Backend) recover() error {
 	if err != nil {
 		return err
 	}
+	b.mu.Lock()
 	b.slot, b.token = slot, token
+	b.mu.Unlock()
 	b.pool.Reset()
-	b.keys.clear()
+	b.keys.stale()
 	b.broken.Store(false)
 	return nil
 }
@@ -364,7 +400,9 @@ func (b *Backend) recover() error {
 //
 //   - CKR_SESSION_HANDLE_INVALID/CKR_SESSION_CLOSED: the session is closed
 //     and dropped (never pooled again) and fn runs once more on another;
-//   - CKR_USER_NOT_LOGGED_IN: one re-login, then fn runs once more;
+//   - CKR_USER_NOT_LOGGED_IN: a re-login, then fn runs once more (at most
+//     maxRelogins times: the login can be dropped again, by another
+//     C_Logout in the process, while an operation recovers from the first);
 //   - CKR_OBJECT_HANDLE_INVALID/CKR_KEY_HANDLE_INVALID: the cached handles
 //     are forgotten and fn runs once more (it finds the object again);
 //   - device, token and library faults: the session is dropped, the pool
@@ -374,7 +412,9 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 	if err := b.checkOpen(); err != nil {
 		return err
 	}
-	var reopened, refound, relogged bool
+	var reopened, refound bool
+	relogins := 0
+	gen := b.loginGen.Load()
 	for {
 		if err := b.recoverIfNeeded(); err != nil {
 			return err
@@ -389,6 +429,11 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 		}
 		err = fn(s)
 		code := codeOf(err)
+		if code == pkcs11.CKR_GENERAL_ERROR && b.hasPIN && (b.loginGen.Load() != gen || !b.loggedIn(s)) {
+			// SoftHSM2 answers an operation caught by a C_Logout with
+			// CKR_GENERAL_ERROR: treat it as the lost login it is.
+			code = pkcs11.CKR_USER_NOT_LOGGED_IN
+		}
 		switch {
 		case err == nil:
 			b.pool.Put(s)
@@ -400,11 +445,11 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 			}
 			reopened = true
 		case code == pkcs11.CKR_USER_NOT_LOGGED_IN:
-			if relogged || !b.hasPIN {
+			if relogins == maxRelogins || !b.hasPIN {
 				b.pool.Put(s)
 				return err
 			}
-			relogged = true
+			relogins++
 			lerr := b.login(s.h)
 			b.pool.Put(s)
 			if lerr != nil {
@@ -412,7 +457,7 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 			}
 		case handleStale(code):
 			b.pool.Put(s)
-			b.keys.clear()
+			b.keys.stale()
 			if refound {
 				return err
 			}
@@ -430,6 +475,10 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 		}
 	}
 }
+
+// maxRelogins bounds the re-logins of one operation. A wrong PIN is never
+// retried whatever this says: login remembers it.
+const maxRelogins = 2
 
 func (b *Backend) recoverIfNeeded() error {
 	if !b.broken.Load() && b.modGen.Load() == b.mod.generation() {

@@ -233,14 +233,14 @@ func TestFaultNotLoggedIn(t *testing.T) {
 	if got := spy.snapshot(); got["Login"] != 1 || got["SignInit"] != 2 {
 		t.Errorf("calls after CKR_USER_NOT_LOGGED_IN: %v; want one re-login and a retry", got)
 	}
-	// Twice: one re-login only, then the error.
-	spy.inject("SignInit", pkcs11.CKR_USER_NOT_LOGGED_IN, pkcs11.CKR_USER_NOT_LOGGED_IN)
+	// Again and again: maxRelogins re-logins, then the error.
+	spy.inject("SignInit", pkcs11.CKR_USER_NOT_LOGGED_IN, pkcs11.CKR_USER_NOT_LOGGED_IN, pkcs11.CKR_USER_NOT_LOGGED_IN)
 	digest := sha256.Sum256([]byte("m"))
 	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); !errors.Is(err, backend.ErrAuthentication) {
 		t.Errorf("not logged in twice: %v, want ErrAuthentication", err)
 	}
-	if got := spy.snapshot(); got["Login"] != 1 {
-		t.Errorf("C_Login %d times, want 1", got["Login"])
+	if got := spy.snapshot(); got["Login"] != maxRelogins || got["SignInit"] != maxRelogins+1 {
+		t.Errorf("calls %v, want %d C_Login and %d C_SignInit", got, maxRelogins, maxRelogins+1)
 	}
 }
 

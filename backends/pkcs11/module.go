@@ -23,6 +23,8 @@ type module struct {
 
 	gen atomic.Uint64 // incremented by every re-initialization
 
+	calls sync.RWMutex // held for reading by every call (guardedCtx), for writing by reinit
+
 	mu         sync.Mutex // serializes re-initialization
 	lastReinit time.Time  // throttles re-initialization
 }
@@ -60,6 +62,22 @@ func (m *module) generation() uint64 { return m.gen.Load() }
 // reinitInterval is the least time between two re-initializations.
 const reinitInterval = 500 * time.Millisecond
 
+// reinitWait bounds how long a re-initialization waits for calls in
+// progress to return.
+const reinitWait = 2 * time.Second
+
+// lockWithin takes l for writing within d, or reports false.
+func lockWithin(l *sync.RWMutex, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for !l.TryLock() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
 // reinit finalizes and initializes the module again through p (the
 // caller's possibly wrapped context), unless another backend already did
 // since generation seen, or one happened less than reinitInterval ago. It
@@ -74,6 +92,13 @@ func (m *module) reinit(p pkcs11API, seen uint64) (bool, error) {
 		return false, nil
 	}
 	m.lastReinit = time.Now()
+	// No other goroutine may be inside the library meanwhile. A call that
+	// never returns (a client module stuck on a dead server) must not
+	// block recovery for ever: wait a bounded time, then try again later.
+	if !lockWithin(&m.calls, reinitWait) {
+		return false, nil
+	}
+	defer m.calls.Unlock()
 	_ = p.Finalize() // CKR_CRYPTOKI_NOT_INITIALIZED is expected here
 	if err := p.Initialize(); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
 		return false, fmt.Errorf("module %s: %w", m.path, ckErr("C_Initialize", err))

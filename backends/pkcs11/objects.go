@@ -12,6 +12,7 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -43,25 +44,44 @@ func (k *keyObject) info(tokenLabel string) *backend.Key {
 	return &backend.Key{ID: slices.Clone(k.id), Label: k.label, Algorithm: k.alg, Public: k.pub, URI: u.String()}
 }
 
-// keyCache maps key references to found keys.
+// keyCache maps key references to found keys. stale marks every entry as
+// needing its handles found again (after a stale handle, a fresh login or
+// a recovery); the entry's label, ID and type still say what to look for.
 type keyCache struct {
-	mu sync.RWMutex
-	m  map[string]*keyObject
+	mu  sync.RWMutex
+	m   map[string]cachedKey
+	gen uint64
 }
 
-func (c *keyCache) get(ref string) *keyObject {
+type cachedKey struct {
+	k   *keyObject
+	gen uint64
+}
+
+// get returns the entry for ref and whether its handles are current.
+func (c *keyCache) get(ref string) (*keyObject, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.m[ref]
+	e, ok := c.m[ref]
+	if !ok {
+		return nil, false
+	}
+	return e.k, e.gen == c.gen
 }
 
 func (c *keyCache) put(ref string, k *keyObject) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]*keyObject{}
+		c.m = map[string]cachedKey{}
 	}
-	c.m[ref] = k
+	c.m[ref] = cachedKey{k, c.gen}
+}
+
+func (c *keyCache) stale() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
 }
 
 func (c *keyCache) clear() {
@@ -129,21 +149,101 @@ func (b *Backend) parseRef(ref string) (keyQuery, error) {
 	return q, nil
 }
 
-// lookup returns the key ref names: from the cache, or found with s.
+// lookup returns the key ref names: from the cache, or found with s. A
+// stale cache entry is refreshed with one search for its objects.
 func (b *Backend) lookup(s *session, ref string) (*keyObject, error) {
-	if k := b.keys.get(ref); k != nil {
+	k, fresh := b.keys.get(ref)
+	if k != nil && fresh {
 		return k, nil
 	}
-	q, err := b.parseRef(ref)
-	if err != nil {
-		return nil, err
+	var err error
+	if k != nil {
+		k, err = b.refresh(s, k)
+	} else {
+		var q keyQuery
+		if q, err = b.parseRef(ref); err == nil {
+			k, err = b.findKey(s, q)
+		}
 	}
-	k, err := b.findKey(s, q)
 	if err != nil {
 		return nil, err
 	}
 	b.keys.put(ref, k)
 	return k, nil
+}
+
+// refresh finds the objects of a known key again by label, ID and class:
+// one search for a key pair's private key, one for a secret key's objects.
+func (b *Backend) refresh(s *session, old *keyObject) (*keyObject, error) {
+	k, err := b.refreshOnce(s, old, true)
+	if err == errSearchAgain {
+		k, err = b.refreshOnce(s, old, false)
+	}
+	return k, err
+}
+
+func (b *Backend) refreshOnce(s *session, old *keyObject, first bool) (*keyObject, error) {
+	gen := b.loginGen.Load()
+	q := keyQuery{label: old.label, hasLabel: true, id: old.id}
+	if old.priv == 0 {
+		hs, err := b.findObjects(s, q.template(pkcs11.CKO_SECRET_KEY))
+		if err != nil {
+			return nil, err
+		}
+		if len(hs) == 0 {
+			return nil, b.notFound(s, q, gen, first)
+		}
+		return b.readSecret(s, q, hs)
+	}
+	hs, err := b.findObjects(s, q.template(pkcs11.CKO_PRIVATE_KEY))
+	if err != nil {
+		return nil, err
+	}
+	switch len(hs) {
+	case 0:
+		return nil, b.notFound(s, q, gen, first)
+	case 1:
+		k := *old
+		k.priv, k.pubObj = hs[0], 0 // DeleteKey finds the public object again
+		return &k, nil
+	}
+	return b.findKey(s, q) // several: findKey says so
+}
+
+// errSearchAgain: a search found nothing, but the login state may have
+// changed under it; search once more.
+var errSearchAgain = errors.New("pkcs11: search again")
+
+// notFound is the error for a key that no search finds. Private objects
+// are invisible without a login, and the application's login can change
+// under a search (a C_Logout elsewhere in the process, a token timeout,
+// another backend logging in again), so with a PIN: when this session is
+// logged out, or this backend logged in again since the search began
+// (gen), it is CKR_USER_NOT_LOGGED_IN (withSession logs in and retries);
+// when the session is logged in, the first time, errSearchAgain; else
+// ErrNotFound. Without a PIN, on a token that requires a login, it is
+// ErrAuthentication.
+func (b *Backend) notFound(s *session, q keyQuery, gen uint64, first bool) error {
+	if !b.hasPIN {
+		if b.loginRequired() {
+			return fmt.Errorf("pkcs11: key %s: token %q requires a login to reach private keys and the URI gives no PIN (add pin-source=file:/path): %w", q, b.tokenLabel(), backend.ErrAuthentication)
+		}
+		return fmt.Errorf("pkcs11: key %s: %w", q, backend.ErrNotFound)
+	}
+	notLoggedIn := fmt.Errorf("pkcs11: key %s: %w", q, &Error{Func: "C_FindObjects", Code: pkcs11.CKR_USER_NOT_LOGGED_IN})
+	if b.loginGen.Load() != gen {
+		return notLoggedIn
+	}
+	info, err := b.p.GetSessionInfo(s.h)
+	switch {
+	case err != nil:
+		return ckErr("C_GetSessionInfo", err)
+	case info.State == pkcs11.CKS_RW_PUBLIC_SESSION || info.State == pkcs11.CKS_RO_PUBLIC_SESSION:
+		return notLoggedIn
+	case first:
+		return errSearchAgain
+	}
+	return fmt.Errorf("pkcs11: key %s: %w", q, backend.ErrNotFound)
 }
 
 func (q keyQuery) template(class uint) []*pkcs11.Attribute {
@@ -183,6 +283,15 @@ func (b *Backend) findObjects(s *session, t []*pkcs11.Attribute) ([]pkcs11.Objec
 // findKey finds the one key matching q: a private key (with its public
 // object) or a secret key (for fernet, the pair of secret objects).
 func (b *Backend) findKey(s *session, q keyQuery) (*keyObject, error) {
+	k, err := b.findKeyOnce(s, q, true)
+	if err == errSearchAgain {
+		k, err = b.findKeyOnce(s, q, false)
+	}
+	return k, err
+}
+
+func (b *Backend) findKeyOnce(s *session, q keyQuery, first bool) (*keyObject, error) {
+	gen := b.loginGen.Load()
 	var privs, secrets []pkcs11.ObjectHandle
 	var err error
 	if q.class != pkcs11.CKO_SECRET_KEY {
@@ -197,10 +306,7 @@ func (b *Backend) findKey(s *session, q keyQuery) (*keyObject, error) {
 	}
 	switch {
 	case len(privs) == 0 && len(secrets) == 0:
-		if !b.hasPIN && b.loginRequired() {
-			return nil, fmt.Errorf("pkcs11: key %s: token %q requires a login to reach private keys and the URI gives no PIN (add pin-source=file:/path): %w", q, b.tokenLabel(), backend.ErrAuthentication)
-		}
-		return nil, fmt.Errorf("pkcs11: key %s: %w", q, backend.ErrNotFound)
+		return nil, b.notFound(s, q, gen, first)
 	case len(privs) > 1, len(privs) == 1 && len(secrets) > 0:
 		return nil, fmt.Errorf("pkcs11: key %s: %d keys match; name one by id: %w", q, len(privs)+len(secrets), backend.ErrInvalidInput)
 	case len(privs) == 1:

@@ -1,0 +1,169 @@
+//go:build cgo
+
+package pkcs11
+
+import "github.com/miekg/pkcs11"
+
+// guardedCtx is the module's *pkcs11.Ctx as the backend calls it: every
+// call holds the module's call lock for reading, so that a
+// re-initialization (C_Finalize and C_Initialize, under the write lock)
+// never runs while another goroutine is inside the library — PKCS#11 leaves
+// that undefined, and p11-kit's client module aborts the process. Its own
+// Initialize and Finalize take no lock: module.reinit holds the write lock
+// around them.
+type guardedCtx struct {
+	m   *module
+	ctx *pkcs11.Ctx
+}
+
+var _ pkcs11API = guardedCtx{}
+
+func (g guardedCtx) Initialize(opts ...pkcs11.InitializeOption) error {
+	return g.ctx.Initialize(opts...)
+}
+
+func (g guardedCtx) Finalize() error { return g.ctx.Finalize() }
+
+func (g guardedCtx) GetInfo() (pkcs11.Info, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetInfo()
+}
+
+func (g guardedCtx) GetSlotList(tokenPresent bool) ([]uint, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetSlotList(tokenPresent)
+}
+
+func (g guardedCtx) GetSlotInfo(slotID uint) (pkcs11.SlotInfo, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetSlotInfo(slotID)
+}
+
+func (g guardedCtx) GetTokenInfo(slotID uint) (pkcs11.TokenInfo, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetTokenInfo(slotID)
+}
+
+func (g guardedCtx) GetMechanismList(slotID uint) ([]*pkcs11.Mechanism, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetMechanismList(slotID)
+}
+
+func (g guardedCtx) GetMechanismInfo(slotID uint, m []*pkcs11.Mechanism) (pkcs11.MechanismInfo, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetMechanismInfo(slotID, m)
+}
+
+func (g guardedCtx) OpenSession(slotID uint, flags uint) (pkcs11.SessionHandle, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.OpenSession(slotID, flags)
+}
+
+func (g guardedCtx) CloseSession(sh pkcs11.SessionHandle) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.CloseSession(sh)
+}
+
+func (g guardedCtx) GetSessionInfo(sh pkcs11.SessionHandle) (pkcs11.SessionInfo, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetSessionInfo(sh)
+}
+
+func (g guardedCtx) Login(sh pkcs11.SessionHandle, userType uint, pin string) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.Login(sh, userType, pin)
+}
+
+func (g guardedCtx) CreateObject(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.CreateObject(sh, temp)
+}
+
+func (g guardedCtx) DestroyObject(sh pkcs11.SessionHandle, oh pkcs11.ObjectHandle) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.DestroyObject(sh, oh)
+}
+
+func (g guardedCtx) GetAttributeValue(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, a []*pkcs11.Attribute) ([]*pkcs11.Attribute, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GetAttributeValue(sh, o, a)
+}
+
+func (g guardedCtx) FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.FindObjectsInit(sh, temp)
+}
+
+func (g guardedCtx) FindObjects(sh pkcs11.SessionHandle, max int) ([]pkcs11.ObjectHandle, bool, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.FindObjects(sh, max)
+}
+
+func (g guardedCtx) FindObjectsFinal(sh pkcs11.SessionHandle) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.FindObjectsFinal(sh)
+}
+
+func (g guardedCtx) GenerateKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GenerateKey(sh, m, temp)
+}
+
+func (g guardedCtx) GenerateKeyPair(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, public []*pkcs11.Attribute, private []*pkcs11.Attribute) (pkcs11.ObjectHandle, pkcs11.ObjectHandle, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.GenerateKeyPair(sh, m, public, private)
+}
+
+func (g guardedCtx) SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.SignInit(sh, m, o)
+}
+
+func (g guardedCtx) Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.Sign(sh, message)
+}
+
+func (g guardedCtx) EncryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.EncryptInit(sh, m, o)
+}
+
+func (g guardedCtx) Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.Encrypt(sh, message)
+}
+
+func (g guardedCtx) DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.DecryptInit(sh, m, o)
+}
+
+func (g guardedCtx) Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.Decrypt(sh, cipher)
+}
