@@ -72,8 +72,19 @@
 // used by one goroutine at a time; the pool is sized from the token's
 // ulMaxSessionCount, or max-sessions, or 2×GOMAXPROCS (at least 4) when the
 // token states no limit. Each module is initialized once per process and
-// shared by every backend opened on it; it is never finalized (other
-// libraries in the process, such as crypto11, may share it).
+// shared by every backend opened on it; keyplane never finalizes it on its
+// own (other libraries in the process, such as crypto11, may share it),
+// only to re-initialize it after the library lost its state. Every call
+// into a module holds a per-module read lock, and re-initialization takes
+// it for writing, so C_Finalize never runs while another goroutine is
+// inside the library.
+//
+// Faults are handled inside the backend: a session that the token calls
+// invalid is closed and never reused, a stale object handle is looked up
+// again once, a lost login is restored (at most twice per operation), and
+// device or token faults return backend.ErrUnavailable at once and are
+// recovered from on a later call (the slot found again, the module
+// re-initialized if need be). See docs/backends/pkcs11.md.
 //
 // # Security
 //
