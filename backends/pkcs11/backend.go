@@ -38,6 +38,7 @@ type Backend struct {
 	tokenMax  uint // ulMaxSessionCount as the token states it
 	oaepOff   bool // oaep-fallback=off
 	oaepState sync.Map
+	oaepProbe sync.Once
 
 	pool *SessionPool
 	keys keyCache

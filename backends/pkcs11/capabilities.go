@@ -132,8 +132,11 @@ func (b *Backend) supportsOperation(op backend.Operation) bool {
 			if b.fallbackAvailable() {
 				return true
 			}
-			k := oaepKey{op.Hash(), op.Hash(), false}
-			return b.mechAllows(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.CKF_DECRYPT, 0) && b.oaepModeFor(k) != oaepRefused
+			// Without the fallback: only what the token was seen to do
+			// (probeOAEP), with and without a label.
+			return b.mechAllows(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.CKF_DECRYPT, 0) &&
+				b.oaepModeFor(oaepKey{op.Hash(), op.Hash(), false}) == oaepNative &&
+				b.oaepModeFor(oaepKey{op.Hash(), op.Hash(), true}) == oaepNative
 		}
 	case backend.FamilyEC:
 		return b.mechAllows(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN, 0)
@@ -154,6 +157,7 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	if err := b.checkOpen(); err != nil {
 		return nil, err
 	}
+	b.probeOAEP(ctx)
 	b.mu.Lock()
 	tok, slot := b.token, b.slot
 	b.mu.Unlock()

@@ -35,6 +35,7 @@ type decrypter struct {
 	b   *Backend
 	ref string
 	pub *rsa.PublicKey
+	key *keyObject // set for the capability probe's session key: no lookup
 }
 
 func (d *decrypter) Public() crypto.PublicKey { return d.pub }
@@ -186,9 +187,12 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 	var out []byte
 	var failed bool
 	err := b.withSession(context.Background(), func(s *session) error {
-		k, err := b.lookup(s, d.ref)
-		if err != nil {
-			return err
+		k := d.key
+		if k == nil {
+			var err error
+			if k, err = b.lookup(s, d.ref); err != nil {
+				return err
+			}
 		}
 		if k.priv == 0 || k.alg.Family() != backend.FamilyRSA {
 			return fmt.Errorf("pkcs11: key %q changed since the decrypter was made: %w", k.label, backend.ErrNotFound)
@@ -203,6 +207,7 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 			}
 			return e
 		}
+		var err error
 		out, err = b.p.Decrypt(s.h, ciphertext)
 		if err != nil {
 			e := ckErr("C_Decrypt", err)
