@@ -17,7 +17,6 @@ import (
 
 func TestWrongSHA256Refused(t *testing.T) {
 	wrong := strings.Repeat("00", 32)
-	before := children(t)
 	_, err := backend.Open(t.Context(), "plugin:"+exampleExe+"?sha256="+wrong)
 	if err == nil {
 		t.Fatal("a plugin with a wrong sha256= was started")
@@ -30,8 +29,33 @@ func TestWrongSHA256Refused(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if after := children(t); len(after) != len(before) {
-		t.Errorf("children before %v, after %v: the plugin was started", before, after)
+
+	// A wrapper that leaves a mark when it runs shows that a wrong hash
+	// means the executable is never run, and the right one that it is.
+	dir := t.TempDir()
+	mark := filepath.Join(dir, "ran")
+	wrapper := filepath.Join(dir, "wrapper")
+	script := "#!/bin/sh\ntouch " + mark + "\nexec " + exampleExe + "\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wrapperSum, err := fileSHA256(wrapper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backend.Open(t.Context(), "plugin:"+wrapper+"?sha256="+wrong); !errors.Is(err, plugins.ErrChecksumMismatch) {
+		t.Errorf("wrapper with a wrong hash: %v", err)
+	}
+	if _, err := os.Stat(mark); !os.IsNotExist(err) {
+		t.Fatalf("the executable ran although its hash was wrong (mark: %v)", err)
+	}
+	wb, err := backend.Open(t.Context(), "plugin:"+wrapper+"?sha256="+wrapperSum)
+	if err != nil {
+		t.Fatalf("wrapper with its right hash: %v", err)
+	}
+	wb.Close()
+	if _, err := os.Stat(mark); err != nil {
+		t.Fatalf("the wrapper did not run with its right hash: %v", err)
 	}
 
 	// The right one starts.
