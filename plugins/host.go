@@ -139,6 +139,10 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	if err != nil {
 		client.Kill()
 		os.RemoveAll(dir)
+		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
+			// The file changed between our check and go-plugin's.
+			return nil, fmt.Errorf("%s: %s changed while being checked; not starting it: %w (%w)", h.t.name, h.t.exe, ErrChecksumMismatch, backend.ErrAuthentication)
+		}
 		return nil, fmt.Errorf("%s: starting %s: %v: %w", h.t.name, h.t.exe, err, backend.ErrUnavailable)
 	}
 	raw, err := proto.Dispense(pluginName)
