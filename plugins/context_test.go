@@ -1,7 +1,10 @@
 package plugins_test
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"errors"
 	"testing"
 	"time"
@@ -38,5 +41,40 @@ func TestContext(t *testing.T) {
 	// The plugin is still healthy afterwards.
 	if _, err := b.Keys(t.Context()); err != nil {
 		t.Errorf("Keys after a deadline: %v", err)
+	}
+}
+
+// TestLargeMessages sends more than gRPC's default 4 MiB limit: AEAD over
+// a large file and Ed25519 over a large message (which leaves the direct
+// channel for gRPC above 1 MiB).
+func TestLargeMessages(t *testing.T) {
+	ctx := t.Context()
+	b, _ := openPlugin(t, "plugin+software:memory", plugins.Options{})
+	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "aes", Algorithm: backend.AES256}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "ed", Algorithm: backend.Ed25519}); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("keyplane"), 6<<20/8) // 6 MiB
+	a, err := b.(backend.AEADBackend).AEAD(ctx, "aes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := a.Seal(ctx, big, nil)
+	if err != nil {
+		t.Fatalf("Seal of 6 MiB: %v", err)
+	}
+	opened, err := a.Open(ctx, sealed, nil)
+	if err != nil || !bytes.Equal(opened, big) {
+		t.Fatalf("Open of 6 MiB: %v", err)
+	}
+	s, err := b.Signer(ctx, "ed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := s.Sign(nil, big, crypto.Hash(0))
+	if err != nil || !ed25519.Verify(s.Public().(ed25519.PublicKey), big, sig) {
+		t.Fatalf("Ed25519 over 6 MiB: %v", err)
 	}
 }

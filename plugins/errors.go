@@ -130,6 +130,9 @@ func fromStatus(name string, err error) (out error, transport bool) {
 		return fmt.Errorf("%s: %s: %w (%w)", name, st.Message(), context.DeadlineExceeded, backend.ErrUnavailable), false
 	case codes.Unimplemented:
 		return &RemoteError{Plugin: name, Message: st.Message(), Kind: backend.ErrUnsupported, Code: st.Code()}, false
+	case codes.ResourceExhausted:
+		// A message over the size limit (maxMessage).
+		return &RemoteError{Plugin: name, Message: st.Message(), Kind: backend.ErrInvalidInput, Code: st.Code()}, false
 	}
 	for _, w := range sentinelWire {
 		if w.code == st.Code() && w.err != backend.ErrDecryption {

@@ -64,6 +64,7 @@ func TestStatusWithoutDetail(t *testing.T) {
 		{status.Error(codes.Unimplemented, "unknown method Foo"), backend.ErrUnsupported, false},
 		{status.Error(codes.NotFound, "gone"), backend.ErrNotFound, false},
 		{status.Error(codes.InvalidArgument, "bad"), backend.ErrInvalidInput, false},
+		{status.Error(codes.ResourceExhausted, "received message larger than max"), backend.ErrInvalidInput, false},
 		{errors.New("not a status"), backend.ErrUnavailable, true},
 		{context.Canceled, context.Canceled, false},
 	}

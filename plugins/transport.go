@@ -9,6 +9,9 @@ import (
 // plugin. Fixed windows also turn off gRPC's bandwidth-delay probing, which
 // only adds pings on a local socket.
 const (
+	// maxMessage bounds one request to the plugin (gRPC's default is 4 MiB,
+	// too small for AEAD over a large file or Ed25519 over a large message).
+	maxMessage     = 256 << 20
 	windowSize     = 1 << 20
 	connWindowSize = 4 << 20
 	bufferSize     = 64 << 10
@@ -23,6 +26,7 @@ func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 		grpc.WriteBufferSize(bufferSize),
 		grpc.ReadBufferSize(bufferSize),
 		grpc.SharedWriteBuffer(true),
+		grpc.MaxRecvMsgSize(maxMessage),
 	)
 	return goplugin.DefaultGRPCServer(opts)
 }
