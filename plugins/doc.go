@@ -77,5 +77,7 @@
 // executable file must not be writable by anyone the host does not trust.
 // On Linux the child is killed when the host dies (PR_SET_PDEATHSIG);
 // elsewhere it may outlive a killed host. go-plugin gives the child the
-// host's standard input; keyplane's plugin side never reads it.
+// host's standard input; keyplane's plugin side never reads it. One request
+// carries at most 256 MiB (AEAD plaintext, an Ed25519 message); more is
+// ErrInvalidInput.
 package plugins
