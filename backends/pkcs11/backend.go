@@ -43,6 +43,9 @@ type Backend struct {
 	pool *SessionPool
 	keys keyCache
 
+	creatingMu sync.Mutex
+	creating   map[string]bool // labels being generated or imported now
+
 	modGen atomic.Uint64 // module generation the sessions belong to
 	broken atomic.Bool   // a device-class fault happened; recover before the next use
 	// loginGen counts fresh logins: a search that found nothing while a
@@ -174,6 +177,27 @@ func (b *Backend) Close() error {
 	b.pool.Reset()
 	b.keys.clear()
 	return nil
+}
+
+// reserveLabel claims a label for a key being made, so that two calls in
+// this process cannot both pass the "label taken?" check; it returns a
+// release function, or ErrAlreadyExists. (Two processes can still race:
+// PKCS#11 has no unique constraint on CKA_LABEL.)
+func (b *Backend) reserveLabel(label string) (func(), error) {
+	b.creatingMu.Lock()
+	defer b.creatingMu.Unlock()
+	if b.creating[label] {
+		return nil, fmt.Errorf("pkcs11: label %q: another key with this label is being made: %w", label, backend.ErrAlreadyExists)
+	}
+	if b.creating == nil {
+		b.creating = map[string]bool{}
+	}
+	b.creating[label] = true
+	return func() {
+		b.creatingMu.Lock()
+		defer b.creatingMu.Unlock()
+		delete(b.creating, label)
+	}, nil
 }
 
 func (b *Backend) loginRequired() bool {

@@ -102,6 +102,9 @@ func TestNoPIN(t *testing.T) {
 	if _, err := b.Capabilities(t.Context()); err != nil {
 		t.Errorf("Capabilities without a PIN: %v", err)
 	}
+	if _, err := b.Keys(t.Context()); !errors.Is(err, backend.ErrAuthentication) {
+		t.Errorf("Keys without a PIN: %v, want ErrAuthentication", err)
+	}
 	if _, err := b.Signer(t.Context(), "anything"); !errors.Is(err, backend.ErrAuthentication) {
 		t.Errorf("Signer without a PIN: %v, want ErrAuthentication", err)
 	}

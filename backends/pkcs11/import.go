@@ -32,6 +32,11 @@ func (b *Backend) ImportKey(ctx context.Context, label string, key any) (*backen
 	if !b.supportsAlgorithm(alg) {
 		return nil, fmt.Errorf("pkcs11: import %q: token %q cannot hold %s keys: %w", label, b.tokenLabel(), alg, backend.ErrUnsupported)
 	}
+	release, err := b.reserveLabel(label)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var k *keyObject
 	err = b.withSession(ctx, func(s *session) error {
 		taken, err := b.labelTaken(s, label)

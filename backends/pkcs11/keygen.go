@@ -82,8 +82,13 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 	if !b.supportsAlgorithm(spec.Algorithm) {
 		return nil, fmt.Errorf("pkcs11: generate %s: token %q cannot make %q keys: %w", spec.Label, b.tokenLabel(), spec.Algorithm, backend.ErrUnsupported)
 	}
+	release, err := b.reserveLabel(spec.Label)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var k *keyObject
-	err := b.withSession(ctx, func(s *session) error {
+	err = b.withSession(ctx, func(s *session) error {
 		taken, err := b.labelTaken(s, spec.Label)
 		if err != nil {
 			return err

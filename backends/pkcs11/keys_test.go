@@ -263,3 +263,30 @@ func TestKeyManagement(t *testing.T) {
 		t.Errorf("Key(key URI) = %v, %v", k, err)
 	}
 }
+
+func TestGenerateSameLabelConcurrently(t *testing.T) {
+	b := openTest(t, "")
+	ctx := t.Context()
+	label := uniqueLabel(t, "race")
+	t.Cleanup(func() { b.DeleteKey(ctx, label) })
+	const n = 6
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := b.GenerateKey(ctx, backend.KeySpec{Label: label, Algorithm: backend.ECP256})
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, backend.ErrAlreadyExists):
+			t.Errorf("GenerateKey: %v, want success or ErrAlreadyExists", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of %d concurrent GenerateKey calls with one label succeeded, want 1", ok, n)
+	}
+}
