@@ -113,7 +113,8 @@ func (p *Plugin) DeleteKey(ctx context.Context, ref string) error {
 	return err
 }
 
-// Close stops the plugin process and waits for it to exit. Later calls,
+// Close stops the plugin process and waits for it to exit (and for any
+// process retired after a crash to be reaped). Later calls,
 // on the backend and on every signer and decrypter it handed out, return
 // backend.ErrClosed. Close is idempotent.
 func (p *Plugin) Close() error { return p.h.close() }

@@ -36,8 +36,9 @@ type host struct {
 
 	cur atomic.Pointer[child] // the live child, or nil
 
-	mu     sync.Mutex // serializes starting, retiring and closing
-	closed atomic.Bool
+	mu       sync.Mutex // serializes starting, retiring and closing
+	closed   atomic.Bool
+	stopping sync.WaitGroup // retired children being stopped
 	ifaces []pb.Interface // what the first child reported
 }
 
@@ -209,15 +210,15 @@ func (h *host) retire(c *child) {
 	if h.cur.Load() == c {
 		h.cur.Store(nil)
 	}
+	h.stopping.Go(c.stop) // under mu: never concurrent with close's Wait
 	h.mu.Unlock()
 	h.logger.Warn("plugin connection lost; the next call starts it again", "pid", c.pid)
-	go c.stop()
 }
 
 func (h *host) retireLocked(c *child) {
 	c.dead.Store(true)
 	h.cur.Store(nil)
-	go c.stop()
+	h.stopping.Go(c.stop)
 }
 
 // fail turns an error from a call on child c into a keyplane error, and
@@ -245,6 +246,9 @@ func (h *host) close() error {
 		c.dead.Store(true)
 		c.stop()
 	}
+	// Children retired after a crash are reaped, and their logging is
+	// over, before Close returns.
+	h.stopping.Wait()
 	return nil
 }
 

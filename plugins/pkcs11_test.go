@@ -51,7 +51,7 @@ func TestNoPINInPKCS11Child(t *testing.T) {
 	if err != nil {
 		t.Fatalf("softhsm2-util: %v: %s", err, out)
 	}
-	var logs bytes.Buffer
+	var logs logBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug - 4}))
 	uri := "plugin+pkcs11:token=pinned?module-path=" + testenv.SoftHSMModule + "&pin-value=" + pin
 	b, p := openPlugin(t, uri, plugins.Options{Logger: logger})

@@ -156,7 +156,7 @@ func TestNoSecretsInChild(t *testing.T) {
 	if err := os.WriteFile(passFile, []byte(filePass+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs logBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug - 4}))
 	uri := "plugin+software:" + dir + "?passphrase-source=file:" + passFile
 	b, p := openPlugin(t, uri, plugins.Options{Logger: logger})
