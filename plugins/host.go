@@ -39,7 +39,7 @@ type host struct {
 	mu       sync.Mutex // serializes starting, retiring and closing
 	closed   atomic.Bool
 	stopping sync.WaitGroup // retired children being stopped
-	ifaces []pb.Interface // what the first child reported
+	ifaces   []pb.Interface // what the first child reported
 }
 
 // child is one plugin process and its connection.
