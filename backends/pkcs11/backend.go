@@ -147,13 +147,16 @@ func (b *Backend) start() (err error) {
 	return b.readMechanisms()
 }
 
-// poolSize: max-sessions, else the token's stated limit, else 2×GOMAXPROCS
-// (at least 4). SoftHSM2 states no limit; real HSMs often allow a few
-// dozen sessions per application.
+// poolSize: max-sessions, else the token's stated limit, else 4×GOMAXPROCS
+// (at least 16). Sessions are opened lazily, so the default only caps how
+// many operations run at once; below the caller's concurrency, goroutines
+// wait for a session on every operation (measured: 3–4% more CPU per
+// signature with 8 signers on 4 sessions). SoftHSM2 states no limit; real
+// HSMs often allow a few dozen sessions per application.
 func (b *Backend) poolSize() int {
 	n := b.uri.MaxSessions
 	if n == 0 {
-		n = max(4, 2*runtime.GOMAXPROCS(0))
+		n = max(16, 4*runtime.GOMAXPROCS(0))
 		if m := b.tokenMax; m != pkcs11.CK_EFFECTIVELY_INFINITE && m != pkcs11.CK_UNAVAILABLE_INFORMATION && int(m) < n {
 			n = int(m)
 		}

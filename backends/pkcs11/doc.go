@@ -70,7 +70,7 @@
 // A Backend and the signers, decrypters and AEADs it hands out are safe for
 // concurrent use. Operations run on a [SessionPool] of serial sessions, each
 // used by one goroutine at a time; the pool is sized from the token's
-// ulMaxSessionCount, or max-sessions, or 2×GOMAXPROCS (at least 4) when the
+// ulMaxSessionCount, or max-sessions, or 4×GOMAXPROCS (at least 16) when the
 // token states no limit. Each module is initialized once per process and
 // shared by every backend opened on it; keyplane never finalizes it on its
 // own (other libraries in the process, such as crypto11, may share it),

@@ -8,7 +8,9 @@ import "github.com/miekg/pkcs11"
 // call holds the module's call lock for reading, so that a
 // re-initialization (C_Finalize and C_Initialize, under the write lock)
 // never runs while another goroutine is inside the library — PKCS#11 leaves
-// that undefined, and p11-kit's client module aborts the process. Its own
+// that undefined, and p11-kit's client module aborts the process. Calls
+// that create, destroy or search for token objects also take the module's
+// object lock (see module.objects). Its own
 // Initialize and Finalize take no lock: module.reinit holds the write lock
 // around them.
 type guardedCtx struct {
@@ -87,12 +89,16 @@ func (g guardedCtx) Login(sh pkcs11.SessionHandle, userType uint, pin string) er
 func (g guardedCtx) CreateObject(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
 	g.m.calls.RLock()
 	defer g.m.calls.RUnlock()
+	g.m.objects.Lock()
+	defer g.m.objects.Unlock()
 	return g.ctx.CreateObject(sh, temp)
 }
 
 func (g guardedCtx) DestroyObject(sh pkcs11.SessionHandle, oh pkcs11.ObjectHandle) error {
 	g.m.calls.RLock()
 	defer g.m.calls.RUnlock()
+	g.m.objects.Lock()
+	defer g.m.objects.Unlock()
 	return g.ctx.DestroyObject(sh, oh)
 }
 
@@ -105,6 +111,8 @@ func (g guardedCtx) GetAttributeValue(sh pkcs11.SessionHandle, o pkcs11.ObjectHa
 func (g guardedCtx) FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error {
 	g.m.calls.RLock()
 	defer g.m.calls.RUnlock()
+	g.m.objects.RLock()
+	defer g.m.objects.RUnlock()
 	return g.ctx.FindObjectsInit(sh, temp)
 }
 
@@ -123,12 +131,16 @@ func (g guardedCtx) FindObjectsFinal(sh pkcs11.SessionHandle) error {
 func (g guardedCtx) GenerateKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
 	g.m.calls.RLock()
 	defer g.m.calls.RUnlock()
+	g.m.objects.Lock()
+	defer g.m.objects.Unlock()
 	return g.ctx.GenerateKey(sh, m, temp)
 }
 
 func (g guardedCtx) GenerateKeyPair(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, public []*pkcs11.Attribute, private []*pkcs11.Attribute) (pkcs11.ObjectHandle, pkcs11.ObjectHandle, error) {
 	g.m.calls.RLock()
 	defer g.m.calls.RUnlock()
+	g.m.objects.Lock()
+	defer g.m.objects.Unlock()
 	return g.ctx.GenerateKeyPair(sh, m, public, private)
 }
 
