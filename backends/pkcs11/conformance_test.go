@@ -3,7 +3,6 @@
 package pkcs11_test
 
 import (
-	_ "crypto/md5" // the suite digests with MD5 in a negative check (conformance bug: it should import it itself)
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
