@@ -53,6 +53,7 @@ type Backend struct {
 	loginGen atomic.Uint64
 
 	recoverMu sync.Mutex // one recovery at a time
+	reloginMu sync.Mutex // one re-login at a time (relogin)
 
 	mu        sync.Mutex // guards the fields below; serializes login
 	slot      uint
@@ -478,7 +479,8 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 				return err
 			}
 			relogins++
-			lerr := b.login(s.h)
+			lerr := b.relogin(s.h, gen)
+			gen = b.loginGen.Load()
 			b.pool.Put(s)
 			if lerr != nil {
 				return lerr
@@ -507,6 +509,19 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 // maxRelogins bounds the re-logins of one operation. A wrong PIN is never
 // retried whatever this says: login remembers it.
 const maxRelogins = 2
+
+// relogin logs in again after an operation found the login lost, unless
+// another goroutine logged in since seen was read: the goroutines that
+// meet one lost login (another application's C_Logout, a token timeout)
+// send the PIN once between them, not once each.
+func (b *Backend) relogin(h pkcs11.SessionHandle, seen uint64) error {
+	b.reloginMu.Lock()
+	defer b.reloginMu.Unlock()
+	if b.loginGen.Load() != seen {
+		return nil
+	}
+	return b.login(h)
+}
 
 func (b *Backend) recoverIfNeeded() error {
 	if !b.broken.Load() && b.modGen.Load() == b.mod.generation() {
