@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -44,18 +43,6 @@ func encryptedPEM(t *testing.T, name string, k crypto.Signer) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: TypeEncryptedPrivateKey, Bytes: der})
 }
 
-func run(t *testing.T, name string, args ...string) []byte {
-	t.Helper()
-	var stderr bytes.Buffer
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
-
 func spkiPEM(t *testing.T, pub crypto.PublicKey) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -77,7 +64,7 @@ func TestOpenSSLReadsOurs(t *testing.T) {
 			if err := os.WriteFile(f, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			got := run(t, openssl, "pkey", "-in", f, "-passin", "file:"+passFile, "-pubout")
+			got := testenv.Run(t, openssl, "pkey", "-in", f, "-passin", "file:"+passFile, "-pubout")
 			if want := spkiPEM(t, k.Public()); !bytes.Equal(got, want) {
 				t.Fatalf("openssl's public key:\n%s\nwant:\n%s", got, want)
 			}
@@ -107,11 +94,11 @@ func TestOpenSSLWrittenReadBack(t *testing.T) {
 	} {
 		t.Run(alg[1], func(t *testing.T) {
 			enc := filepath.Join(dir, alg[1]+"-enc.pem")
-			run(t, openssl, append(append([]string{"genpkey"}, alg...), "-aes-256-cbc", "-pass", "file:"+passFile, "-out", enc)...)
-			pub := run(t, openssl, "pkey", "-in", enc, "-passin", "file:"+passFile, "-pubout")
+			testenv.Run(t, openssl, append(append([]string{"genpkey"}, alg...), "-aes-256-cbc", "-pass", "file:"+passFile, "-out", enc)...)
+			pub := testenv.Run(t, openssl, "pkey", "-in", enc, "-passin", "file:"+passFile, "-pubout")
 			sha1 := filepath.Join(dir, alg[1]+"-sha1.pem")
 			// OpenSSL reads passin and passout from one file as two lines: use two files.
-			run(t, openssl, "pkcs8", "-topk8", "-in", enc, "-passin", "file:"+writePassFile(t), "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1", "-passout", "file:"+passFile, "-out", sha1)
+			testenv.Run(t, openssl, "pkcs8", "-topk8", "-in", enc, "-passin", "file:"+writePassFile(t), "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1", "-passout", "file:"+passFile, "-out", sha1)
 			for _, f := range []string{enc, sha1} {
 				data, _ := os.ReadFile(f)
 				k, err := ParsePrivateKeyPEM(data, pass(testPassphrase))
@@ -168,7 +155,7 @@ func TestPycaInterop(t *testing.T) {
 			data := encryptedPEM(t, name, k)
 			f := filepath.Join(dir, name+".pem")
 			os.WriteFile(f, data, 0o600)
-			if got, want := run(t, py, "-c", pycaScript, "load", f, passFile), spkiPEM(t, k.Public()); !bytes.Equal(got, want) {
+			if got, want := testenv.Run(t, py, "-c", pycaScript, "load", f, passFile), spkiPEM(t, k.Public()); !bytes.Equal(got, want) {
 				t.Fatalf("pyca's public key:\n%s\nwant:\n%s", got, want)
 			}
 		})
@@ -176,7 +163,7 @@ func TestPycaInterop(t *testing.T) {
 	for _, mode := range []string{"rsa", "ec", "ed25519"} {
 		t.Run("pyca-writes-"+mode, func(t *testing.T) {
 			f := filepath.Join(dir, "pyca-"+mode+".pem")
-			pub := run(t, py, "-c", pycaScript, mode, f, passFile)
+			pub := testenv.Run(t, py, "-c", pycaScript, mode, f, passFile)
 			k, err := ParsePrivateKeyPEM(mustRead(t, f), pass(testPassphrase))
 			if err != nil {
 				t.Fatal(err)

@@ -20,18 +20,6 @@ const interopPass = "interop passphrase"
 
 var asymmetric = []backend.Algorithm{backend.RSA2048, backend.ECP256, backend.ECP384, backend.ECP521, backend.Ed25519}
 
-func runTool(t *testing.T, name string, args ...string) []byte {
-	t.Helper()
-	var stderr bytes.Buffer
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
-
 func publicPEM(t *testing.T, pub crypto.PublicKey) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -68,7 +56,7 @@ func TestOpenSSLReadsKeyFiles(t *testing.T) {
 					args = append(args, "-passin", "file:"+passFile)
 				}
 				pubPEM := publicPEM(t, k.Public)
-				if got := runTool(t, openssl, args...); !bytes.Equal(got, pubPEM) {
+				if got := testenv.Run(t, openssl, args...); !bytes.Equal(got, pubPEM) {
 					t.Fatalf("%s: openssl's public key differs:\n%s", alg, got)
 				}
 				pubFile := filepath.Join(work, string(alg)+".pub.pem")
@@ -94,7 +82,7 @@ func TestOpenSSLReadsKeyFiles(t *testing.T) {
 					default:
 						vargs = []string{"dgst", "-" + strings.ToLower(strings.ReplaceAll(op.Hash().String(), "-", "")), "-verify", pubFile, "-signature", sigFile, msg}
 					}
-					out := runTool(t, openssl, vargs...)
+					out := testenv.Run(t, openssl, vargs...)
 					if !strings.Contains(string(out), "Verified OK") && !strings.Contains(string(out), "Signature Verified Successfully") {
 						t.Fatalf("%s: openssl says %q", op, out)
 					}
@@ -130,7 +118,7 @@ func TestPycaReadsKeyFiles(t *testing.T) {
 	passFile := writeSecretFile(t, []byte(interopPass))
 	for _, alg := range asymmetric {
 		k := mustGen(t, ks, "k-"+string(alg), alg)
-		got := runTool(t, py, "-c", pycaLoad, filepath.Join(dir, k.IDHex()+".pem"), passFile)
+		got := testenv.Run(t, py, "-c", pycaLoad, filepath.Join(dir, k.IDHex()+".pem"), passFile)
 		if !bytes.Equal(got, publicPEM(t, k.Public)) {
 			t.Fatalf("%s: pyca's public key differs:\n%s", alg, got)
 		}
@@ -139,10 +127,10 @@ func TestPycaReadsKeyFiles(t *testing.T) {
 	defer func() { kdfIterations = testIterations }()
 	k := mustGen(t, ks, "default-iterations", backend.ECP256)
 	file := filepath.Join(dir, k.IDHex()+".pem")
-	if got := runTool(t, py, "-c", pycaLoad, file, passFile); !bytes.Equal(got, publicPEM(t, k.Public)) {
+	if got := testenv.Run(t, py, "-c", pycaLoad, file, passFile); !bytes.Equal(got, publicPEM(t, k.Public)) {
 		t.Fatal("pyca: public key of the 600000-iteration file differs")
 	}
-	if got := runTool(t, openssl, "pkey", "-in", file, "-passin", "file:"+passFile, "-pubout"); !bytes.Equal(got, publicPEM(t, k.Public)) {
+	if got := testenv.Run(t, openssl, "pkey", "-in", file, "-passin", "file:"+passFile, "-pubout"); !bytes.Equal(got, publicPEM(t, k.Public)) {
 		t.Fatal("openssl: public key of the 600000-iteration file differs")
 	}
 	wrong := writeSecretFile(t, []byte("not the passphrase"))
@@ -157,7 +145,7 @@ func TestImportOpenSSLKey(t *testing.T) {
 	openssl := testenv.Command(t, "openssl", "openssl")
 	passFile := writeSecretFile(t, []byte(interopPass))
 	f := filepath.Join(t.TempDir(), "k.pem")
-	runTool(t, openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-aes-256-cbc", "-pass", "file:"+passFile, "-out", f)
+	testenv.Run(t, openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-aes-256-cbc", "-pass", "file:"+passFile, "-out", f)
 	data, _ := os.ReadFile(f)
 	key, err := pkcs8.ParsePrivateKeyPEM(data, func() ([]byte, error) { return []byte(interopPass), nil })
 	if err != nil {

@@ -146,3 +146,18 @@ func (tok *Token) URI(t testing.TB) string {
 	t.Helper()
 	return fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, tok.Module, tok.PINFile(t))
 }
+
+// Run runs a tool (openssl, pkcs11-tool, …) and returns its standard
+// output, failing t with the command line and the tool's standard error
+// when it exits non-zero.
+func Run(t testing.TB, name string, args ...string) []byte {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
