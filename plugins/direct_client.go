@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -21,17 +22,22 @@ import (
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
 
-// maxIdleDirect bounds the idle direct connections kept; a burst beyond it
-// dials more and closes them afterwards.
-const maxIdleDirect = 32
+// maxDirectInFlight bounds the calls in flight on the direct channel, and
+// so its connections: each call holds a thread blocked in read() for its
+// duration (blocking_unix.go). Calls beyond it go over gRPC, which needs
+// no thread while waiting.
+var maxDirectInFlight = max(16, 4*runtime.GOMAXPROCS(0))
 
-// directPool is the host end of the direct channel: idle connections to
-// the plugin's socket, each carrying one call at a time.
+// directPool is the host end of the direct channel: connections to the
+// plugin's socket, each carrying one call at a time, at most
+// maxDirectInFlight of them.
 type directPool struct {
 	sock   string
 	tls    *tls.Config
+	slots  chan struct{} // one per call in flight
 	idle   chan *directConn
 	closed atomic.Bool
+	dialed atomic.Int64 // connections opened, ever
 }
 
 type directConn struct {
@@ -64,9 +70,10 @@ func (h *host) openDirect(ctx context.Context, c *child) *directPool {
 		return nil
 	}
 	return &directPool{
-		sock: resp.GetSocket(),
-		tls:  directTLS(cert, resp.GetServerCertificate(), false),
-		idle: make(chan *directConn, maxIdleDirect),
+		sock:  resp.GetSocket(),
+		tls:   directTLS(cert, resp.GetServerCertificate(), false),
+		slots: make(chan struct{}, maxDirectInFlight),
+		idle:  make(chan *directConn, maxDirectInFlight),
 	}
 }
 
@@ -83,6 +90,10 @@ func (p *directPool) get(deadline time.Time) (*directConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if raw, err = blocking(raw); err != nil {
+		return nil, err
+	}
+	p.dialed.Add(1)
 	c := tls.Client(raw, p.tls)
 	if err := c.HandshakeContext(ctx); err != nil {
 		raw.Close()
@@ -120,9 +131,22 @@ func (p *directPool) close() {
 	}
 }
 
-// call sends one request and reads its answer into resp. It returns a
-// gRPC status error for a failure the plugin reported, or a
-// *directTransportError when the connection failed.
+// tryCall sends one request and reads its answer into resp, when fewer
+// than maxDirectInFlight calls are in flight; else it returns false at
+// once and the caller goes over gRPC. The error is a gRPC status error for
+// a failure the plugin reported, or a *directTransportError when the
+// connection failed.
+func (p *directPool) tryCall(deadline time.Time, op byte, req, resp proto.Message) (bool, error) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		return false, nil
+	}
+	defer func() { <-p.slots }()
+	return true, p.call(deadline, op, req, resp)
+}
+
+// call is tryCall once a slot is held.
 func (p *directPool) call(deadline time.Time, op byte, req, resp proto.Message) error {
 	dc, err := p.get(deadline)
 	if err != nil {

@@ -48,17 +48,24 @@ func (s *server) OpenDirect(_ context.Context, req *pb.OpenDirectRequest) (*pb.O
 		return nil, toStatus(fmt.Errorf("direct channel: %v: %w", err, backend.ErrUnavailable))
 	}
 	s.direct = l
-	go s.acceptDirect(tls.NewListener(l, directTLS(cert, req.GetClientCertificate(), true)))
+	go s.acceptDirect(l, directTLS(cert, req.GetClientCertificate(), true))
 	return &pb.OpenDirectResponse{Version: directVersion, Socket: sock, ServerCertificate: cert.Certificate[0]}, nil
 }
 
-func (s *server) acceptDirect(l net.Listener) {
+// acceptDirect serves each direct connection on its own goroutine, which
+// reads it with blocking system calls (blocking_unix.go): the thread that
+// waits for a request is the one the kernel wakes, and it goes straight on
+// to the backend.
+func (s *server) acceptDirect(l net.Listener, cfg *tls.Config) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return // closed
 		}
-		go s.serveDirect(c)
+		if c, err = blocking(c); err != nil {
+			continue // the host sees the connection closed
+		}
+		go s.serveDirect(tls.Server(c, cfg))
 	}
 }
 

@@ -1,6 +1,8 @@
 package plugins
 
 import (
+	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -8,9 +10,13 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -200,4 +206,123 @@ func TestSocketDirAfterKill(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestDirectInFlightBound: a burst of callers far beyond
+// maxDirectInFlight all get verified signatures, the direct channel never
+// holds more than maxDirectInFlight connections (the rest go over gRPC),
+// and so the threads blocked in read() stay bounded.
+func TestDirectInFlightBound(t *testing.T) {
+	const bound, callers, each = 4, 64, 10
+	old := maxDirectInFlight
+	maxDirectInFlight = bound
+	t.Cleanup(func() { maxDirectInFlight = old })
+
+	ctx := t.Context()
+	b, err := Open(ctx, "plugin+software:memory", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := AsPlugin(b)
+	c := p.h.cur.Load()
+	threads := pprof.Lookup("threadcreate").Count()
+	digest := sha256.Sum256([]byte("burst"))
+	var wg sync.WaitGroup
+	errs := make(chan error, callers*each)
+	for range callers {
+		wg.Go(func() {
+			for range each {
+				sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+				if err == nil && !ecdsa.VerifyASN1(s.Public().(*ecdsa.PublicKey), digest[:], sig) {
+					err = errors.New("signature does not verify")
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := c.direct.dialed.Load(); n < 1 || n > bound {
+		t.Errorf("direct connections opened for %d concurrent callers: %d, want 1..%d", callers, n, bound)
+	}
+	grew := pprof.Lookup("threadcreate").Count() - threads
+	t.Logf("%d callers × %d signatures: %d direct connections, %d threads created", callers, each, c.direct.dialed.Load(), grew)
+	if grew > 2*bound+runtime.GOMAXPROCS(0)+8 {
+		t.Errorf("%d threads created for %d callers with at most %d direct calls in flight", grew, callers, bound)
+	}
+}
+
+// TestDirectCallTimeout: a plugin that stops answering (SIGSTOP) fails a
+// direct call after CallTimeout with DeadlineExceeded and ErrUnavailable,
+// not later and not never; once it runs again, calls succeed.
+func TestDirectCallTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	ctx := t.Context()
+	b, err := Open(ctx, "plugin+software:memory", Options{CallTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("timeout"))
+	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := AsPlugin(b)
+	c := p.h.cur.Load()
+	if err := syscall.Kill(c.pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(c.pid, syscall.SIGCONT)
+	waitStopped(t, c.pid) // kill(2) returns before the process has stopped
+	start := time.Now()
+	_, err = s.Sign(rand.Reader, digest[:], crypto.SHA256)
+	took := time.Since(start)
+	syscall.Kill(c.pid, syscall.SIGCONT)
+	if !errors.Is(err, context.DeadlineExceeded) || !isKind(err, backend.ErrUnavailable) {
+		t.Fatalf("Sign to a stopped plugin: %v, want DeadlineExceeded and ErrUnavailable", err)
+	}
+	if took < timeout*8/10 || took > 10*timeout {
+		t.Errorf("Sign to a stopped plugin failed after %v, want about %v", took, timeout)
+	}
+	if sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil || !ecdsa.VerifyASN1(s.Public().(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatalf("Sign after the plugin resumed: %v", err)
+	}
+}
+
+// waitStopped waits until process pid is stopped (state T in /proc), on
+// Linux; elsewhere it waits a moment.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			return
+		}
+		// pid (comm) state ...: comm may hold spaces, the state follows the last ')'.
+		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'T' {
+			return
+		}
+	}
+	t.Fatalf("process %d did not stop", pid)
 }

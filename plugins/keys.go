@@ -41,10 +41,12 @@ func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 	}
 	if c.direct != nil && len(digest) <= maxDirectRequest {
 		resp := &pb.SignResponse{}
-		if err := c.direct.call(time.Now().Add(s.h.opts.CallTimeout), directSign, req, resp); err != nil {
-			return nil, s.h.failDirect(c, err)
+		if ok, err := c.direct.tryCall(time.Now().Add(s.h.opts.CallTimeout), directSign, req, resp); ok {
+			if err != nil {
+				return nil, s.h.failDirect(c, err)
+			}
+			return resp.GetSignature(), nil
 		}
-		return resp.GetSignature(), nil
 	}
 	ctx, cancel := s.h.callContext()
 	defer cancel()
@@ -90,10 +92,12 @@ func (d *remoteDecrypter) Decrypt(_ io.Reader, msg []byte, opts crypto.Decrypter
 	}
 	if c.direct != nil && len(msg) <= maxDirectRequest {
 		resp := &pb.DecryptResponse{}
-		if err := c.direct.call(time.Now().Add(d.h.opts.CallTimeout), directDecrypt, req, resp); err != nil {
-			return nil, d.h.failDirect(c, err)
+		if ok, err := c.direct.tryCall(time.Now().Add(d.h.opts.CallTimeout), directDecrypt, req, resp); ok {
+			if err != nil {
+				return nil, d.h.failDirect(c, err)
+			}
+			return resp.GetPlaintext(), nil
 		}
-		return resp.GetPlaintext(), nil
 	}
 	ctx, cancel := d.h.callContext()
 	defer cancel()
