@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/keyplane/keyplane/backend"
 	_ "github.com/keyplane/keyplane/backends/software"
@@ -27,6 +28,12 @@ import (
 //
 //	go test ./plugins -run '^$' -bench BenchmarkSign -count 5 |
 //		go run ./internal/cmd/benchratio -base inprocess -impl plugin,plugingrpc
+//
+// On Linux each benchmark also reports where the machine's time went per
+// signature (reportCPU): host-cpu-ns/op (this process), plugin-cpu-ns/op
+// (the plugin's process) and idle-ns/op (GOMAXPROCS × wall time minus
+// both: the cores' time neither used, meaningful on an otherwise idle
+// machine). `benchratio -medians` prints their medians.
 func BenchmarkSign(b *testing.B) {
 	for _, alg := range []backend.Algorithm{backend.ECP256, backend.RSA2048} {
 		for _, impl := range []struct {
@@ -52,7 +59,12 @@ func BenchmarkSign(b *testing.B) {
 			}
 			digest := sha256.Sum256([]byte("benchmark"))
 			name := impl.name
+			pid := 0
+			if p, ok := plugins.AsPlugin(be); ok {
+				pid = p.PID()
+			}
 			b.Run(string(alg)+"/"+name+"/seq", func(b *testing.B) {
+				defer reportCPU(b, pid)()
 				for b.Loop() {
 					if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
 						b.Fatal(err)
@@ -60,6 +72,7 @@ func BenchmarkSign(b *testing.B) {
 				}
 			})
 			b.Run(string(alg)+"/"+name+"/par2", func(b *testing.B) {
+				defer reportCPU(b, pid)()
 				b.SetParallelism(max(1, 2/runtime.GOMAXPROCS(0)))
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
@@ -72,5 +85,27 @@ func BenchmarkSign(b *testing.B) {
 			})
 			be.Close()
 		}
+	}
+}
+
+// reportCPU measures the CPU time of this process and of process pid (0:
+// none) from now until the returned function runs, and reports it per
+// operation (see BenchmarkSign).
+func reportCPU(b *testing.B, pid int) func() {
+	self0, other0, ok := cpuTimes(pid)
+	start := time.Now()
+	return func() {
+		self1, other1, ok1 := cpuTimes(pid)
+		if !ok || !ok1 || b.N == 0 {
+			return
+		}
+		wall := time.Since(start)
+		n := float64(b.N)
+		host, plugin := float64(self1-self0), float64(other1-other0)
+		b.ReportMetric(host/n, "host-cpu-ns/op")
+		if pid != 0 {
+			b.ReportMetric(plugin/n, "plugin-cpu-ns/op")
+		}
+		b.ReportMetric(max(0, float64(runtime.GOMAXPROCS(0))*float64(wall)-host-plugin)/n, "idle-ns/op")
 	}
 }

@@ -55,12 +55,7 @@ func Parse(r io.Reader, base string, impls []string) ([]Row, error) {
 		if ns < 0 {
 			continue
 		}
-		name := f[0]
-		if i := strings.LastIndex(name, "-"); i > 0 {
-			if _, err := strconv.Atoi(name[i+1:]); err == nil {
-				name = name[:i]
-			}
-		}
+		name := stripProcs(f[0])
 		parts := strings.Split(name, "/")
 		for i, p := range parts {
 			if p != base && !slices.Contains(impls, p) {
@@ -122,4 +117,96 @@ func Write(w io.Writer, rows []Row) error {
 		}
 	}
 	return nil
+}
+
+// Metrics is one benchmark's median of every unit it reported (ns/op and
+// any b.ReportMetric units), over its runs.
+type Metrics struct {
+	Name   string // benchmark name without the -GOMAXPROCS suffix
+	Units  []string
+	Median map[string]float64
+	Runs   int
+}
+
+// Medians reads benchmark lines and returns, per benchmark in the order
+// first seen, the median of each unit it reported. B/op and allocs/op are
+// left out.
+func Medians(r io.Reader) ([]Metrics, error) {
+	type acc struct {
+		units []string
+		vals  map[string][]float64
+		runs  int
+	}
+	byName := map[string]*acc{}
+	var order []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue // not a result line
+		}
+		name := stripProcs(f[0])
+		a := byName[name]
+		if a == nil {
+			a = &acc{vals: map[string][]float64{}}
+			byName[name] = a
+			order = append(order, name)
+		}
+		a.runs++
+		for i := 2; i+1 < len(f); i += 2 {
+			unit := f[i+1]
+			if unit == "B/op" || unit == "allocs/op" {
+				continue
+			}
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("benchratio: %q: %v", sc.Text(), err)
+			}
+			if _, ok := a.vals[unit]; !ok {
+				a.units = append(a.units, unit)
+			}
+			a.vals[unit] = append(a.vals[unit], v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Metrics, 0, len(order))
+	for _, name := range order {
+		a := byName[name]
+		m := Metrics{Name: name, Units: a.units, Median: map[string]float64{}, Runs: a.runs}
+		for u, v := range a.vals {
+			m.Median[u] = median(v)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// WriteMedians prints one line per benchmark: its name, runs, and each
+// unit's median.
+func WriteMedians(w io.Writer, ms []Metrics) error {
+	for _, m := range ms {
+		line := fmt.Sprintf("%-60s %2d runs", m.Name, m.Runs)
+		for _, u := range m.Units {
+			line += fmt.Sprintf("  %12.0f %s", m.Median[u], u)
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stripProcs removes the "-N" GOMAXPROCS suffix of a benchmark name.
+func stripProcs(name string) string {
+	if i := strings.LastIndex(name, "-"); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
 }

@@ -48,3 +48,35 @@ func TestParseBadNumber(t *testing.T) {
 		t.Fatalf("err = %v, want one naming the bad figure", err)
 	}
 }
+
+func TestMedians(t *testing.T) {
+	in := `goos: linux
+BenchmarkSign/rsa-2048/plugin/par2-2   	 100	 400 ns/op	 300 host-cpu-ns/op	 500 plugin-cpu-ns/op	 16 B/op
+BenchmarkSign/rsa-2048/plugin/par2-2   	 100	 420 ns/op	 100 host-cpu-ns/op	 520 plugin-cpu-ns/op	 16 B/op
+BenchmarkSign/rsa-2048/plugin/par2-2   	 100	 410 ns/op	 200 host-cpu-ns/op	 510 plugin-cpu-ns/op	 16 B/op
+BenchmarkSign/rsa-2048/inprocess/par2-2	 100	 350 ns/op	 700 host-cpu-ns/op
+--- BENCH: BenchmarkSign/rsa-2048/plugin/par2-2
+PASS
+`
+	ms, err := Medians(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 {
+		t.Fatalf("got %d benchmarks, want 2: %+v", len(ms), ms)
+	}
+	p := ms[0]
+	if p.Name != "BenchmarkSign/rsa-2048/plugin/par2" || p.Runs != 3 || p.Median["ns/op"] != 410 || p.Median["host-cpu-ns/op"] != 200 || p.Median["plugin-cpu-ns/op"] != 510 {
+		t.Errorf("plugin = %+v", p)
+	}
+	if _, ok := p.Median["B/op"]; ok || strings.Join(p.Units, ",") != "ns/op,host-cpu-ns/op,plugin-cpu-ns/op" {
+		t.Errorf("plugin units = %v (B/op is left out)", p.Units)
+	}
+	var b strings.Builder
+	if err := WriteMedians(&b, ms); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "510 plugin-cpu-ns/op") || !strings.Contains(b.String(), "BenchmarkSign/rsa-2048/inprocess/par2") {
+		t.Errorf("WriteMedians:\n%s", b.String())
+	}
+}

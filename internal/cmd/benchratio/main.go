@@ -2,6 +2,9 @@
 // implementation's speed relative to a baseline measured in the same run.
 //
 //	go test -run '^$' -bench . -count 6 ./backends/pkcs11 | go run ./internal/cmd/benchratio -base raw -impl keyplane,crypto11
+//
+// With -medians it prints, per benchmark, the median of every unit reported
+// (ns/op and custom metrics such as the plugins' host-cpu-ns/op).
 package main
 
 import (
@@ -16,7 +19,19 @@ import (
 func main() {
 	base := flag.String("base", "", "name element of the baseline implementation (e.g. raw, stdlib, inprocess)")
 	impls := flag.String("impl", "", "comma-separated name elements of the implementations to compare")
+	medians := flag.Bool("medians", false, "print each benchmark's median of every unit it reported (ns/op and b.ReportMetric units) instead of ratios")
 	flag.Parse()
+	if *medians {
+		ms, err := benchratio.Medians(os.Stdin)
+		if err == nil {
+			err = benchratio.WriteMedians(os.Stdout, ms)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		return
+	}
 	if *base == "" || *impls == "" {
 		fmt.Fprintln(os.Stderr, "benchratio: -base and -impl are required")
 		os.Exit(2)
