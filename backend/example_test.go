@@ -209,12 +209,17 @@ func ExampleOpen() {
 
 func ExampleRegister() {
 	// A wrapper scheme ends in "+": it receives every "audit+<scheme>:..."
-	// URI that has no registration of its own.
-	backend.Register("audit+", func(ctx context.Context, uri string) (backend.Backend, error) {
-		inner := strings.TrimPrefix(uri, "audit+")
-		fmt.Println("audit wraps", inner)
-		return backend.Open(ctx, inner)
-	})
+	// URI that has no registration of its own. A program registers once,
+	// in an init function: Register panics on a scheme registered before
+	// (the check is here only so that this example can run twice, as with
+	// go test -count=2).
+	if !slices.Contains(backend.Schemes(), "audit+") {
+		backend.Register("audit+", func(ctx context.Context, uri string) (backend.Backend, error) {
+			inner := strings.TrimPrefix(uri, "audit+")
+			fmt.Println("audit wraps", inner)
+			return backend.Open(ctx, inner)
+		})
+	}
 	b, err := backend.Open(context.Background(), "audit+example:memory")
 	if err != nil {
 		fmt.Println(err)

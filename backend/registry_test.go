@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -36,27 +37,38 @@ func mustPanic(t *testing.T, want string, f func()) {
 	f()
 }
 
+// runs numbers the runs of the tests that register schemes: the registry
+// is process-wide and refuses a second registration of a scheme, and
+// go test -count=N runs each test N times in one process, so each run
+// registers names of its own.
+var runs atomic.Int64
+
+// run returns a suffix unique to this run of a test, for scheme names.
+func run() string { return fmt.Sprintf("r%d", runs.Add(1)) }
+
 func TestRegisterPanics(t *testing.T) {
 	var o openerCalls
+	dup := "regtest-dup-" + run()
 	mustPanic(t, "nil", func() { backend.Register("regtest-nil", nil) })
 	for _, scheme := range []string{"", "+", "1abc", "-abc", "a b", "a:b", "a/b", "ä", "++"} {
 		t.Run(fmt.Sprintf("%q", scheme), func(t *testing.T) {
 			mustPanic(t, "invalid scheme", func() { backend.Register(scheme, o.opener("bad")) })
 		})
 	}
-	backend.Register("regtest-dup", o.opener("first"))
-	mustPanic(t, "twice", func() { backend.Register("regtest-dup", o.opener("second")) })
+	backend.Register(dup, o.opener("first"))
+	mustPanic(t, "twice", func() { backend.Register(dup, o.opener("second")) })
 
 	// The first registration is kept: a duplicate never overwrites.
-	_, err := backend.Open(t.Context(), "regtest-dup:x")
-	if !errors.Is(err, backend.ErrUnavailable) || !slices.Equal(o.got, []string{"first regtest-dup:x"}) {
+	_, err := backend.Open(t.Context(), dup+":x")
+	if !errors.Is(err, backend.ErrUnavailable) || !slices.Equal(o.got, []string{"first " + dup + ":x"}) {
 		t.Fatalf("Open after a refused duplicate: err %v, calls %q; want the first opener only", err, o.got)
 	}
 }
 
 func TestRegisterValidSchemes(t *testing.T) {
 	var o openerCalls
-	for _, scheme := range []string{"regtest-valid", "RegTest.Valid2", "regtest+x-y.z", "regtestwrap+"} {
+	r := run()
+	for _, scheme := range []string{"regtest-valid-" + r, "RegTest.Valid2-" + r, "regtest+x-y.z-" + r, "regtestwrap-" + r + "+"} {
 		backend.Register(scheme, o.opener(scheme))
 		if !slices.Contains(backend.Schemes(), scheme) {
 			t.Errorf("Schemes() does not list %q after Register", scheme)
@@ -66,15 +78,16 @@ func TestRegisterValidSchemes(t *testing.T) {
 
 func TestSchemesSorted(t *testing.T) {
 	var o openerCalls
-	for _, s := range []string{"regtest-sort-c", "regtest-sort-a", "regtest-sort-b"} {
+	p := "regtest-sort-" + run() + "-"
+	for _, s := range []string{p + "c", p + "a", p + "b"} {
 		backend.Register(s, o.opener(s))
 	}
 	got := backend.Schemes()
 	if !slices.IsSorted(got) {
 		t.Fatalf("Schemes() = %q, not sorted", got)
 	}
-	i := slices.Index(got, "regtest-sort-a")
-	if i < 0 || i+2 >= len(got) || got[i+1] != "regtest-sort-b" || got[i+2] != "regtest-sort-c" {
+	i := slices.Index(got, p+"a")
+	if i < 0 || i+2 >= len(got) || got[i+1] != p+"b" || got[i+2] != p+"c" {
 		t.Fatalf("Schemes() = %q, want regtest-sort-a, -b, -c in order", got)
 	}
 	// The result is a copy: changing it does not change the registry.
@@ -86,17 +99,19 @@ func TestSchemesSorted(t *testing.T) {
 
 func TestOpenDispatch(t *testing.T) {
 	var o openerCalls
-	backend.Register("dispatch", o.opener("exact"))
-	backend.Register("dispatchwrap+", o.opener("wrapper"))
-	backend.Register("dispatchwrap+special", o.opener("wrapped-exact"))
+	r := run()
+	d, w := "dispatch-"+r, "dispatchwrap-"+r+"+"
+	backend.Register(d, o.opener("exact"))
+	backend.Register(w, o.opener("wrapper"))
+	backend.Register(w+"special", o.opener("wrapped-exact"))
 
 	for _, c := range []struct{ uri, want string }{
-		{"dispatch:memory", "exact dispatch:memory"},
-		{"dispatch:/a/b?x=1", "exact dispatch:/a/b?x=1"},
-		{"dispatchwrap+software:memory", "wrapper dispatchwrap+software:memory"},
-		{"dispatchwrap+pkcs11:token=a?module-path=/m", "wrapper dispatchwrap+pkcs11:token=a?module-path=/m"},
-		{"dispatchwrap+special:x", "wrapped-exact dispatchwrap+special:x"},
-		{"dispatchwrap+:x", "wrapper dispatchwrap+:x"},
+		{d + ":memory", "exact " + d + ":memory"},
+		{d + ":/a/b?x=1", "exact " + d + ":/a/b?x=1"},
+		{w + "software:memory", "wrapper " + w + "software:memory"},
+		{w + "pkcs11:token=a?module-path=/m", "wrapper " + w + "pkcs11:token=a?module-path=/m"},
+		{w + "special:x", "wrapped-exact " + w + "special:x"},
+		{w + ":x", "wrapper " + w + ":x"},
 	} {
 		o.got = nil
 		_, err := backend.Open(t.Context(), c.uri)
@@ -112,12 +127,13 @@ func TestOpenDispatch(t *testing.T) {
 func TestOpenPassesContext(t *testing.T) {
 	type key struct{}
 	var got any
-	backend.Register("ctxtest", func(ctx context.Context, uri string) (backend.Backend, error) {
+	scheme := "ctxtest-" + run()
+	backend.Register(scheme, func(ctx context.Context, uri string) (backend.Backend, error) {
 		got = ctx.Value(key{})
 		return nil, backend.ErrUnavailable
 	})
 	ctx := context.WithValue(t.Context(), key{}, "marker")
-	backend.Open(ctx, "ctxtest:x")
+	backend.Open(ctx, scheme+":x")
 	if got != "marker" {
 		t.Fatalf("the opener saw context value %v, want the caller's context", got)
 	}
@@ -125,8 +141,9 @@ func TestOpenPassesContext(t *testing.T) {
 
 func TestOpenUnknownScheme(t *testing.T) {
 	var o openerCalls
-	backend.Register("known-scheme", o.opener("known"))
-	for _, uri := range []string{"nosuchscheme:x", "Known-scheme:x", "nosuch+thing:x", "known-scheme+x:y"} {
+	known := "known-scheme-" + run()
+	backend.Register(known, o.opener("known"))
+	for _, uri := range []string{"nosuchscheme:x", "K" + known[1:] + ":x", "nosuch+thing:x", known + "+x:y"} {
 		_, err := backend.Open(t.Context(), uri)
 		if !errors.Is(err, backend.ErrUnsupported) {
 			t.Errorf("Open(%q): %v, want ErrUnsupported", uri, err)
@@ -136,7 +153,7 @@ func TestOpenUnknownScheme(t *testing.T) {
 		if !strings.Contains(err.Error(), fmt.Sprintf("%q", scheme)) {
 			t.Errorf("Open(%q): error %q does not name the scheme", uri, err)
 		}
-		if !strings.Contains(err.Error(), "known-scheme") {
+		if !strings.Contains(err.Error(), known) {
 			t.Errorf("Open(%q): error %q does not list the registered schemes", uri, err)
 		}
 	}
