@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/backend"
+	_ "github.com/keyplane/keyplane/backends/pkcs11"
 	_ "github.com/keyplane/keyplane/backends/software"
+	"github.com/keyplane/keyplane/internal/testenv"
 	"github.com/keyplane/keyplane/plugins"
 )
 
 // BenchmarkSign compares signing in process (software:memory) with signing
-// through the plugin boundary (plugin+software:memory), in one run:
+// through the plugin boundary (plugin+software:memory), in one run (and
+// BenchmarkSignPKCS11 the same for pkcs11: on SoftHSM2):
 //
 // "plugin" is the default (Sign over the direct channel), "plugingrpc" the
 // same plugin with Options.NoDirect (Sign over gRPC).
@@ -26,7 +29,7 @@ import (
 // Both sides get the machine's cores (keep the default -cpu: with -cpu 1
 // the in-process side would get one core and the plugin's child two):
 //
-//	go test ./plugins -run '^$' -bench BenchmarkSign -count 5 |
+//	go test ./plugins -run '^$' -bench 'BenchmarkSign(PKCS11)?$' -count 5 |
 //		go run ./internal/cmd/benchratio -base inprocess -impl plugin,plugingrpc
 //
 // On Linux each benchmark also reports where the machine's time went per
@@ -35,25 +38,41 @@ import (
 // both: the cores' time neither used, meaningful on an otherwise idle
 // machine). `benchratio -medians` prints their medians.
 func BenchmarkSign(b *testing.B) {
+	benchSign(b, "software:memory")
+}
+
+// BenchmarkSignPKCS11 is BenchmarkSign with the PKCS#11 backend on a fresh
+// SoftHSM2 token: pkcs11: in this process against plugin+pkcs11: (the
+// token's module loaded in the plugin's process instead).
+func BenchmarkSignPKCS11(b *testing.B) {
+	tok := testenv.SoftHSMToken(b, "plugin-bench")
+	benchSign(b, tok.URI(b))
+}
+
+// benchSign runs BenchmarkSign's comparison for the backend URI uri.
+func benchSign(b *testing.B, uri string) {
 	for _, alg := range []backend.Algorithm{backend.ECP256, backend.RSA2048} {
 		for _, impl := range []struct {
 			name string
 			open func() (backend.Backend, error)
 		}{
-			{"inprocess", func() (backend.Backend, error) { return backend.Open(b.Context(), "software:memory") }},
-			{"plugin", func() (backend.Backend, error) { return backend.Open(b.Context(), "plugin+software:memory") }},
+			{"inprocess", func() (backend.Backend, error) { return backend.Open(b.Context(), uri) }},
+			{"plugin", func() (backend.Backend, error) { return backend.Open(b.Context(), "plugin+"+uri) }},
 			{"plugingrpc", func() (backend.Backend, error) {
-				return plugins.Open(b.Context(), "plugin+software:memory", plugins.Options{NoDirect: true})
+				return plugins.Open(b.Context(), "plugin+"+uri, plugins.Options{NoDirect: true})
 			}},
 		} {
 			be, err := impl.open()
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := be.GenerateKey(b.Context(), backend.KeySpec{Label: "bench", Algorithm: alg}); err != nil {
+			// One label per implementation and algorithm: on a token the
+			// keys stay between them.
+			label := "bench-" + impl.name + "-" + string(alg)
+			if _, err := be.GenerateKey(b.Context(), backend.KeySpec{Label: label, Algorithm: alg}); err != nil {
 				b.Fatal(err)
 			}
-			s, err := be.Signer(b.Context(), "bench")
+			s, err := be.Signer(b.Context(), label)
 			if err != nil {
 				b.Fatal(err)
 			}
