@@ -38,7 +38,7 @@ func TestScripts(t *testing.T) {
 		testenv.Python(t)
 	}
 	python := findPython()
-	pluginExe.dir = t.TempDir()
+	pluginExe := &pluginBuild{dir: t.TempDir()} // built at most once per run of TestScripts
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
@@ -162,14 +162,13 @@ func cmdSoftHSMToken(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("HSM", fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, tok.Module, pin))
 }
 
-// pluginExe builds keyplane-plugin from this checkout, once per test run,
-// for scripts that use plugin+ URIs:
+// pluginBuild builds keyplane-plugin from this checkout, at most once per
+// run of TestScripts (into that run's temporary directory), for scripts
+// that use plugin+ URIs:
 //
 //	plugin-exe
 //
 // sets KEYPLANE_PLUGIN_PATH to it.
-var pluginExe = new(pluginBuild)
-
 type pluginBuild struct {
 	dir  string
 	once sync.Once
