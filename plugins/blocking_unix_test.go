@@ -3,12 +3,18 @@
 package plugins
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/backend"
 )
 
 // blockingPair returns both ends of a real Unix socket connection, as
@@ -110,5 +116,39 @@ func TestBlockingConnCloseWakesReader(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not wake the blocked read")
+	}
+}
+
+// TestDirectChannelIsBlocking: both ends of a real plugin's direct channel
+// use blockingConn (the host's connection is checked here; the plugin's is
+// the same code path, blocking() in acceptDirect).
+func TestDirectChannelIsBlocking(t *testing.T) {
+	ctx := t.Context()
+	b, err := Open(ctx, "plugin+software:memory", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("blocking"))
+	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := AsPlugin(b)
+	pool := p.h.cur.Load().direct
+	dc := <-pool.idle
+	defer pool.put(dc)
+	tc, ok := dc.c.(*tls.Conn)
+	if !ok {
+		t.Fatalf("direct connection is a %T, want *tls.Conn", dc.c)
+	}
+	if _, ok := tc.NetConn().(*blockingConn); !ok {
+		t.Errorf("direct connection runs over a %T, want *blockingConn (blocking system calls, not the netpoller)", tc.NetConn())
 	}
 }
