@@ -3,9 +3,6 @@
 package plugins
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -13,8 +10,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/keyplane/keyplane/backend"
 )
 
 // blockingPair returns both ends of a real Unix socket connection, as
@@ -123,24 +118,7 @@ func TestBlockingConnCloseWakesReader(t *testing.T) {
 // use blockingConn (the host's connection is checked here; the plugin's is
 // the same code path, blocking() in acceptDirect).
 func TestDirectChannelIsBlocking(t *testing.T) {
-	ctx := t.Context()
-	b, err := Open(ctx, "plugin+software:memory", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Signer(ctx, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	digest := sha256.Sum256([]byte("blocking"))
-	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
-		t.Fatal(err)
-	}
-	p, _ := AsPlugin(b)
+	p, _ := openDirectSigner(t, Options{})
 	pool := p.h.cur.Load().direct
 	dc := <-pool.idle
 	defer pool.put(dc)

@@ -218,20 +218,7 @@ func TestDirectInFlightBound(t *testing.T) {
 	maxDirectInFlight = bound
 	t.Cleanup(func() { maxDirectInFlight = old })
 
-	ctx := t.Context()
-	b, err := Open(ctx, "plugin+software:memory", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Signer(ctx, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := AsPlugin(b)
+	p, s := openDirectSigner(t, Options{})
 	c := p.h.cur.Load()
 	threads := pprof.Lookup("threadcreate").Count()
 	digest := sha256.Sum256([]byte("burst"))
@@ -270,32 +257,16 @@ func TestDirectInFlightBound(t *testing.T) {
 // not later and not never; once it runs again, calls succeed.
 func TestDirectCallTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	ctx := t.Context()
-	b, err := Open(ctx, "plugin+software:memory", Options{CallTimeout: timeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Signer(ctx, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	digest := sha256.Sum256([]byte("timeout"))
-	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
-		t.Fatal(err)
-	}
-	p, _ := AsPlugin(b)
+	p, s := openDirectSigner(t, Options{CallTimeout: timeout})
 	c := p.h.cur.Load()
+	digest := sha256.Sum256([]byte("timeout"))
 	if err := syscall.Kill(c.pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(c.pid, syscall.SIGCONT)
 	waitStopped(t, c.pid) // kill(2) returns before the process has stopped
 	start := time.Now()
-	_, err = s.Sign(rand.Reader, digest[:], crypto.SHA256)
+	_, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
 	took := time.Since(start)
 	syscall.Kill(c.pid, syscall.SIGCONT)
 	if !errors.Is(err, context.DeadlineExceeded) || !isKind(err, backend.ErrUnavailable) {
@@ -325,4 +296,30 @@ func waitStopped(t *testing.T, pid int) {
 		}
 	}
 	t.Fatalf("process %d did not stop", pid)
+}
+
+// openDirectSigner opens plugin+software:memory with opts (closed when the
+// test ends), makes a P-256 key and returns the plugin and a signer for
+// the key, after one signature over the direct channel.
+func openDirectSigner(t *testing.T, opts Options) (*Plugin, crypto.Signer) {
+	t.Helper()
+	ctx := t.Context()
+	b, err := Open(ctx, "plugin+software:memory", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("first"))
+	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := AsPlugin(b)
+	return p, s
 }
