@@ -36,24 +36,19 @@ type Row struct {
 func Parse(r io.Reader, base string, impls []string) ([]Row, error) {
 	samples := map[string]map[string][]float64{} // group -> impl -> ns/op
 	var order []string
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
-			continue
-		}
+	err := results(r, func(line string, f []string) error {
 		ns := -1.0
 		for i := 2; i+1 < len(f); i++ {
 			if f[i+1] == "ns/op" {
 				v, err := strconv.ParseFloat(f[i], 64)
 				if err != nil {
-					return nil, fmt.Errorf("benchratio: %q: %v", sc.Text(), err)
+					return fmt.Errorf("benchratio: %q: %v", line, err)
 				}
 				ns = v
 			}
 		}
 		if ns < 0 {
-			continue
+			return nil
 		}
 		name := stripProcs(f[0])
 		parts := strings.Split(name, "/")
@@ -71,8 +66,9 @@ func Parse(r io.Reader, base string, impls []string) ([]Row, error) {
 			samples[group][p] = append(samples[group][p], ns)
 			break
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	var rows []Row
@@ -139,15 +135,7 @@ func Medians(r io.Reader) ([]Metrics, error) {
 	}
 	byName := map[string]*acc{}
 	var order []string
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
-			continue
-		}
-		if _, err := strconv.Atoi(f[1]); err != nil {
-			continue // not a result line
-		}
+	err := results(r, func(line string, f []string) error {
 		name := stripProcs(f[0])
 		a := byName[name]
 		if a == nil {
@@ -163,15 +151,16 @@ func Medians(r io.Reader) ([]Metrics, error) {
 			}
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
-				return nil, fmt.Errorf("benchratio: %q: %v", sc.Text(), err)
+				return fmt.Errorf("benchratio: %q: %v", line, err)
 			}
 			if _, ok := a.vals[unit]; !ok {
 				a.units = append(a.units, unit)
 			}
 			a.vals[unit] = append(a.vals[unit], v)
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]Metrics, 0, len(order))
@@ -199,6 +188,25 @@ func WriteMedians(w io.Writer, ms []Metrics) error {
 		}
 	}
 	return nil
+}
+
+// results calls fn with each benchmark result line of r and its fields:
+// "BenchmarkName-N  iterations  value unit  value unit ...".
+func results(r io.Reader, fn func(line string, fields []string) error) error {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue // not a result line
+		}
+		if err := fn(sc.Text(), f); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 // stripProcs removes the "-N" GOMAXPROCS suffix of a benchmark name.
