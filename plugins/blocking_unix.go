@@ -24,14 +24,13 @@ import (
 // 0.77× to 0.91× of in-process (docs/decisions.md). The price is one
 // thread per call in flight, which the host bounds (directPool.slots).
 type blockingConn struct {
-	f             *os.File // owns fd; never registered with the netpoller
-	fd            int
+	f             *os.File // a blocking descriptor, never registered with the netpoller
 	local, remote net.Addr
 }
 
-// blocking turns a *net.UnixConn into a blockingConn; other connections
-// (net.Pipe in tests) are returned as they are. c is closed either way on
-// error.
+// blocking turns a *net.UnixConn into a blockingConn and closes it (the
+// blockingConn holds a duplicate of its descriptor); other connections
+// (net.Pipe in tests) are returned as they are. On error c is closed too.
 //
 // The descriptor is a close-on-exec duplicate, put in blocking mode before
 // os.NewFile sees it, so that the runtime never registers it with the
@@ -66,7 +65,7 @@ func blocking(c net.Conn) (net.Conn, error) {
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
-	return &blockingConn{f: os.NewFile(uintptr(fd), "direct channel"), fd: fd, local: uc.LocalAddr(), remote: uc.RemoteAddr()}, nil
+	return &blockingConn{f: os.NewFile(uintptr(fd), "direct channel"), local: uc.LocalAddr(), remote: uc.RemoteAddr()}, nil
 }
 
 // blockingTimeout is the error of a read or write that ran out of time.
@@ -98,8 +97,22 @@ func (c *blockingConn) mapErr(err error) error {
 // Close shuts the socket down first: closing a descriptor does not wake
 // a thread blocked reading it, shutting it down does.
 func (c *blockingConn) Close() error {
-	syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
+	c.control(func(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_RDWR) })
 	return c.f.Close()
+}
+
+// control runs fn on the descriptor while the file holds it open: never on
+// a closed (and perhaps reused) descriptor number.
+func (c *blockingConn) control(fn func(fd int) error) error {
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 func (c *blockingConn) LocalAddr() net.Addr  { return c.local }
@@ -129,5 +142,7 @@ func (c *blockingConn) setTimeout(opt int, t time.Time) error {
 		// becomes the smallest timeout instead.
 		tv = syscall.NsecToTimeval(max(time.Until(t), time.Microsecond).Nanoseconds())
 	}
-	return os.NewSyscallError("setsockopt", syscall.SetsockoptTimeval(c.fd, syscall.SOL_SOCKET, opt, &tv))
+	return c.control(func(fd int) error {
+		return os.NewSyscallError("setsockopt", syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, opt, &tv))
+	})
 }

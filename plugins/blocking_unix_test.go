@@ -130,3 +130,29 @@ func TestDirectChannelIsBlocking(t *testing.T) {
 		t.Errorf("direct connection runs over a %T, want *blockingConn (blocking system calls, not the netpoller)", tc.NetConn())
 	}
 }
+
+// TestBlockingConnClosedTwice: a second Close, or a deadline after Close,
+// touches no descriptor — not even one that a later connection has been
+// given the same number.
+func TestBlockingConnClosedTwice(t *testing.T) {
+	_, b := blockingPair(t)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// New connections take the lowest free descriptor numbers, b's among them.
+	x, y := blockingPair(t)
+	if err := b.Close(); err == nil {
+		t.Error("second Close returned no error")
+	}
+	if err := b.SetDeadline(time.Now().Add(time.Second)); err == nil {
+		t.Error("SetDeadline after Close returned no error")
+	}
+	if _, err := x.Write([]byte("ok")); err != nil {
+		t.Fatalf("a later connection broken by the closed one: %v", err)
+	}
+	buf := make([]byte, 2)
+	y.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(y, buf); err != nil || string(buf) != "ok" {
+		t.Fatalf("a later connection broken by the closed one: %q, %v", buf, err)
+	}
+}
