@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,7 +9,6 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -285,13 +283,12 @@ func TestDirectCallTimeout(t *testing.T) {
 func waitStopped(t *testing.T, pid int) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		_, f, err := procStat(pid)
 		if err != nil {
 			time.Sleep(100 * time.Millisecond)
 			return
 		}
-		// pid (comm) state ...: comm may hold spaces, the state follows the last ')'.
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'T' {
+		if len(f) > 0 && f[0] == "T" {
 			return
 		}
 	}

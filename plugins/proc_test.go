@@ -4,9 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/plugins"
 )
 
 // proc is a child process of the test, read from /proc.
@@ -19,33 +20,25 @@ type proc struct {
 // children lists the test process's children from /proc/<pid>/stat.
 func children(t *testing.T) []proc {
 	t.Helper()
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	dirs, err := filepath.Glob("/proc/[0-9]*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	self := os.Getpid()
 	var out []proc
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
 		if err != nil {
+			continue
+		}
+		comm, f, err := plugins.ProcStat(pid)
+		if err != nil || len(f) < 2 {
 			continue // exited meanwhile
 		}
-		s := string(b)
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
+		if ppid, _ := strconv.Atoi(f[1]); ppid != self {
 			continue
 		}
-		f := strings.Fields(s[close+1:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		if ppid != self {
-			continue
-		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
-		out = append(out, proc{pid: pid, comm: s[open+1 : close], state: f[0]})
+		out = append(out, proc{pid: pid, comm: comm, state: f[0]})
 	}
 	return out
 }
@@ -83,11 +76,6 @@ func contains(s []int, v int) bool {
 }
 
 func procAlive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
+	_, f, err := plugins.ProcStat(pid)
+	return err == nil && len(f) > 0 && f[0] != "Z"
 }
