@@ -24,7 +24,8 @@ import (
 // 0.77× to 0.91× of in-process (docs/decisions.md). The price is one
 // thread per call in flight, which the host bounds (directPool.slots).
 type blockingConn struct {
-	f             *os.File // a blocking descriptor, never registered with the netpoller
+	f             *os.File        // a blocking descriptor, never registered with the netpoller
+	rc            syscall.RawConn // f's, made once: setsockopt runs on every call
 	local, remote net.Addr
 }
 
@@ -65,7 +66,13 @@ func blocking(c net.Conn) (net.Conn, error) {
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
-	return &blockingConn{f: os.NewFile(uintptr(fd), "direct channel"), local: uc.LocalAddr(), remote: uc.RemoteAddr()}, nil
+	f := os.NewFile(uintptr(fd), "direct channel")
+	frc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &blockingConn{f: f, rc: frc, local: uc.LocalAddr(), remote: uc.RemoteAddr()}, nil
 }
 
 // blockingTimeout is the error of a read or write that ran out of time.
@@ -104,12 +111,8 @@ func (c *blockingConn) Close() error {
 // control runs fn on the descriptor while the file holds it open: never on
 // a closed (and perhaps reused) descriptor number.
 func (c *blockingConn) control(fn func(fd int) error) error {
-	rc, err := c.f.SyscallConn()
-	if err != nil {
-		return err
-	}
 	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+	if err := c.rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
 		return err
 	}
 	return ferr
