@@ -25,7 +25,6 @@ func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 		grpc.InitialConnWindowSize(connWindowSize),
 		grpc.WriteBufferSize(bufferSize),
 		grpc.ReadBufferSize(bufferSize),
-		grpc.SharedWriteBuffer(true),
 		grpc.MaxRecvMsgSize(maxMessage),
 	)
 	return goplugin.DefaultGRPCServer(opts)
@@ -38,6 +37,5 @@ func dialOptions() []grpc.DialOption {
 		grpc.WithInitialConnWindowSize(connWindowSize),
 		grpc.WithWriteBufferSize(bufferSize),
 		grpc.WithReadBufferSize(bufferSize),
-		grpc.WithSharedWriteBuffer(true),
 	}
 }

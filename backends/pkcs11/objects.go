@@ -491,7 +491,7 @@ func parseECPublic(ktype uint, params, point []byte) (crypto.PublicKey, error) {
 	}
 	if ktype == ckkECEdwards {
 		if !oid.Equal(oidEd25519) && printable != "edwards25519" {
-			return nil, fmt.Errorf("Edwards curve %v%s (only Ed25519 is supported): %w", oid, printable, backend.ErrUnsupported)
+			return nil, fmt.Errorf("unsupported Edwards curve %v%s (only Ed25519 is supported): %w", oid, printable, backend.ErrUnsupported)
 		}
 		if len(raw) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("Ed25519 point of %d bytes: %w", len(raw), backend.ErrInvalidInput)

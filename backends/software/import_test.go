@@ -117,6 +117,7 @@ func TestImportRefused(t *testing.T) {
 	badRSA := *rsaKey
 	badRSA.D = new(big.Int).Add(rsaKey.D, big.NewInt(2))
 	badEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	//lint:ignore SA1019 the test builds an inconsistent key on purpose, which only the raw coordinates allow
 	badEC.PublicKey.X = new(big.Int).Add(badEC.PublicKey.X, big.NewInt(1))
 
 	tests := []struct {

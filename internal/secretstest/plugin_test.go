@@ -61,7 +61,7 @@ func testPlugins(t *testing.T, chk *checker) {
 		signer, err := b.Signer(t.Context(), "sig")
 		chk.ok(t, "Signer", err)
 		first := kill(t, b, false)
-		err, n := afterCrash(t, chk, "plugin+software after SIGKILL", func() error { _, err := b.Keys(t.Context()); return err })
+		n, err := afterCrash(t, chk, "plugin+software after SIGKILL", func() error { _, err := b.Keys(t.Context()); return err })
 		chk.ok(t, "plugin+software after SIGKILL", err)
 		second := checkChild(t, chk, "plugin+software restarted", b, exe)
 		if second == first {
@@ -76,7 +76,7 @@ func testPlugins(t *testing.T, chk *checker) {
 			t.Fatal(err)
 		}
 		kill(t, b, true)
-		err, _ = afterCrash(t, chk, "plugin+software, failed restart: Keys", func() error { _, err := b.Keys(t.Context()); return err })
+		_, err = afterCrash(t, chk, "plugin+software, failed restart: Keys", func() error { _, err := b.Keys(t.Context()); return err })
 		chk.fails(t, "plugin+software, failed restart: Keys", err, backend.ErrInvalidInput)
 		_, err = signer.Sign(nil, make([]byte, 32), sha256Hash)
 		chk.fails(t, "plugin+software, failed restart: Sign", err, backend.ErrInvalidInput)
@@ -141,7 +141,7 @@ func testPlugins(t *testing.T, chk *checker) {
 
 		// Crash: SIGKILL, then the next calls.
 		first := kill(t, b, false)
-		err, n := afterCrash(t, chk, "plugin+pkcs11 after SIGKILL", func() error { _, err := b.Keys(t.Context()); return err })
+		n, err := afterCrash(t, chk, "plugin+pkcs11 after SIGKILL", func() error { _, err := b.Keys(t.Context()); return err })
 		chk.ok(t, "plugin+pkcs11 after SIGKILL", err)
 		if second := checkChild(t, chk, "plugin+pkcs11 restarted", b, exe); second == first {
 			t.Fatalf("plugin PID %d unchanged after SIGKILL", first)
@@ -161,7 +161,7 @@ func testPlugins(t *testing.T, chk *checker) {
 			t.Fatal(err)
 		}
 		kill(t, gb, true)
-		err, _ = afterCrash(t, chk, "plugin+pkcs11, token deleted, crash: Keys", func() error { _, err := gb.Keys(t.Context()); return err })
+		_, err = afterCrash(t, chk, "plugin+pkcs11, token deleted, crash: Keys", func() error { _, err := gb.Keys(t.Context()); return err })
 		chk.fails(t, "plugin+pkcs11, token deleted, crash: Keys", err, backend.ErrUnavailable)
 		if !strings.Contains(err.Error(), "no token") {
 			t.Errorf("restart on a deleted token: %q does not say the token is missing", chk.redact(err.Error()))

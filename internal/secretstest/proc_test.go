@@ -132,7 +132,7 @@ func kill(t *testing.T, b backend.Backend, wait bool) int {
 // dead channel, until the host notices the crash), checking every error on
 // the way, and returns the first other result. unavailable counts the
 // ErrUnavailable errors seen.
-func afterCrash(t *testing.T, chk *checker, where string, f func() error) (err error, unavailable int) {
+func afterCrash(t *testing.T, chk *checker, where string, f func() error) (unavailable int, err error) {
 	t.Helper()
 	for range 50 {
 		err = f()
@@ -140,11 +140,11 @@ func afterCrash(t *testing.T, chk *checker, where string, f func() error) (err e
 			chk.err(t, where, err)
 		}
 		if !errors.Is(err, backend.ErrUnavailable) || strings.Contains(err.Error(), "opening the backend") {
-			return err, unavailable
+			return unavailable, err
 		}
 		unavailable++
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s: still ErrUnavailable after %d calls: %s", where, unavailable, chk.redact(err.Error()))
-	return nil, 0
+	return 0, nil
 }
