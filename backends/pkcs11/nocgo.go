@@ -21,3 +21,12 @@ func init() {
 		return nil, ErrNoCgo
 	})
 }
+
+// Discover fails in a build without cgo: no module can be loaded.
+func Discover(ctx context.Context, path string, opts DiscoverOptions) (*ModuleInfo, error) {
+	shown := opts.InitArgs
+	if shown != "" && opts.InitArgsSecret {
+		shown = RedactedInitArgs
+	}
+	return &ModuleInfo{Path: path, InitArgs: shown, Slots: []SlotInfo{}}, ErrNoCgo
+}
