@@ -114,8 +114,8 @@ func readSlot(p pkcs11API, id uint) SlotInfo {
 		s.Error = ckErr("C_GetSlotInfo", err).Error()
 		return s
 	}
-	s.Description = strings.TrimRight(si.SlotDescription, " ")
-	s.Manufacturer = strings.TrimRight(si.ManufacturerID, " ")
+	s.Description = trimPad(si.SlotDescription)
+	s.Manufacturer = trimPad(si.ManufacturerID)
 	s.Flags = flagNames(si.Flags, slotFlags)
 	s.HardwareVersion = version(si.HardwareVersion)
 	s.FirmwareVersion = version(si.FirmwareVersion)
@@ -129,9 +129,9 @@ func readSlot(p pkcs11API, id uint) SlotInfo {
 	}
 	tok := &TokenInfo{
 		Label:           ti.Label,
-		Manufacturer:    strings.TrimRight(ti.ManufacturerID, " "),
-		Model:           strings.TrimRight(ti.Model, " "),
-		Serial:          strings.TrimRight(ti.SerialNumber, " "),
+		Manufacturer:    trimPad(ti.ManufacturerID),
+		Model:           trimPad(ti.Model),
+		Serial:          trimPad(ti.SerialNumber),
 		Flags:           flagNames(ti.Flags, tokenFlags),
 		MaxSessions:     sessionLimit(ti.MaxSessionCount),
 		MinPINLen:       ti.MinPinLen,
@@ -260,6 +260,9 @@ func setTokenURIs(info *ModuleInfo, path, shownArgs string) {
 		}
 	}
 }
+
+// trimPad takes off the blank padding of a fixed-size CK_ field.
+func trimPad(s string) string { return strings.TrimRight(s, " \x00") }
 
 func version(v pkcs11.Version) string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
 

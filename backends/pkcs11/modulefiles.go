@@ -92,6 +92,12 @@ func FindModules() []ModuleFile {
 			if !slices.Contains(out[i].Sources, source) {
 				out[i].Sources = append(out[i].Sources, source)
 			}
+			// Show a file by its well-known name rather than an alias
+			// (opencryptoki's PKCS11_API.so is libopencryptoki.so).
+			if slices.Contains(WellKnownModules, filepath.Base(path)) && !slices.Contains(WellKnownModules, filepath.Base(out[i].Path)) &&
+				!strings.HasPrefix(out[i].Sources[0], "p11-kit:") {
+				out[i].Path = path
+			}
 			return
 		}
 		index[key] = len(out)

@@ -108,6 +108,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newConformanceCmd(c),
 		newBenchCmd(c),
 		newBackendsCmd(c),
+		newTokensCmd(c),
 	)
 	return root
 }
