@@ -60,7 +60,8 @@ Key references (--key): a label, "id:<hex>", or a form the backend accepts
 
 Exit status:
   0  success
-  1  a signature is not valid (verify), a check failed (conformance)
+  1  a signature is not valid (verify), a check failed (conformance),
+     a --module could not be probed (tokens)
   2  usage error, or any other error (message on stderr)
 
 Environment:
