@@ -25,7 +25,20 @@ func (r *tokenRun) detail(name string) string {
 	if r.Report.Capabilities == nil {
 		return ""
 	}
-	return r.Report.Capabilities.Details[name]
+	return clean(r.Report.Capabilities.Details[name])
+}
+
+// clean makes a token's text fit a Markdown line: control characters
+// (tpm2-pkcs11 pads CK_TOKEN_INFO fields with NUL bytes) dropped, runs of
+// blanks made one.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // library is the module's CK_INFO in words: "SoftHSM 2.6".
@@ -35,6 +48,14 @@ func (r *tokenRun) library() string {
 		return "?"
 	}
 	return s
+}
+
+func (r *tokenRun) offersAlgorithm(a backend.Algorithm) bool {
+	return r.Report.Capabilities != nil && r.Report.Capabilities.SupportsAlgorithm(a)
+}
+
+func (r *tokenRun) offersOperation(op backend.Operation) bool {
+	return r.Report.Capabilities != nil && r.Report.Capabilities.SupportsOperation(op)
 }
 
 // results by check name.
@@ -55,6 +76,7 @@ var labelPrefix = regexp.MustCompile(`conformance-[0-9a-f]{12}-`)
 // cell.
 func message(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
+	s = clean(s)
 	s = labelPrefix.ReplaceAllString(s, "conformance-…-")
 	if len(s) > 300 {
 		s = s[:300] + " …"
@@ -62,11 +84,12 @@ func message(s string) string {
 	return strings.ReplaceAll(strings.TrimSpace(s), "|", `\|`)
 }
 
-// cell sums up checks for one table cell: "✓" when all passed, "✗" when
-// any failed, "skip" when none passed and some were skipped, "✓ (skipped:
-// import)" when some were skipped among passes, "—" when none ran (the
-// token does not offer it).
-func cell(res map[string]conformance.Result, names []string) string {
+// cell sums up checks for one table cell: "✗" when any failed, "—" when
+// the token does not offer it (offered false: its capability report leaves
+// it out) or none ran, "✓" when all passed, "skip" when none passed and
+// some were skipped, "✓ (skipped: import)" when some were skipped among
+// passes.
+func cell(res map[string]conformance.Result, names []string, offered bool) string {
 	var pass, fail int
 	var skipped []string
 	for _, n := range names {
@@ -89,7 +112,7 @@ func cell(res map[string]conformance.Result, names []string) string {
 	switch {
 	case fail > 0:
 		return "✗"
-	case pass == 0 && len(skipped) == 0:
+	case !offered || pass == 0 && len(skipped) == 0:
 		return "—"
 	case pass == 0:
 		return "skip"
@@ -162,7 +185,7 @@ func writeMatrix(w io.Writer, runs []*tokenRun, quirks map[string][]quirk) error
 	for _, a := range backend.Algorithms {
 		p("| `%s` |", a)
 		for i := range runs {
-			p(" %s |", cell(results[i], algorithmChecks(a)))
+			p(" %s |", cell(results[i], algorithmChecks(a), runs[i].offersAlgorithm(a)))
 		}
 		p("\n")
 	}
@@ -173,7 +196,7 @@ func writeMatrix(w io.Writer, runs []*tokenRun, quirks map[string][]quirk) error
 	for _, op := range backend.Operations {
 		p("| `%s` |", op)
 		for i := range runs {
-			p(" %s |", cell(results[i], operationChecks(op)))
+			p(" %s |", cell(results[i], operationChecks(op), runs[i].offersOperation(op)))
 		}
 		p("\n")
 	}

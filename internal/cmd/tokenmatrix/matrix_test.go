@@ -22,17 +22,20 @@ func TestCell(t *testing.T) {
 		"import/aes-256":    {Status: conformance.Skip},
 	}
 	for _, tt := range []struct {
-		names []string
-		want  string
+		names   []string
+		offered bool
+		want    string
 	}{
-		{[]string{"generate/ec-p256"}, "✓"},
-		{algorithmChecks(backend.ECP256), "✓ (skipped: import)"},
-		{algorithmChecks(backend.RSA2048), "✗"},
-		{algorithmChecks(backend.AES256), "skip"},
-		{algorithmChecks(backend.Ed25519), "—"},
+		{[]string{"generate/ec-p256"}, true, "✓"},
+		{algorithmChecks(backend.ECP256), true, "✓ (skipped: import)"},
+		{algorithmChecks(backend.RSA2048), true, "✗"},
+		{algorithmChecks(backend.RSA2048), false, "✗"}, // a failure always shows
+		{algorithmChecks(backend.AES256), true, "skip"},
+		{algorithmChecks(backend.AES256), false, "—"}, // skipped because not offered
+		{algorithmChecks(backend.Ed25519), true, "—"},
 	} {
-		if got := cell(res, tt.names); got != tt.want {
-			t.Errorf("cell(%q) = %q, want %q", tt.names, got, tt.want)
+		if got := cell(res, tt.names, tt.offered); got != tt.want {
+			t.Errorf("cell(%q, %v) = %q, want %q", tt.names, tt.offered, got, tt.want)
 		}
 	}
 }
@@ -52,7 +55,7 @@ func TestWriteMatrix(t *testing.T) {
 		{Kind: "alpha", Packages: "alpha-pkg", Module: "/usr/lib/alpha.so", Report: &conformance.Report{
 			Capabilities: &backend.Capabilities{Backend: "pkcs11", Algorithms: []backend.Algorithm{backend.ECP256}, Operations: []backend.Operation{backend.ECDSASHA256},
 				Notes:   []string{"a note from the token"},
-				Details: map[string]string{"library-manufacturer": "Alpha Inc", "library-version": "1.2", "library-description": "Alpha module", "slot-id": "77", "token-serial": "42"}},
+				Details: map[string]string{"library-manufacturer": "Alpha Inc", "library-version": "1.2", "library-description": "Alpha module", "slot-id": "77", "token-serial": "42", "token-manufacturer": "IBM", "token-model": "SW   TPM\x00\x00\x00"}},
 			Results: []conformance.Result{
 				{Name: "generate/ec-p256", Status: conformance.Pass, Duration: 12345},
 				{Name: "sign/ec-p256/ecdsa-sha256", Status: conformance.Pass},
@@ -78,7 +81,7 @@ func TestWriteMatrix(t *testing.T) {
 	}
 	md := a.String()
 	for _, want := range []string{
-		"| [alpha](#alpha) | `/usr/lib/alpha.so` | Alpha Inc 1.2 | ? | 2 | 0 | 1 |\n",
+		"| [alpha](#alpha) | `/usr/lib/alpha.so` | Alpha Inc 1.2 | IBM SW TPM | 2 | 0 | 1 |\n",
 		"| [beta](#beta) | `/usr/lib/beta.so` | ? | ? | 0 | 1 | 0 |\n",
 		"| key type | alpha | beta |\n|---|---|---|\n",
 		"| `ec-p256` | ✓ (skipped: import) | — |\n",
