@@ -1,6 +1,7 @@
 // Package testenv finds the real parts keyplane's tests use — SoftHSM2,
 // OpenSSL, pkcs11-tool, p11-kit, Python's cryptography — and makes
-// throwaway tokens.
+// throwaway tokens (tokens.go: one TokenKind per PKCS#11 implementation)
+// and, for fault tests, modules that crash or hang (FaultyModule).
 //
 // A test that needs a missing part skips with a message saying what to
 // install, unless KEYPLANE_REQUIRE_TOOLS=1 is set (the README's test command
