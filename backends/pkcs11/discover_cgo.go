@@ -29,8 +29,12 @@ import (
 // Discover returns when ctx is done, with an error wrapping
 // backend.ErrUnavailable, even when the module has not returned: the call
 // into the module cannot be stopped and goes on in the background (the
-// module stays loaded). To be safe from a module that crashes or never
-// returns, run Discover in a child process, as `keyplane tokens` does.
+// module stays loaded). A module that hangs while it loads or initializes
+// does so under the lock every module of the process is loaded under, so
+// no other module (and no backend on a module not yet loaded) can be
+// loaded in the process afterwards. To be safe from a module that crashes
+// or never returns, run Discover in a child process, as `keyplane tokens`
+// does.
 func Discover(ctx context.Context, path string, opts DiscoverOptions) (*ModuleInfo, error) {
 	shown := opts.InitArgs
 	if shown != "" && opts.InitArgsSecret {

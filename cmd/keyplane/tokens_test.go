@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -243,5 +245,41 @@ func TestTokensUsage(t *testing.T) {
 		if code != exitError || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%q: exit %d, stderr %q, want %q", tt.args, code, stderr, tt.want)
 		}
+	}
+}
+
+// TestTokensInProcessHang: with --in-process, a module that never returns
+// is listed with the error at the deadline, and keyplane exits. It runs
+// keyplane as a child: the hung call stays behind in the process, holding
+// the lock modules are loaded under.
+func TestTokensInProcessHang(t *testing.T) {
+	if !haveCgo {
+		t.Skip("needs a cgo build (the pkcs11 backend needs cgo)")
+	}
+	hang := testenv.FaultyModule(t, "hang")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "tokens", "--in-process", "--timeout", "1s", "--json", "--module", hang)
+	cmd.Args[0] = "keyplane" // TestMain runs the CLI under this name
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	elapsed := time.Since(start)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailed {
+		t.Fatalf("exit: %v, want status %d; stderr %s", err, exitFailed, stderr.String())
+	}
+	if elapsed > 1*time.Second+10*time.Second {
+		t.Errorf("took %v with a 1s timeout", elapsed)
+	}
+	var l tokensListing
+	if err := json.Unmarshal([]byte(stdout.String()), &l); err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	if len(l.Modules) != 1 || !strings.Contains(l.Modules[0].Error, "did not answer in time") || !strings.Contains(l.Modules[0].Error, "no answer within 1s") {
+		t.Errorf("listing %+v", l.Modules)
 	}
 }
