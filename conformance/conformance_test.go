@@ -441,3 +441,30 @@ func TestCheckReopen(t *testing.T) {
 	wantStatus(t, rep, conformance.Fail, "Persistent is false", "capabilities", "reopen/open")
 	wantStatus(t, rep, conformance.Fail, "not found", "reopen/ec-p256")
 }
+
+// TestReportMessagesStable: the same faults give the same report text
+// from run to run (the token matrix, docs/backends/tokens.md, is compared
+// byte for byte). A backend that refuses every key with a plain error
+// fails errors/bad-label on every label it tries.
+func TestReportMessagesStable(t *testing.T) {
+	var first string
+	for i := 0; i < 6; i++ {
+		rep := checkWith(t, conformance.Config{Algorithms: []backend.Algorithm{backend.Ed25519}}, func(b backend.Backend) backend.Backend {
+			return &faulty{Backend: b, generate: func(context.Context, backend.KeySpec) (*backend.Key, error) {
+				return nil, errors.New("refused")
+			}}
+		})
+		r, ok := statusOf(rep, "errors/bad-label")
+		if !ok || r.Status != conformance.Fail {
+			t.Fatalf("errors/bad-label: %+v, want a failure", r)
+		}
+		msg := labelPrefix.ReplaceAllString(r.Message, "PREFIX-")
+		if i == 0 {
+			first = msg
+		} else if msg != first {
+			t.Fatalf("run %d says:\n%s\nrun 0 said:\n%s", i, msg, first)
+		}
+	}
+}
+
+var labelPrefix = regexp.MustCompile(`conformance-[0-9a-f]{12}-`)
