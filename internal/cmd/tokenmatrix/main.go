@@ -112,7 +112,7 @@ func generate(ctx context.Context, o options) error {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			return err
 		}
-		logf("starting a %s token", k.Name)
+		logf("starting the %s token", k.Name)
 		in, err := k.Start(dir)
 		if errors.Is(err, testenv.ErrNotInstalled) {
 			msg := fmt.Sprintf("%s token: %v (install: apt-get install -y %s)", k.Name, err, k.Package)
