@@ -1,0 +1,5 @@
+//go:build !unix
+
+package nocore
+
+func disable() error { return nil }
