@@ -21,11 +21,22 @@
 // from command-line flags, and never appear in a message: backend URIs and
 // key references are printed through backend.Redact. Decryption failures
 // are one vague error. Files holding secrets (decrypt output, exported
-// keys) are created with mode 0600.
+// keys) are created with mode 0600. Before anything else, main turns core
+// dumps off (internal/nocore: RLIMIT_CORE 0, and on Linux the process is
+// made non-dumpable, so that neither a crash nor a same-user debugger
+// copies its keys, PINs and passphrases out of memory).
 package main
 
-import "os"
+import (
+	"fmt"
+	"os"
+
+	"github.com/keyplane/keyplane/internal/nocore"
+)
 
 func main() {
+	if err := nocore.Disable(); err != nil {
+		fmt.Fprintf(os.Stderr, "%swarning: core dumps stay on: %v\n", errorPrefix, err)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

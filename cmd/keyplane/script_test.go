@@ -17,10 +17,11 @@ import (
 // TestMain lets the test binary run as the keyplane command: testscript
 // copies it into $PATH as "keyplane", and when started under that name it
 // runs the CLI instead of the tests (the way filippo.io/age's cmd/age tests
-// work).
+// work). The command is main itself, so that the scripts run what users
+// run (core dumps off included).
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"keyplane": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"keyplane": main,
 	})
 }
 
