@@ -22,9 +22,14 @@ import (
 // given: OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
 const DefaultIterations = 600_000
 
-// MaxIterations is the largest PBKDF2 iteration count Decrypt accepts, so
-// that a hostile file cannot make the reader spin for hours.
-const MaxIterations = 10_000_000
+// MaxIterations is the largest PBKDF2 iteration count Decrypt accepts (and
+// Encrypt writes), so that a small hostile file cannot make a reader spin:
+// a larger count is refused before any key derivation, whatever the
+// passphrase. Real files are far below it: OpenSSL 3 and pyca's
+// BestAvailableEncryption write 2048, keyplane DefaultIterations (600,000,
+// OWASP's figure for HMAC-SHA256; 210,000 for HMAC-SHA512). Reading a
+// file at the cap costs a few tenths of a second of one core.
+const MaxIterations = 1_000_000
 
 // maxSaltLen bounds the salt read from a file.
 const maxSaltLen = 1024
@@ -310,7 +315,7 @@ func parseScheme(der []byte) (*scheme, error) {
 	case kp.IterationCount < 1:
 		return nil, fmt.Errorf("pkcs8: PBKDF2 iteration count %d: %w", kp.IterationCount, backend.ErrInvalidInput)
 	case kp.IterationCount > MaxIterations:
-		return nil, fmt.Errorf("pkcs8: PBKDF2 iteration count %d exceeds the limit of %d: %w", kp.IterationCount, MaxIterations, backend.ErrUnsupported)
+		return nil, fmt.Errorf("pkcs8: PBKDF2 iteration count %d exceeds the limit of %d (refused unread; re-encrypt the key with a lower count, e.g. openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000): %w", kp.IterationCount, MaxIterations, backend.ErrUnsupported)
 	}
 	s.info.Iterations = kp.IterationCount
 	if kp.KeyLength != 0 && kp.KeyLength != s.keySize {
