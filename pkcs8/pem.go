@@ -76,6 +76,9 @@ func parseBlock(block *pem.Block, passphrase func() ([]byte, error)) (any, error
 		return nil, fmt.Errorf("pkcs8: legacy PEM encryption (Proc-Type: 4,ENCRYPTED, DEK-Info: %q) is not supported; convert the key to encrypted PKCS#8 with \"openssl pkcs8 -topk8\": %w",
 			cipher, backend.ErrUnsupported)
 	}
+	if err := checkBlockSize(block.Type, block.Bytes); err != nil {
+		return nil, err
+	}
 	var (
 		key any
 		err error
@@ -100,6 +103,9 @@ func parseBlock(block *pem.Block, passphrase func() ([]byte, error)) (any, error
 		}
 		return ParseEncryptedPrivateKey(block.Bytes, pw)
 	case TypeRSAPrivateKey:
+		if err := checkPKCS1(block.Bytes); err != nil {
+			return nil, err
+		}
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("pkcs8: malformed PKCS#1 RSA private key: %v: %w", err, backend.ErrInvalidInput)
@@ -114,6 +120,9 @@ func parseBlock(block *pem.Block, passphrase func() ([]byte, error)) (any, error
 }
 
 func parsePKCS8(der []byte) (any, error) {
+	if err := checkPKCS8(der); err != nil {
+		return nil, err
+	}
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		if strings.Contains(err.Error(), "unknown algorithm") || strings.Contains(err.Error(), "unsupported") {
@@ -138,11 +147,17 @@ func checkKeyType(key any) (any, error) {
 // backend.ErrAuthentication: with CBC, that is what a wrong passphrase
 // looks like.
 func ParseEncryptedPrivateKey(der, passphrase []byte) (any, error) {
+	if err := checkBlockSize(TypeEncryptedPrivateKey, der); err != nil {
+		return nil, err
+	}
 	plain, err := Decrypt(der, passphrase)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(plain)
+	if err := checkPKCS8(plain); err != nil {
+		return nil, err
+	}
 	key, err := x509.ParsePKCS8PrivateKey(plain)
 	if err != nil {
 		return nil, errWrongPassphrase

@@ -24,19 +24,30 @@ func (c *cli) openInput(path string) (io.ReadCloser, error) {
 	return f, nil
 }
 
+// maxKeyFile bounds a key file read by import: far more than any key
+// (with a certificate chain around it) takes, and small enough that a
+// hostile file is refused before it is decoded.
+const maxKeyFile = 1 << 20
+
 // readInput reads the whole file named by path, or stdin.
 func (c *cli) readInput(path string) ([]byte, error) {
+	return c.readInputMax(path, maxInput)
+}
+
+// readInputMax is readInput with a smaller bound than maxInput.
+func (c *cli) readInputMax(path string, limit int) ([]byte, error) {
 	r, err := c.openInput(path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading input: %w", pathError(err))
 	}
-	if len(data) > maxInput {
-		return nil, fmt.Errorf("input is larger than %d bytes", maxInput)
+	if len(data) > limit {
+		clear(data)
+		return nil, fmt.Errorf("%s: input is larger than %d bytes", inputName(path), limit)
 	}
 	return data, nil
 }

@@ -52,7 +52,7 @@ Not every backend accepts imports (an HSM may refuse them).`,
 					return err
 				}
 			}
-			data, err := c.readInput(in)
+			data, err := c.readInputMax(in, maxKeyFile)
 			if err != nil {
 				return err
 			}
