@@ -93,9 +93,30 @@ func validScheme(s string) bool {
 // secretParams are URI query parameters whose values are secrets.
 var secretParams = []string{"pin-value", "passphrase", "pin"}
 
+// knownParams are the attribute names, none secret, of the URIs of the
+// backends in this module (RFC 7512's path and query attributes,
+// keyplane's own, the software and plugin schemes'). After a secret
+// attribute, Redact keeps only these: anything else may be the tail of a
+// secret holding an unencoded separator.
+var knownParams = []string{
+	// PKCS#11 path attributes (RFC 7512).
+	"token", "manufacturer", "serial", "model",
+	"library-manufacturer", "library-description", "library-version",
+	"slot-id", "slot-description", "slot-manufacturer",
+	"object", "id", "type",
+	// PKCS#11 query attributes (RFC 7512 and keyplane's).
+	"module-path", "module-name", "pin-source",
+	"oaep-fallback", "max-sessions", "call-timeout", "module-init-args",
+	// software: and plugin: URIs.
+	"passphrase-source", "sha256", "timeout",
+}
+
 // Redact returns uri with the values of secret query parameters
-// (pin-value, passphrase) replaced by "REDACTED", for errors and logs. It
-// works on any scheme and never fails.
+// (pin-value, passphrase, pin) replaced by "REDACTED", for errors and
+// logs. A secret holding an unencoded "&" (";" in a path) splits there,
+// and its tail reads as further parameters: so after a secret parameter,
+// every part whose name is not one of keyplane's known attribute names is
+// dropped. It works on any scheme and never fails.
 func Redact(uri string) string {
 	base, query, ok := strings.Cut(uri, "?")
 	if !ok {
@@ -107,18 +128,22 @@ func Redact(uri string) string {
 
 func redactList(s, sep string) string {
 	parts := strings.Split(s, sep)
-	for i, p := range parts {
-		name, _, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
-		}
+	out := parts[:0]
+	afterSecret := false
+	for _, p := range parts {
+		name, _, hasValue := strings.Cut(p, "=")
 		// The first path attribute carries the scheme ("pkcs11:pin-value=...").
-		if j := strings.LastIndex(name, ":"); j >= 0 {
+		if j := strings.LastIndex(name, ":"); j >= 0 && hasValue {
 			name = name[j+1:]
 		}
-		if slices.Contains(secretParams, strings.ToLower(name)) {
-			parts[i] = p[:strings.Index(p, "=")+1] + "REDACTED"
+		switch {
+		case hasValue && slices.Contains(secretParams, strings.ToLower(name)):
+			p = p[:strings.Index(p, "=")+1] + "REDACTED"
+			afterSecret = true
+		case afterSecret && !(hasValue && slices.Contains(knownParams, strings.ToLower(name))):
+			continue // possibly the secret's tail
 		}
+		out = append(out, p)
 	}
-	return strings.Join(parts, sep)
+	return strings.Join(out, sep)
 }

@@ -105,6 +105,7 @@ func parseURI(uri string, opts *Options) (*target, error) {
 	}
 	t := &target{scheme: scheme, name: "plugin:" + filepath.Base(path), sha256: opts.SHA256}
 	var keep []string
+	afterSecret := false // a secret holding "&" may go on in what follows
 	for _, p := range strings.Split(query, "&") {
 		if p == "" {
 			continue
@@ -114,16 +115,26 @@ func parseURI(uri string, opts *Options) (*target, error) {
 		case "sha256":
 			sum, err := parseSHA256(v, "sha256=")
 			if err != nil {
+				if afterSecret {
+					return nil, errAfterSecret(path, k)
+				}
 				return nil, err
 			}
 			t.sha256 = sum
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
+				if afterSecret {
+					return nil, errAfterSecret(path, k)
+				}
 				return nil, fmt.Errorf("plugin URI %q: timeout=%q is not a positive duration (e.g. 10s): %w", backend.Redact(uri), v, backend.ErrInvalidInput)
 			}
 			opts.CallTimeout = d
 		default:
+			switch strings.ToLower(k) {
+			case "pin", "pin-value", "passphrase", "password":
+				afterSecret = true
+			}
 			keep = append(keep, p)
 		}
 	}
@@ -137,6 +148,13 @@ func parseURI(uri string, opts *Options) (*target, error) {
 		return nil, fmt.Errorf("plugin URI %q: malformed query: %w", backend.Redact(uri), backend.ErrInvalidInput)
 	}
 	return t, nil
+}
+
+// errAfterSecret refuses a bad sha256= or timeout= that follows a secret
+// parameter for the plugin: the secret may hold an unencoded "&" and go
+// on there, so neither the value nor the URI's query is repeated.
+func errAfterSecret(exe, name string) error {
+	return fmt.Errorf("plugin URI plugin:%s?…: %s= after a secret parameter is invalid (not shown: it may be the tail of a secret holding \"&\", which must be written %%26): %w", exe, name, backend.ErrInvalidInput)
 }
 
 func parseSHA256(h, from string) ([]byte, error) {

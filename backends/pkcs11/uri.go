@@ -83,7 +83,9 @@ const scheme = "pkcs11:"
 // percent-escape, a non-numeric slot-id, an unknown type, both pin-value
 // and pin-source, or a relative module-path is refused with an error
 // wrapping backend.ErrInvalidInput that names the attribute. Errors never
-// contain the PIN.
+// contain the PIN, nor anything after pin-value that could be its tail (a
+// PIN holding an unencoded "&"): an error there names only a known
+// attribute, without its value.
 func ParseURI(s string) (*URI, error) {
 	rest, ok := strings.CutPrefix(s, scheme)
 	if !ok {
@@ -105,6 +107,9 @@ func ParseURI(s string) (*URI, error) {
 			continue
 		}
 		if err := u.setQuery(attr, seen); err != nil {
+			if seen["pin-value"] {
+				return nil, errAfterPIN(attr)
+			}
 			return nil, err
 		}
 	}
@@ -134,6 +139,19 @@ func splitAttr(attr string, seen map[string]bool) (name, value string, err error
 }
 
 func isSecretAttr(name string) bool { return name == "pin-value" }
+
+// errAfterPIN is the error for a bad query attribute after pin-value. A
+// PIN holding an unencoded "&" splits the query there, so what follows may
+// be the PIN's tail: the error names the attribute only when it is a known
+// one, and never repeats its value.
+func errAfterPIN(attr string) error {
+	const hint = `(not shown: it may be the tail of a PIN holding "&", which must be written %26)`
+	name, _, _ := strings.Cut(attr, "=")
+	if isQueryName(name) {
+		return fmt.Errorf("pkcs11 URI: attribute %s after pin-value is invalid %s: %w", name, hint, backend.ErrInvalidInput)
+	}
+	return fmt.Errorf("pkcs11 URI: an attribute after pin-value is not one this backend knows %s: %w", hint, backend.ErrInvalidInput)
+}
 
 // clip shortens a string quoted in an error.
 func clip(s string) string {

@@ -60,15 +60,8 @@ func ParseURI(uri string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("software: URI query of %q is malformed (want name=value pairs joined by &): %w", withoutQuery(uri), backend.ErrInvalidInput)
 	}
-	var unknown []string
-	for name := range q {
-		if name != "passphrase-source" {
-			unknown = append(unknown, fmt.Sprintf("%q", name))
-		}
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return Config{}, fmt.Errorf("software: unknown URI query parameter %s (known: passphrase-source): %w", strings.Join(unknown, ", "), backend.ErrInvalidInput)
+	if err := checkQueryNames(rawQuery); err != nil {
+		return Config{}, err
 	}
 	if src, ok := q["passphrase-source"]; ok {
 		if c.Memory {
@@ -87,6 +80,44 @@ func ParseURI(uri string) (Config, error) {
 		c.PassphraseFile = path
 	}
 	return c, nil
+}
+
+// secretLooking are parameter names that hold a secret in other URIs; a
+// software: URI has none (the passphrase never goes in it), so one of
+// these is a mistake whose value, and whatever follows it, may be a
+// passphrase.
+var secretLooking = []string{"passphrase", "password", "pin", "pin-value"}
+
+// checkQueryNames refuses names other than passphrase-source and names
+// them (sorted), except those that follow a secret-looking one: a
+// passphrase holding an unencoded "&" splits there, and its tail reads as
+// further names. The query has already been parsed by url.ParseQuery.
+func checkQueryNames(rawQuery string) error {
+	var unknown []string
+	tail := false
+	for _, part := range strings.Split(rawQuery, "&") {
+		raw, _, _ := strings.Cut(part, "=")
+		name, _ := url.QueryUnescape(raw)
+		if part == "" || name == "passphrase-source" {
+			continue
+		}
+		if tail {
+			continue // possibly the secret's tail
+		}
+		if q := fmt.Sprintf("%q", name); !slices.Contains(unknown, q) {
+			unknown = append(unknown, q)
+		}
+		tail = slices.Contains(secretLooking, strings.ToLower(name))
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	msg := fmt.Sprintf("software: unknown URI query parameter %s (known: passphrase-source)", strings.Join(unknown, ", "))
+	if tail {
+		msg += "; what follows it is not shown, in case it is part of a passphrase (the passphrase never goes in the URI: use passphrase-source=file:<path> or " + PassphraseEnv + ")"
+	}
+	return fmt.Errorf("%s: %w", msg, backend.ErrInvalidInput)
 }
 
 // withoutQuery returns uri up to its query, for errors: query values are

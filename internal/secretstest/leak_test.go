@@ -26,6 +26,9 @@ const (
 	pass       = "pass-3b8f2a-xyzzy"
 	wrongPass  = "pass-wrong-91d4c2"
 	importPass = "import-pass-6a0b1c"
+	// pinTail is what follows the "&" of a PIN written unencoded into a
+	// URI query: the parser sees it as the next attribute.
+	pinTail = "pintail-8e41d0"
 )
 
 var secrets = []struct{ name, value string }{
@@ -34,6 +37,7 @@ var secrets = []struct{ name, value string }{
 	{"passphrase", pass},
 	{"wrong passphrase", wrongPass},
 	{"import passphrase", importPass},
+	{"PIN tail", pinTail},
 }
 
 // form is one way a secret could be written out.
