@@ -243,10 +243,10 @@ func TestNoPassphraseWarning(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Fatalf("with a passphrase, logged %q", buf.String())
 	}
-	// Plain keys stay readable when a passphrase is later configured.
-	if _, err := ks2.Signer(ctx, "k"); err != nil {
-		t.Fatal(err)
-	}
+	// Once a passphrase is configured, plain keys are refused (issue 12,
+	// B.6): such a keystore uses encrypted files only.
+	_, err := ks2.Signer(ctx, "k")
+	wantErr(t, err, backend.ErrInvalidInput, "a plain key in a keystore with a passphrase")
 }
 
 func TestExistingDirModeWarning(t *testing.T) {

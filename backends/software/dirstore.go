@@ -51,6 +51,11 @@ func openDirStore(dir string, passphrase []byte) (*dirStore, error) {
 		return nil, fmt.Errorf("software: keystore directory %s: %v: %w", abs, err, backend.ErrUnavailable)
 	case !st.IsDir():
 		return nil, fmt.Errorf("software: keystore path %s is not a directory: %w", abs, backend.ErrInvalidInput)
+	case st.Mode().Perm()&0o022 != 0:
+		// Whoever can write the directory can plant a key of their
+		// choosing, or delete keys.
+		return nil, fmt.Errorf("software: keystore directory %s is writable by group or others (mode %04o): refused, since they could plant or remove keys; run chmod 700 on it: %w",
+			abs, st.Mode().Perm(), backend.ErrInvalidInput)
 	case st.Mode().Perm()&0o077 != 0:
 		slog.Warn("software keystore directory is accessible by group or others; run chmod 700 on it", "dir", abs, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
 	}
@@ -231,7 +236,7 @@ func (d *dirStore) load(e *keyEntry) (any, error) {
 	defer clear(data)
 	priv, err := decodeKeyFile(data, d.passphrase, e.meta.Algorithm)
 	if err != nil {
-		return nil, fmt.Errorf("software: key %q: %w", e.meta.Label, err)
+		return nil, fmt.Errorf("software: key %q (%s): %w", e.meta.Label, d.path(e.name+keySuffix), err)
 	}
 	if err := checkMaterial(&e.meta, priv); err != nil {
 		return nil, err

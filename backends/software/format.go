@@ -77,10 +77,25 @@ func encodeKeyFile(alg backend.Algorithm, priv any, passphrase []byte) ([]byte, 
 // decodeKeyFile reads a key file written by encodeKeyFile (or by hand with
 // openssl: any PEM key pkcs8.ParsePrivateKeyPEM reads). want is the
 // algorithm the metadata names; a secret key file must hold that algorithm.
+//
+// With a passphrase, only an encrypted file is read, as its first PEM
+// block: an unencrypted key in a keystore that has a passphrase can only
+// have been planted by someone who can write the directory but does not
+// know the passphrase, who would then choose the key.
 func decodeKeyFile(data, passphrase []byte, want backend.Algorithm) (any, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("key file is not PEM: %w", backend.ErrInvalidInput)
+	}
+	if passphrase != nil {
+		switch block.Type {
+		case pemEncryptedSecretKey:
+		case pkcs8.TypeEncryptedPrivateKey:
+			return pkcs8.ParseEncryptedPrivateKey(block.Bytes, passphrase)
+		default:
+			return nil, fmt.Errorf("key file (%q) is not encrypted, but this keystore has a passphrase: refused, since whoever can write the directory could have planted it; re-import the key with the passphrase configured: %w",
+				block.Type, backend.ErrInvalidInput)
+		}
 	}
 	var pass func() ([]byte, error)
 	if passphrase != nil {
