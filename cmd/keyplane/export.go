@@ -14,30 +14,42 @@ const exportPassphraseEnv = "KEYPLANE_EXPORT_PASSPHRASE"
 
 func newExportCmd(c *cli) *cobra.Command {
 	var ref, out, passFile string
+	var noPass bool
 	cmd := &cobra.Command{
-		Use:   "export --key K [--out FILE] [--passphrase-file FILE]",
+		Use:   "export --key K (--passphrase-file FILE | --no-passphrase) [--out FILE]",
 		Short: "Export a private key (software keystores only)",
 		Long: `Export a key's private half, from a backend that allows it (the software
 keystore; HSM keys cannot leave their token).
 
-Private keys are written as PKCS#8 PEM. With a passphrase (from
---passphrase-file FILE or KEYPLANE_EXPORT_PASSPHRASE; never from the command
-line) the PEM is encrypted ("ENCRYPTED PRIVATE KEY", PBES2 with
-PBKDF2-HMAC-SHA256 and AES-256-CBC), which OpenSSL and Python's cryptography
-read with the passphrase. Without one it is plain: mind where it goes.
+Private keys are written as PKCS#8 PEM, encrypted with a passphrase from
+--passphrase-file FILE or KEYPLANE_EXPORT_PASSPHRASE (never from the command
+line): "ENCRYPTED PRIVATE KEY", PBES2 with PBKDF2-HMAC-SHA256 and
+AES-256-CBC, which OpenSSL and Python's cryptography read with the
+passphrase. To write a private key in the clear ("PRIVATE KEY"), say so with
+--no-passphrase; with neither, export refuses. A line on stderr says which
+one was written.
 
 Fernet keys are written as their 44-character base64url text, aes-256 keys as
 64 hexadecimal characters, both as one line, as "keyplane import" reads them;
-a passphrase does not apply to them.
+they have no encrypted form, a passphrase does not apply to them, and stderr
+says they were written in the clear.
 
 A file named by --out is created with mode 0600.`,
 		Example: `  keyplane export --key legacy --passphrase-file pass.txt --out legacy.enc.pem
-  openssl pkey -in legacy.enc.pem -passin file:pass.txt -noout`,
+  openssl pkey -in legacy.enc.pem -passin file:pass.txt -noout
+  keyplane export --key legacy --no-passphrase --out legacy.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pass, err := c.passphrase(passFile, exportPassphraseEnv)
+			pass, passFrom, err := c.passphraseFrom(passFile, exportPassphraseEnv)
 			if err != nil {
 				return err
+			}
+			if pass != nil && noPass {
+				return fmt.Errorf("--no-passphrase and an export passphrase contradict each other; give one")
+			}
+			dest := "stdout"
+			if out != "" && out != "-" {
+				dest = out
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
@@ -49,11 +61,15 @@ A file named by --out is created with mode 0600.`,
 				if err != nil {
 					return err
 				}
+				if k.Algorithm.Asymmetric() && pass == nil && !noPass {
+					return fmt.Errorf("key %q: a private key is exported encrypted: give a passphrase with --passphrase-file FILE or %s, or pass --no-passphrase to write it in the clear", k.Label, exportPassphraseEnv)
+				}
 				key, err := exp.ExportKey(ctx, ref)
 				if err != nil {
 					return keyError(ref, err)
 				}
 				var data []byte
+				var said string
 				switch sk := key.(type) {
 				case backend.SecretKey:
 					if pass != nil {
@@ -67,18 +83,34 @@ A file named by --out is created with mode 0600.`,
 					default:
 						return fmt.Errorf("key %q: no export form for a %s secret key: %w", k.Label, sk.Algorithm, backend.ErrUnsupported)
 					}
+					said = fmt.Sprintf("exported %s key %q UNENCRYPTED (a secret key is exported as its text form, which has no encryption)", sk.Algorithm, k.Label)
 				default:
+					if pass == nil && !noPass {
+						// The metadata said secret key, the material is not.
+						return fmt.Errorf("key %q: a private key is exported encrypted: give a passphrase with --passphrase-file FILE or %s, or pass --no-passphrase to write it in the clear", k.Label, exportPassphraseEnv)
+					}
 					data, err = pkcs8.MarshalPrivateKeyPEM(key, pass)
 					if err != nil {
 						return fmt.Errorf("encoding key %q: %w", k.Label, err)
 					}
+					if pass != nil {
+						said = fmt.Sprintf("exported private key %q encrypted (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) with the passphrase from %s", k.Label, passFrom)
+					} else {
+						said = fmt.Sprintf("exported private key %q UNENCRYPTED (--no-passphrase)", k.Label)
+					}
 				}
-				return c.writeOutput(out, data, permSecret)
+				defer clear(data)
+				if err := c.writeOutput(out, data, permSecret); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stderr, "%s%s to %s\n", errorPrefix, said, dest)
+				return nil
 			})
 		},
 	}
 	addKeyFlag(cmd, &ref)
 	cmd.Flags().StringVar(&out, "out", "", "write to `FILE` (mode 0600) instead of stdout")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "encrypt the PEM with the passphrase in `FILE`")
+	cmd.Flags().BoolVar(&noPass, "no-passphrase", false, "write a private key unencrypted (needed when no export passphrase is given)")
 	return cmd
 }

@@ -12,20 +12,33 @@ import (
 // "echo secret > file" works. A passphrase is never taken from the command
 // line, where other users could read it, and never appears in a message.
 func (c *cli) passphrase(flagValue, envName string) ([]byte, error) {
+	pass, _, err := c.passphraseFrom(flagValue, envName)
+	return pass, err
+}
+
+// passphraseFrom is passphrase, and also says where the passphrase came
+// from ("--passphrase-file FILE" or the variable's name), for messages.
+func (c *cli) passphraseFrom(flagValue, envName string) (pass []byte, from string, err error) {
 	if flagValue != "" {
-		data, err := os.ReadFile(flagValue)
-		if err != nil {
-			return nil, fmt.Errorf("--passphrase-file: %w", pathError(err))
-		}
-		data = bytes.TrimSuffix(data, []byte("\n"))
-		data = bytes.TrimSuffix(data, []byte("\r"))
-		if len(data) == 0 {
-			return nil, fmt.Errorf("--passphrase-file %s is empty", flagValue)
-		}
-		return data, nil
+		pass, err = c.passphraseFile(flagValue)
+		return pass, "--passphrase-file " + flagValue, err
 	}
 	if v := c.getenv(envName); v != "" {
-		return []byte(v), nil
+		return []byte(v), envName, nil
 	}
-	return nil, nil
+	return nil, "", nil
+}
+
+// passphraseFile reads the file named by --passphrase-file.
+func (c *cli) passphraseFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--passphrase-file: %w", pathError(err))
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	data = bytes.TrimSuffix(data, []byte("\r"))
+	if len(data) == 0 {
+		return nil, fmt.Errorf("--passphrase-file %s is empty", path)
+	}
+	return data, nil
 }
