@@ -48,6 +48,6 @@ write a comma inside a value as "\,".`,
 			})
 		},
 	}
-	f.add(cmd)
+	f.add(c, cmd)
 	return cmd
 }

@@ -73,7 +73,7 @@ help an attacker.
 			})
 		},
 	}
-	f.add(cmd, "decrypt")
+	f.add(c, cmd, "decrypt")
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "refuse Fernet tokens older than this `duration` (e.g. 1h; default: no limit)")
 	return cmd
 }

@@ -19,11 +19,11 @@ type cryptFlags struct {
 	oaepLabel, aad    string
 }
 
-func (f *cryptFlags) add(cmd *cobra.Command, verb string) {
+func (f *cryptFlags) add(c *cli, cmd *cobra.Command, verb string) {
 	addKeyFlag(cmd, &f.ref)
 	cmd.Flags().StringVar(&f.alg, "alg", "", "`algorithm` (required)")
 	cmd.Flags().StringVar(&f.in, "in", "", "`FILE` to "+verb+" (default: stdin)")
-	cmd.Flags().StringVar(&f.out, "out", "", "write the result to `FILE` (default: stdout)")
+	c.addOutFlag(cmd, &f.out, "write the result to `FILE` (default: stdout)")
 	cmd.Flags().StringVar(&f.oaepLabel, "label", "", "OAEP label, as `text` (rsa-oaep-* only)")
 	cmd.Flags().StringVar(&f.aad, "aad", "", "associated data, as `text` (aes-256-gcm only)")
 	cmd.MarkFlagRequired("alg")
@@ -112,7 +112,7 @@ func newEncryptCmd(c *cli) *cobra.Command {
 			})
 		},
 	}
-	f.add(cmd, "encrypt")
+	f.add(c, cmd, "encrypt")
 	return cmd
 }
 

@@ -109,7 +109,7 @@ A file named by --out is created with mode 0600.`,
 		},
 	}
 	addKeyFlag(cmd, &ref)
-	cmd.Flags().StringVar(&out, "out", "", "write to `FILE` (mode 0600) instead of stdout")
+	c.addOutFlag(cmd, &out, "write to `FILE` (mode 0600) instead of stdout")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "encrypt the PEM with the passphrase in `FILE`")
 	cmd.Flags().BoolVar(&noPass, "no-passphrase", false, "write a private key unencrypted (needed when no export passphrase is given)")
 	return cmd

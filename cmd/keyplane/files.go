@@ -1,12 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
 )
 
 // maxInput bounds what keyplane reads into memory from one file or stdin.
@@ -71,76 +75,176 @@ const (
 	permSecret = 0o600
 )
 
-// writeOutput writes data to the file named by path (replacing it, through
-// a temporary file in the same directory and a rename), or to stdout when
+// addOutFlag adds --out (with usage) and --force to cmd.
+func (c *cli) addOutFlag(cmd *cobra.Command, out *string, usage string) {
+	cmd.Flags().StringVar(out, "out", "", usage)
+	cmd.Flags().BoolVar(&c.force, "force", false, "replace the --out `FILE` if it exists (only a regular file of yours, never a link)")
+}
+
+// writeOutput writes data to the file named by path, or to stdout when
 // path is "" or "-". Errors name path, never the temporary file.
+//
+// What is at path decides, before anything is opened:
+//
+//   - nothing: data goes to a temporary file in the same directory
+//     (O_CREAT|O_EXCL|O_NOFOLLOW, a random name, mode perm), which is
+//     synced and then hard-linked to path: link(2) fails if path has
+//     appeared meanwhile, whatever it is, and never follows a symbolic
+//     link, so the new name gets O_EXCL semantics and only ever a complete
+//     file. The temporary name is then removed. (On a file system without
+//     hard links, path itself is created with O_CREAT|O_EXCL|O_NOFOLLOW and
+//     removed if the write fails.)
+//   - a regular file owned by this user: refused unless --force; with it,
+//     the temporary file is renamed over path (atomic; rename replaces a
+//     name, it never writes through a link that replaced the file).
+//   - a symbolic link (even to a file of ours, even dangling), a FIFO, a
+//     device, a socket, a directory, or a file another user owns: refused,
+//     --force or not. A FIFO is never opened, so it cannot block the
+//     command nor receive anything: another user's FIFO in a shared /tmp
+//     would otherwise hand them a private key.
+//
+// A failure leaves no file behind: neither path nor the temporary file
+// (a process killed in the middle may leave the temporary file, named
+// "."+base+".tmp-*", readable only by this user).
 func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
 	if path == "" || path == "-" {
 		_, err := c.stdout.Write(data)
 		return err
 	}
-	fail := func(err error) error {
-		var pe *os.PathError
-		var le *os.LinkError
-		switch {
-		case errors.As(err, &pe):
-			err = pe.Err
-		case errors.As(err, &le):
-			err = le.Err
-		}
-		return fmt.Errorf("writing %s: %w", path, err)
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return createOutput(path, data, perm)
+	case err != nil:
+		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("writing %s: it is a symbolic link; refused (name the file itself, or - for stdout)", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("writing %s: it is not a regular file (%s); refused, and not opened (use - for stdout)", path, fileKind(fi.Mode()))
+	case !ownedByMe(fi):
+		return fmt.Errorf("writing %s: it is owned by another user; refused", path)
+	case !c.force:
+		return fmt.Errorf("writing %s: it exists; pass --force to replace it", path)
 	}
-	target := path
-	if fi, err := os.Stat(path); err == nil {
-		switch {
-		case fi.IsDir():
-			return fmt.Errorf("writing %s: it is a directory", path)
-		case !fi.Mode().IsRegular():
-			// A device or a pipe (/dev/stdout, a FIFO): write into it.
-			return writeInto(path, data)
-		}
-		// Through a symbolic link, replace the file it points to, not
-		// the link.
-		if resolved, err := filepath.EvalSymlinks(path); err == nil {
-			target = resolved
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp*")
-	if err != nil {
-		return fail(err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, this fails harmlessly
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fail(err)
-	}
-	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
-		tmp.Close()
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp.Name(), target); err != nil {
-		return fail(err)
-	}
-	return nil
+	return replaceOutput(path, data, perm)
 }
 
-// writeInto writes data into an existing file that is not a regular file.
-func writeInto(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, errors.Unwrap(err))
+// fileKind names what a non-regular file is, for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
 	}
-	_, err = f.Write(data)
+	return "mode " + m.String()
+}
+
+// tempOutput writes data to a new temporary file next to path, synced, of
+// mode perm, and returns its name.
+func tempOutput(path string, data []byte, perm os.FileMode) (string, error) {
+	dir, base := filepath.Split(path)
+	var f *os.File
+	var name string
+	for range 100 {
+		name = filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(uint64(rand.Uint32()), 36))
+		var err error
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("writing %s: %w", path, pathErrno(err))
+		}
+		break
+	}
+	if f == nil {
+		return "", fmt.Errorf("writing %s: no free temporary name", path)
+	}
+	err := f.Chmod(perm) // exactly perm, whatever the umask
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, pathError(err))
+		os.Remove(name)
+		return "", fmt.Errorf("writing %s: %w", path, pathErrno(err))
+	}
+	return name, nil
+}
+
+// createOutput makes path, which did not exist, hold data.
+func createOutput(path string, data []byte, perm os.FileMode) error {
+	tmp, err := tempOutput(path, data, perm)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	err = os.Link(tmp, path)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("writing %s: it appeared while keyplane was writing; refused", path)
+	case !linkUnsupported(err):
+		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
+	}
+	// No hard links here: create path itself, exclusively.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
+	}
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
 	}
 	return nil
+}
+
+// replaceOutput makes the existing regular file path hold data.
+func replaceOutput(path string, data []byte, perm os.FileMode) error {
+	tmp, err := tempOutput(path, data, perm)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
+	}
+	return nil
+}
+
+// pathErrno drops the operation and the path from an *os.PathError or
+// *os.LinkError, whose path may be the temporary file's.
+func pathErrno(err error) error {
+	var pe *os.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
 }
 
 // pathError drops the operation from an *os.PathError ("open x: no such

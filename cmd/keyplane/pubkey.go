@@ -45,7 +45,7 @@ Secret keys (aes-256, fernet) have no public key.`,
 		},
 	}
 	addKeyFlag(cmd, &ref)
-	cmd.Flags().StringVar(&out, "out", "", "write to `FILE` instead of stdout")
+	c.addOutFlag(cmd, &out, "write to `FILE` instead of stdout")
 	cmd.Flags().StringVar(&format, "format", "pem", "output `format`: pem, der or ssh")
 	return cmd
 }

@@ -43,6 +43,7 @@ type cli struct {
 	getenv         func(string) string
 
 	backendURI string // --backend
+	force      bool   // --force: --out may replace an existing file
 }
 
 const rootLong = `keyplane generates keys and uses them — to sign, verify, encrypt and

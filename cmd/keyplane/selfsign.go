@@ -74,7 +74,7 @@ Signature algorithms and --subject are as for "keyplane csr".`,
 			})
 		},
 	}
-	f.add(cmd)
+	f.add(c, cmd)
 	cmd.Flags().IntVar(&days, "days", 0, "validity in `days` (required)")
 	cmd.Flags().BoolVar(&isCA, "ca", false, "make a CA certificate")
 	cmd.MarkFlagRequired("days")

@@ -61,7 +61,7 @@ Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 	addKeyFlag(cmd, &ref)
 	cmd.Flags().StringVar(&alg, "alg", "", "signature `algorithm` (required)")
 	cmd.Flags().StringVar(&in, "in", "", "`FILE` to sign (default: stdin)")
-	cmd.Flags().StringVar(&out, "out", "", "write the signature to `FILE` (default: stdout)")
+	c.addOutFlag(cmd, &out, "write the signature to `FILE` (default: stdout)")
 	cmd.MarkFlagRequired("alg")
 	return cmd
 }

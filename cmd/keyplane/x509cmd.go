@@ -19,14 +19,14 @@ type x509Flags struct {
 	pss               bool
 }
 
-func (f *x509Flags) add(cmd *cobra.Command) {
+func (f *x509Flags) add(c *cli, cmd *cobra.Command) {
 	addKeyFlag(cmd, &f.ref)
 	cmd.Flags().StringVar(&f.subject, "subject", "", "distinguished `name`, e.g. \"CN=example.com,O=Example\\, Inc.,C=US\" (required; attributes: "+subjectAttributes+")")
 	cmd.Flags().StringArrayVar(&f.dns, "dns", nil, "DNS `name` for the subject alternative names (repeatable)")
 	cmd.Flags().StringArrayVar(&f.ips, "ip", nil, "IP `address` for the subject alternative names (repeatable)")
 	cmd.Flags().StringArrayVar(&f.emails, "email", nil, "e-mail `address` for the subject alternative names (repeatable)")
 	cmd.Flags().BoolVar(&f.pss, "pss", false, "RSA keys: sign with RSA-PSS (SHA-256) instead of PKCS#1 v1.5")
-	cmd.Flags().StringVar(&f.out, "out", "", "write the PEM to `FILE` (default: stdout)")
+	c.addOutFlag(cmd, &f.out, "write the PEM to `FILE` (default: stdout)")
 	cmd.MarkFlagRequired("subject")
 }
 

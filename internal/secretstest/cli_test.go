@@ -87,7 +87,7 @@ func testCLI(t *testing.T, chk *checker) {
 	t.Run("software", func(t *testing.T) {
 		c.t = t
 		c.run(exitOK, passEnv, []string{"sig"}, "keygen", "--label", "sig", "--type", "ec-p256")
-		c.run(exitOK, passEnv, nil, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+		c.run(exitOK, passEnv, nil, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig, "--force")
 		c.run(exitOK, passEnv, []string{"valid"}, "verify", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--sig", sig)
 		c.run(exitOK, passEnv, []string{"sig"}, "list")
 
@@ -101,8 +101,8 @@ func testCLI(t *testing.T, chk *checker) {
 		store := "software:" + filepath.Join(work, "data", "keyplane", "keys")
 		good := file("pass.txt", pass+"\n", 0o600)
 		c.run(exitOK, nil, []string{"sig2"}, "--backend", store+"?passphrase-source=file:"+good, "keygen", "--label", "sig2", "--type", "ec-p256")
-		c.run(exitOK, passEnv, nil, "sign", "--key", "sig2", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
-		c.run(exitOK, nil, nil, "--backend", store+"?passphrase-source=file:"+good, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+		c.run(exitOK, passEnv, nil, "sign", "--key", "sig2", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig, "--force")
+		c.run(exitOK, nil, nil, "--backend", store+"?passphrase-source=file:"+good, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig, "--force")
 		wrong := file("wrong.txt", wrongPass+"\n", 0o600)
 		c.run(exitError, nil, []string{"authentication failed"}, "--backend", store+"?passphrase-source=file:"+wrong, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg)
 		loose := file("loose.txt", pass+"\n", 0o644)
@@ -132,7 +132,7 @@ func testCLI(t *testing.T, chk *checker) {
 		c.run(exitError, append([]string{"KEYPLANE_IMPORT_PASSPHRASE=" + wrongPass}, passEnv...), []string{"authentication failed"}, "import", "--label", "x2", "--in", enc)
 		c.run(exitError, passEnv, []string{"authentication failed"}, "import", "--label", "x3", "--in", enc)
 		c.run(exitError, passEnv, []string{"--passphrase-file"}, "import", "--label", "x4", "--in", enc, "--passphrase-file", filepath.Join(work, "absent"))
-		c.run(exitOK, passEnv, nil, "sign", "--key", "imported-env", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+		c.run(exitOK, passEnv, nil, "sign", "--key", "imported-env", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig, "--force")
 		c.run(exitOK, passEnv, []string{"valid"}, "verify", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--sig", sig)
 	})
 
@@ -143,7 +143,7 @@ func testCLI(t *testing.T, chk *checker) {
 		label := "cli-" + strconv.FormatInt(runs.Add(1), 10)
 		good := h.uri(secretsToken, "pin-value="+pin)
 		c.run(exitOK, nil, []string{label}, "--backend", good, "keygen", "--label", label, "--type", "ec-p256")
-		c.run(exitOK, nil, nil, "--backend", good, "sign", "--key", label, "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+		c.run(exitOK, nil, nil, "--backend", good, "sign", "--key", label, "--alg", "ecdsa-sha256", "--in", msg, "--out", sig, "--force")
 		c.run(exitOK, nil, []string{"valid"}, "--backend", good, "verify", "--key", label, "--alg", "ecdsa-sha256", "--in", msg, "--sig", sig)
 		pinFile := file("pin.txt", pin+"\n", 0o600)
 		c.run(exitOK, nil, []string{label}, "--backend", h.uri(secretsToken, "pin-source=file:"+pinFile), "list")
@@ -154,7 +154,7 @@ func testCLI(t *testing.T, chk *checker) {
 		// Failures that print the backend URI, or a key URI, must print
 		// it redacted.
 		redacted := "pin-value=REDACTED"
-		c.run(exitOK, nil, nil, "--backend", good, "sign", "--key", "pkcs11:object="+label+";type=private?pin-value="+pin, "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+		c.run(exitOK, nil, nil, "--backend", good, "sign", "--key", "pkcs11:object="+label+";type=private?pin-value="+pin, "--alg", "ecdsa-sha256", "--in", msg, "--out", sig, "--force")
 		c.run(exitError, nil, []string{redacted}, "--backend", good, "sign", "--key", "pkcs11:object=no-such-key;type=private?pin-value="+pin, "--alg", "ecdsa-sha256", "--in", msg)
 		c.run(exitError, nil, []string{redacted}, "--backend", good, "pubkey", "--key", "pkcs11:type=private?pin-value="+pin)
 		c.run(exitError, nil, []string{"authentication failed", redacted}, "--backend", h.uri(secretsToken, "pin-value="+wrongPIN), "list")
@@ -177,7 +177,7 @@ func testCLI(t *testing.T, chk *checker) {
 		store := "plugin+software:" + filepath.Join(work, "data", "keyplane", "keys")
 		good := file("plugin-pass.txt", pass+"\n", 0o600)
 		wrong := file("plugin-wrong.txt", wrongPass+"\n", 0o600)
-		c.run(exitOK, nil, nil, "--backend", store+"?passphrase-source=file:"+good, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig)
+		c.run(exitOK, nil, nil, "--backend", store+"?passphrase-source=file:"+good, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg, "--out", sig, "--force")
 		c.run(exitError, nil, []string{"authentication failed"}, "--backend", store+"?passphrase-source=file:"+wrong, "sign", "--key", "sig", "--alg", "ecdsa-sha256", "--in", msg)
 		c.run(exitError, passEnv, []string{"KEYPLANE_PASSPHRASE"}, "--backend", store, "list")
 	})
