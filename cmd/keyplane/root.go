@@ -145,6 +145,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(newWarningHandler(stderr, level)))
 	defer slog.SetDefault(prev)
+	warnSecretArgs(args)
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRootCmd(c)
 	root.SetArgs(args)
