@@ -17,6 +17,10 @@
 //     before and after a SIGKILL;
 //   - the stdout and stderr of the keyplane CLI.
 //
+// TestSecretTailsNeverLeak (issue 12, B.5) gives the parsers, backend.Redact
+// and the CLI URIs whose PIN or passphrase holds an unencoded "&", and
+// looks for the part after it (the "PIN tail" secret) in the same places.
+//
 // Every subcase first checks that the failure it is about really happened
 // (errors.Is on the expected sentinel, or the CLI's exit status and
 // message), so the test cannot pass by not exercising a path.
