@@ -158,7 +158,11 @@ func (b *Backend) poolSize() int {
 	n := b.uri.MaxSessions
 	if n == 0 {
 		n = max(16, 4*runtime.GOMAXPROCS(0))
-		if m := b.tokenMax; m != pkcs11.CK_EFFECTIVELY_INFINITE && m != pkcs11.CK_UNAVAILABLE_INFORMATION && int(m) < n {
+		// ulMaxSessionCount: CK_EFFECTIVELY_INFINITE (0) is no limit,
+		// CK_UNAVAILABLE_INFORMATION (~0) unknown; a stated limit above
+		// the default (opencryptoki 3.8 states ULONG_MAX−1) changes
+		// nothing. Compared as unsigned: int(ULONG_MAX−1) is −2.
+		if m := b.tokenMax; m != pkcs11.CK_EFFECTIVELY_INFINITE && m != pkcs11.CK_UNAVAILABLE_INFORMATION && m < uint(n) {
 			n = int(m)
 		}
 	}
@@ -331,12 +335,6 @@ func (b *Backend) openSession() (pkcs11.SessionHandle, error) {
 
 func (b *Backend) closeSession(h pkcs11.SessionHandle) { _ = b.p.CloseSession(h) }
 
-// loggedIn reports whether s is in a user state.
-func (b *Backend) loggedIn(s *session) bool {
-	info, err := b.p.GetSessionInfo(s.h)
-	return err == nil && (info.State == pkcs11.CKS_RW_USER_FUNCTIONS || info.State == pkcs11.CKS_RO_USER_FUNCTIONS)
-}
-
 // login logs the user in, once: it checks the token's PIN flags first and
 // never tries a PIN that the token called incorrect.
 func (b *Backend) login(h pkcs11.SessionHandle) error {
@@ -436,7 +434,12 @@ func (b *Backend) recover() error {
 //     are forgotten and fn runs once more (it finds the object again);
 //   - device, token and library faults: the session is dropped, the pool
 //     reset, and the error (ErrUnavailable) returned at once; the next call
-//     recovers first.
+//     recovers first;
+//   - CKR_FUNCTION_FAILED/CKR_GENERAL_ERROR, which mean either an
+//     operation that failed or a token in trouble: diagnose asks the token
+//     which, and the case above that its answer names applies; when the
+//     token is well, the session stays and the error comes back as an
+//     *operationFailed.
 func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) error {
 	if err := b.checkOpen(); err != nil {
 		return err
@@ -458,10 +461,13 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 		}
 		err = fn(s)
 		code := codeOf(err)
-		if code == pkcs11.CKR_GENERAL_ERROR && b.hasPIN && (b.loginGen.Load() != gen || !b.loggedIn(s)) {
-			// SoftHSM2 answers an operation caught by a C_Logout with
-			// CKR_GENERAL_ERROR: treat it as the lost login it is.
-			code = pkcs11.CKR_USER_NOT_LOGGED_IN
+		gone, healthy := tokenGone(code), false
+		if twoMeanings(code) {
+			// Ask the token before concluding anything (diagnose).
+			var check error
+			code, gone, check = b.diagnose(s, code, gen)
+			err = withCheck(err, check)
+			healthy = twoMeanings(code)
 		}
 		switch {
 		case err == nil:
@@ -492,10 +498,13 @@ func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) er
 				return err
 			}
 			refound = true
-		case tokenGone(code):
+		case gone:
 			b.pool.Drop(s)
 			b.markBroken()
 			return err
+		case healthy:
+			b.pool.Put(s)
+			return &operationFailed{err}
 		default:
 			b.pool.Put(s)
 			return err

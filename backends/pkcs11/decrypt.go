@@ -177,7 +177,9 @@ func asRefused(err error, target **errRefused) bool {
 }
 
 // run does one C_DecryptInit/C_Decrypt. Failures of C_Decrypt that come
-// from the data are backend.ErrDecryption; CKR_ARGUMENTS_BAD or
+// from the data are backend.ErrDecryption (a code of two meanings too,
+// when the token answers diagnose: opencryptoki 3.8 fails a tampered OAEP
+// ciphertext with CKR_FUNCTION_FAILED); CKR_ARGUMENTS_BAD or
 // CKR_MECHANISM_PARAM_INVALID at C_DecryptInit is an *errRefused.
 func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]byte, error) {
 	if len(ciphertext) != size {
@@ -219,7 +221,7 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 		}
 		return nil
 	})
-	if failed {
+	if failed || failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
 	}
 	if err != nil {

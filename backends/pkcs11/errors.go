@@ -124,23 +124,37 @@ func handleStale(code uint) bool {
 
 // tokenGone: the token, the device or the library is in trouble; every
 // session is suspect and the backend must recover before the next use.
+// CKR_FUNCTION_FAILED and CKR_GENERAL_ERROR are not here: they have two
+// meanings (twoMeanings), and the backend asks the token which one holds
+// (diagnose).
 func tokenGone(code uint) bool {
 	switch code {
 	case pkcs11.CKR_DEVICE_ERROR, pkcs11.CKR_DEVICE_REMOVED, pkcs11.CKR_DEVICE_MEMORY,
 		pkcs11.CKR_TOKEN_NOT_PRESENT, pkcs11.CKR_TOKEN_NOT_RECOGNIZED,
-		pkcs11.CKR_SLOT_ID_INVALID, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED,
-		pkcs11.CKR_FUNCTION_FAILED:
+		pkcs11.CKR_SLOT_ID_INVALID, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED:
 		return true
 	}
 	return false
 }
 
+// twoMeanings: codes that tokens return both for an operation that failed
+// on a healthy token and for a token, device or library in trouble.
+// opencryptoki 3.8 answers a tampered OAEP ciphertext, an OAEP label and
+// an oversized PKCS#1 v1.5 ciphertext with CKR_FUNCTION_FAILED; SoftHSM2
+// answers bad OAEP or PKCS#1 v1.5 data with CKR_GENERAL_ERROR, and an
+// operation caught by a C_Logout too; tpm2-pkcs11 and network HSMs use
+// them for real faults.
+func twoMeanings(code uint) bool {
+	return code == pkcs11.CKR_FUNCTION_FAILED || code == pkcs11.CKR_GENERAL_ERROR
+}
+
 // decryptFailure: a code C_Decrypt returns for a ciphertext it will not
 // decrypt (bad padding, wrong length, tampering). These become the bare
-// backend.ErrDecryption.
+// backend.ErrDecryption. (A code of two meanings from C_Decrypt becomes
+// ErrDecryption too, once diagnose found the token well.)
 func decryptFailure(code uint) bool {
 	switch code {
-	case pkcs11.CKR_GENERAL_ERROR, pkcs11.CKR_ENCRYPTED_DATA_INVALID,
+	case pkcs11.CKR_ENCRYPTED_DATA_INVALID,
 		pkcs11.CKR_ENCRYPTED_DATA_LEN_RANGE, pkcs11.CKR_DATA_INVALID,
 		pkcs11.CKR_DATA_LEN_RANGE, pkcs11.CKR_ARGUMENTS_BAD:
 		return true

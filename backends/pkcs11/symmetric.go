@@ -98,7 +98,7 @@ func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
 		pt, err = a.b.p.Decrypt(s.h, ct)
 		return a.b.decryptResult(err, &failed)
 	})
-	if failed {
+	if failed || failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
 	}
 	if err != nil {
@@ -108,7 +108,9 @@ func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
 }
 
 // decryptResult classifies a C_Decrypt error: data failures set *failed
-// (to become the bare ErrDecryption) and leave the session in the pool.
+// (to become the bare ErrDecryption) and leave the session in the pool. A
+// code of two meanings goes back to withSession, which asks the token
+// (diagnose); the caller checks failedOnHealthyToken.
 func (b *Backend) decryptResult(err error, failed *bool) error {
 	if err == nil {
 		return nil
@@ -211,7 +213,7 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 		pt, err = f.b.p.Decrypt(s.h, ciphertext)
 		return f.b.decryptResult(err, &failed)
 	})
-	if failed {
+	if failed || failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
 	}
 	if err != nil {
