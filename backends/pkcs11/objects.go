@@ -405,8 +405,9 @@ func (b *Backend) readKeyPair(s *session, priv pkcs11.ObjectHandle) (*keyObject,
 func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (*keyObject, error) {
 	k := &keyObject{}
 	var id []byte
+	lenUnknown := false // an AES object without CKA_VALUE_LEN
 	for i, h := range hs {
-		a, err := b.attrs(s, h, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_VALUE_LEN, pkcs11.CKA_ID, pkcs11.CKA_LABEL)
+		a, err := b.secretAttrs(s, h)
 		if err != nil {
 			return nil, err
 		}
@@ -421,7 +422,12 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 				return nil, fmt.Errorf("pkcs11: key %s: several AES keys match; name one by id: %w", q, backend.ErrInvalidInput)
 			}
 			k.secret = h
-			switch ulong(a[pkcs11.CKA_VALUE_LEN]) {
+			v := a[pkcs11.CKA_VALUE_LEN]
+			if len(v) == 0 {
+				lenUnknown = true
+				continue
+			}
+			switch ulong(v) {
 			case 32:
 				k.alg = backend.AES256
 			case 16:
@@ -439,6 +445,16 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 		}
 	}
 	k.id = id
+	if lenUnknown {
+		// The AES half of a fernet pair (an AES key with a generic
+		// secret of the same label and ID) is AES-128 by construction;
+		// an AES key alone of unknown length cannot be told from
+		// AES-128, so it is not taken for aes-256.
+		if k.mac == 0 {
+			return nil, fmt.Errorf("pkcs11: key %s: AES key whose length the token does not report (no CKA_VALUE_LEN): %w", q, backend.ErrUnsupported)
+		}
+		k.alg = backend.Fernet
+	}
 	switch {
 	case k.alg == backend.AES256 && k.mac == 0:
 	case k.alg == backend.Fernet && k.mac != 0:
@@ -446,6 +462,20 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 		return nil, fmt.Errorf("pkcs11: key %s: secret objects that are neither an AES-256 key nor a fernet pair: %w", q, backend.ErrUnsupported)
 	}
 	return k, nil
+}
+
+// secretAttrs reads what readSecret needs of a secret key object:
+// CKA_KEY_TYPE, CKA_ID, CKA_LABEL and CKA_VALUE_LEN, the last left out of
+// the map when the object has none. opencryptoki 3.8 gives an AES key
+// made with C_CreateObject (an imported key) no CKA_VALUE_LEN: reading it
+// is CKR_ATTRIBUTE_TYPE_INVALID, and miekg/pkcs11 then returns no
+// attribute at all, so the others are read again without it.
+func (b *Backend) secretAttrs(s *session, h pkcs11.ObjectHandle) (map[uint][]byte, error) {
+	a, err := b.attrs(s, h, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_VALUE_LEN, pkcs11.CKA_ID, pkcs11.CKA_LABEL)
+	if codeOf(err) != pkcs11.CKR_ATTRIBUTE_TYPE_INVALID {
+		return a, err
+	}
+	return b.attrs(s, h, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_ID, pkcs11.CKA_LABEL)
 }
 
 // Curve object identifiers, as CKA_EC_PARAMS holds them (DER).
