@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/pkcs7"
 )
 
 const (
@@ -113,7 +114,7 @@ func (k *softwareKey) EncryptCBC(ctx context.Context, iv, plaintext []byte) ([]b
 	if len(iv) != aes.BlockSize {
 		return nil, fmt.Errorf("fernet: IV of %d bytes, want %d: %w", len(iv), aes.BlockSize, backend.ErrInvalidInput)
 	}
-	buf := pad(plaintext, aes.BlockSize)
+	buf := pkcs7.Pad(plaintext, aes.BlockSize)
 	cipher.NewCBCEncrypter(k.block, iv).CryptBlocks(buf, buf)
 	return buf, nil
 }
@@ -127,7 +128,7 @@ func (k *softwareKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]
 	}
 	buf := make([]byte, len(ciphertext))
 	cipher.NewCBCDecrypter(k.block, iv).CryptBlocks(buf, ciphertext)
-	n, ok := unpad(buf, aes.BlockSize)
+	n, ok := pkcs7.Unpad(buf, aes.BlockSize)
 	if !ok {
 		return nil, backend.ErrDecryption
 	}

@@ -1,10 +1,14 @@
-package fernet
+// Package pkcs7 is PKCS#7 padding (RFC 5652, section 6.3), the one copy
+// that package fernet and the PKCS#11 backend (which checks the padding of
+// CKM_AES_CBC output itself: some tokens' CKM_AES_CBC_PAD does not) use.
+// It imports only the standard library.
+package pkcs7
 
 import "crypto/subtle"
 
-// pad returns a new slice holding msg followed by PKCS#7 padding (RFC 5652,
-// section 6.3) to a multiple of size: n bytes of value n, 1 <= n <= size.
-func pad(msg []byte, size int) []byte {
+// Pad returns a new slice holding msg followed by PKCS#7 padding to a
+// multiple of size: n bytes of value n, 1 <= n <= size.
+func Pad(msg []byte, size int) []byte {
 	n := size - len(msg)%size
 	out := make([]byte, len(msg)+n)
 	copy(out, msg)
@@ -14,11 +18,11 @@ func pad(msg []byte, size int) []byte {
 	return out
 }
 
-// unpad checks the PKCS#7 padding of buf (a non-empty multiple of size)
+// Unpad checks the PKCS#7 padding of buf (a non-empty multiple of size)
 // and returns the length of the message before it. It examines the last
 // size bytes in the same way whatever their values, so its timing does
 // not depend on where the padding is wrong.
-func unpad(buf []byte, size int) (int, bool) {
+func Unpad(buf []byte, size int) (int, bool) {
 	if len(buf) == 0 || len(buf)%size != 0 {
 		return 0, false
 	}
