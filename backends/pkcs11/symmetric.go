@@ -4,10 +4,12 @@ package pkcs11
 
 import (
 	"context"
+	"crypto/aes"
 	"crypto/rand"
 	"fmt"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/pkcs7"
 	"github.com/miekg/pkcs11"
 )
 
@@ -196,9 +198,20 @@ func (f *fernetKey) EncryptCBC(ctx context.Context, iv, plaintext []byte) ([]byt
 }
 
 // DecryptCBC reverses EncryptCBC; any failure is backend.ErrDecryption.
+// Where the token has CKM_AES_CBC it decrypts with that and checks the
+// PKCS#7 padding here (internal/pkcs7, in constant time): opencryptoki
+// 3.8's CKM_AES_CBC_PAD returns the whole last block when the padding is
+// bad instead of failing. Only a token without CKM_AES_CBC decrypts with
+// CKM_AES_CBC_PAD. The padding is no secret either way: the plaintext
+// comes to the host.
 func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]byte, error) {
-	if len(iv) != 16 || len(ciphertext) == 0 || len(ciphertext)%16 != 0 {
+	if len(iv) != aes.BlockSize || len(ciphertext) == 0 || len(ciphertext)%aes.BlockSize != 0 {
 		return nil, backend.ErrDecryption
+	}
+	mech := uint(pkcs11.CKM_AES_CBC_PAD)
+	unpad := f.b.mechAllows(pkcs11.CKM_AES_CBC, pkcs11.CKF_DECRYPT, 0)
+	if unpad {
+		mech = pkcs11.CKM_AES_CBC
 	}
 	var pt []byte
 	var failed bool
@@ -207,7 +220,7 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 		if err != nil {
 			return err
 		}
-		if err := f.b.p.DecryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, iv)}, k.secret); err != nil {
+		if err := f.b.p.DecryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, iv)}, k.secret); err != nil {
 			return ckErr("C_DecryptInit", err)
 		}
 		pt, err = f.b.p.Decrypt(s.h, ciphertext)
@@ -218,6 +231,13 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: fernet decrypt with %q: %w", f.ref, err)
+	}
+	if unpad {
+		n, ok := pkcs7.Unpad(pt, aes.BlockSize)
+		if !ok {
+			return nil, backend.ErrDecryption
+		}
+		pt = pt[:n]
 	}
 	return pt, nil
 }
