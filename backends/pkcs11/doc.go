@@ -44,7 +44,9 @@
 // only sign, AES keys encrypt and decrypt.
 //
 // A Fernet key is two secret objects sharing the label and CKA_ID: an
-// AES-128 key (CKK_AES, CKM_AES_CBC_PAD) and an HMAC key (CKK_GENERIC_SECRET,
+// AES-128 key (CKK_AES, CKM_AES_CBC_PAD; decryption over CKM_AES_CBC with
+// the padding checked on the host, where the token has CKM_AES_CBC) and an
+// HMAC key (CKK_GENERIC_SECRET,
 // CKM_SHA256_HMAC) holding the 16-byte signing key followed by 16 zero bytes
 // (the same MAC, by RFC 2104; SoftHSM2 refuses HMAC keys shorter than 32
 // bytes).
@@ -84,7 +86,12 @@
 // again once, a lost login is restored (at most twice per operation), and
 // device or token faults return backend.ErrUnavailable at once and are
 // recovered from on a later call (the slot found again, the module
-// re-initialized if need be). See docs/backends/pkcs11.md.
+// re-initialized if need be). CKR_FUNCTION_FAILED and CKR_GENERAL_ERROR,
+// which tokens return both for a failed operation and for real trouble,
+// are checked with the token first (C_GetSessionInfo, C_GetTokenInfo):
+// when it answers, the operation failed (a decryption's failure is
+// backend.ErrDecryption) and nothing is recovered. See
+// docs/backends/pkcs11.md.
 //
 // # Security
 //
