@@ -1,3 +1,5 @@
+//go:build linux
+
 package testenv
 
 import (
@@ -31,7 +33,10 @@ import (
 //     by every process using it (POSIX shared memory, never removed by
 //     opencryptoki).
 //
-// So an opencryptoki instance is the machine's one: Start takes a lock
+// So an opencryptoki instance is the machine's one: a pkcsslotd already
+// running with the machine's configuration makes Start skip (its error
+// wraps ErrNotInstalled), or, under KEYPLANE_REQUIRE_TOOLS=1, is stopped
+// by its PID and started again at Stop. Start takes a lock
 // (ockLockFile, flock) that it holds until Stop, so that test processes
 // running at once (go test ./... runs packages in parallel) take turns.
 // Start moves an existing configuration and soft token state aside into
@@ -102,16 +107,22 @@ func startOpencryptoki(dir string) (_ *Instance, err error) {
 		return nil, fmt.Errorf("opencryptoki: %v", err)
 	}
 	in := &Instance{Kind: "opencryptoki", Module: OpencryptokiModule, Label: "keyplane", PIN: "1234", SOPIN: "12345678", Dir: ockStore}
-	var slotd int  // our pkcsslotd, once started
-	var saved bool // the machine's files are in ockSaved
+	var slotd int    // our pkcsslotd, once started
+	var saved bool   // the machine's files are in ockSaved
+	var restart bool // the machine's pkcsslotd was stopped: start it again
 	in.stop = func() error {
 		var errs []error
 		if slotd != 0 {
-			errs = append(errs, stopPID(slotd))
+			errs = append(errs, stopSlotd(slotd))
 		}
 		_ = os.Remove(ockShm)
 		if saved {
 			errs = append(errs, restoreOpencryptoki())
+		}
+		if restart {
+			if out, err := exec.Command(ockSlotd).CombinedOutput(); err != nil {
+				errs = append(errs, fmt.Errorf("opencryptoki: starting the machine's pkcsslotd again: %v: %s", err, bytes.TrimSpace(out)))
+			}
 		}
 		errs = append(errs, lock.Close())
 		return errors.Join(errs...)
@@ -123,15 +134,19 @@ func startOpencryptoki(dir string) (_ *Instance, err error) {
 	}()
 
 	// A pkcsslotd running now: ours from a killed run (our configuration
-	// is in place), or the machine's own, which we must not disturb.
+	// is in place), or the machine's own (installing the package starts
+	// it where invoke-rc.d may). The machine's is left alone unless tests
+	// are required (CI): then it is stopped, and started again at Stop.
 	if pid, ok := slotdPID(); ok {
 		conf, _ := os.ReadFile(ockConf)
-		if !bytes.Contains(conf, []byte(ockMarker)) {
-			return nil, fmt.Errorf("opencryptoki: pkcsslotd (pid %d) is running with the machine's own configuration; stop it for the test token (kill $(cat %s))", pid, ockPIDFile)
+		ours := bytes.Contains(conf, []byte(ockMarker))
+		if !ours && !Required() {
+			return nil, fmt.Errorf("opencryptoki: %w: pkcsslotd (pid %d) is running with the machine's own configuration, and the test token would replace it; stop it (kill $(cat %s)) or set %s=1 to let the test stop it and start it again afterwards", ErrNotInstalled, pid, ockPIDFile, RequireEnv)
 		}
-		if err := stopPID(pid); err != nil {
-			return nil, fmt.Errorf("opencryptoki: a leftover test pkcsslotd: %v", err)
+		if err := stopSlotd(pid); err != nil {
+			return nil, fmt.Errorf("opencryptoki: %v", err)
 		}
+		restart = !ours
 	}
 
 	if err := saveOpencryptoki(); err != nil {
@@ -315,25 +330,52 @@ func alive(pid int) bool {
 	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
 }
 
-// stopPID ends pid with SIGTERM (pkcsslotd then removes its shared memory
-// segment and socket), or SIGKILL after 5 seconds.
-func stopPID(pid int) error {
+// stopSlotd ends pkcsslotd: SIGTERM, then SIGKILL after 2 seconds.
+// pkcsslotd ignores SIGTERM while a process is attached to its shared
+// memory (observed: a test process that initialized the library, which
+// keyplane never finalizes, kept it running until it was killed), and a
+// pkcsslotd that did not exit by itself leaves its System V segment
+// behind: it is removed here (IPC_RMID; the memory goes when the last
+// process detaches), as pkcsslotd does when it exits. Its key is
+// ftok(/usr/sbin/pkcsslotd, 'b'), as the daemon makes it.
+func stopSlotd(pid int) error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
 			return nil
 		}
 		return fmt.Errorf("kill %d: %v", pid, err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); alive(pid); {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			time.Sleep(100 * time.Millisecond)
-			if alive(pid) {
+	for deadline := time.Now().Add(2 * time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().Before(deadline) {
+			continue
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		for end := time.Now().Add(5 * time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(end) {
 				return fmt.Errorf("pkcsslotd (pid %d) did not stop", pid)
 			}
-			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		return removeSlotdSegment()
+	}
+	return nil
+}
+
+// removeSlotdSegment removes pkcsslotd's System V shared memory segment.
+func removeSlotdSegment() error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(ockSlotd, &st); err != nil {
+		return err
+	}
+	key := uint32('b')<<24 | uint32(st.Dev&0xff)<<16 | uint32(st.Ino&0xffff)
+	id, _, errno := syscall.Syscall(syscall.SYS_SHMGET, uintptr(key), 0, 0)
+	if errno == syscall.ENOENT {
+		return nil
+	}
+	if errno != 0 {
+		return fmt.Errorf("shmget 0x%08x: %v", key, errno)
+	}
+	if _, _, errno := syscall.Syscall(syscall.SYS_SHMCTL, id, 0 /* IPC_RMID */, 0); errno != 0 {
+		return fmt.Errorf("removing pkcsslotd's shared memory 0x%08x: %v", key, errno)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -36,40 +35,5 @@ func TestTokenKindsSorted(t *testing.T) {
 		if ks[i-1].Name >= ks[i].Name {
 			t.Fatalf("kinds not sorted: %q before %q", ks[i-1].Name, ks[i].Name)
 		}
-	}
-}
-
-// TestStartOpencryptoki starts the opencryptoki kind, checks that the token
-// is there as reported, and that Stop puts the machine's configuration and
-// soft token state back as they were.
-func TestStartOpencryptoki(t *testing.T) {
-	confBefore, confErr := os.ReadFile(ockConf)
-	in := StartToken(t, "opencryptoki")
-	if in.Module != OpencryptokiModule || in.Label != "keyplane" || in.PIN == "" {
-		t.Fatalf("instance = %+v", in)
-	}
-	conf, err := os.ReadFile(ockConf)
-	if err != nil || !strings.Contains(string(conf), ockMarker) {
-		t.Fatalf("%s during the instance: %q, %v", ockConf, conf, err)
-	}
-	if _, ok := slotdPID(); !ok {
-		t.Fatal("pkcsslotd is not running")
-	}
-	out := Run(t, "pkcsconf", "-t", "-c", "3")
-	if !strings.Contains(string(out), "Label: keyplane") || !strings.Contains(string(out), "TOKEN_INITIALIZED") {
-		t.Fatalf("pkcsconf -t:\n%s", out)
-	}
-	if err := in.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := slotdPID(); ok {
-		t.Error("pkcsslotd still running after Stop")
-	}
-	confAfter, err := os.ReadFile(ockConf)
-	if confErr == nil && (err != nil || string(confAfter) != string(confBefore)) {
-		t.Errorf("%s after Stop: %q, %v; want what was there before:\n%s", ockConf, confAfter, err, confBefore)
-	}
-	if exists(ockSaved) || exists(ockShm) || exists(filepath.Join(ockStore, "NVTOK.DAT")) {
-		t.Errorf("left behind after Stop: %s %v, %s %v, %s/NVTOK.DAT %v", ockSaved, exists(ockSaved), ockShm, exists(ockShm), ockStore, exists(filepath.Join(ockStore, "NVTOK.DAT")))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/keyplane/keyplane/internal/testenv"
@@ -30,7 +31,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	startErr = fmt.Errorf("testenv has no opencryptoki token kind")
+	startErr = fmt.Errorf("%w: testenv has no opencryptoki token kind on %s", testenv.ErrNotInstalled, runtime.GOOS)
 	for _, k := range testenv.TokenKinds() {
 		if k.Name == "opencryptoki" {
 			instance, startErr = k.Start(dir)
