@@ -102,3 +102,29 @@ func TestFernetDecryptBadPadding(t *testing.T) {
 		}
 	}
 }
+
+// TestFernetDecryptCBCRefused: a key that does not allow CKM_AES_CBC
+// (CKR_MECHANISM_INVALID at C_DecryptInit) is decrypted with
+// CKM_AES_CBC_PAD.
+func TestFernetDecryptCBCRefused(t *testing.T) {
+	b, spy := openSpy(t, "")
+	label := genKey(t, b, backend.Fernet)
+	fk, err := b.Fernet(t.Context(), label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := make([]byte, 16)
+	rand.Read(iv)
+	ct, err := fk.EncryptCBC(t.Context(), iv, []byte("fifteen bytes!!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spy.snapshot()
+	spy.inject("DecryptInit", pkcs11.CKR_MECHANISM_INVALID)
+	if got, err := fk.DecryptCBC(t.Context(), iv, ct); err != nil || string(got) != "fifteen bytes!!" {
+		t.Errorf("DecryptCBC after CKM_AES_CBC was refused: %q, %v", got, err)
+	}
+	if got := spy.snapshot(); got["DecryptInit"] != 2 || got["Decrypt"] != 1 {
+		t.Errorf("calls %v; want C_DecryptInit twice (CKM_AES_CBC refused, then CKM_AES_CBC_PAD) and one C_Decrypt", got)
+	}
+}

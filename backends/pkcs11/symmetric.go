@@ -201,16 +201,15 @@ func (f *fernetKey) EncryptCBC(ctx context.Context, iv, plaintext []byte) ([]byt
 // Where the token has CKM_AES_CBC it decrypts with that and checks the
 // PKCS#7 padding here (internal/pkcs7, in constant time): opencryptoki
 // 3.8's CKM_AES_CBC_PAD returns the whole last block when the padding is
-// bad instead of failing. Only a token without CKM_AES_CBC decrypts with
-// CKM_AES_CBC_PAD. The padding is no secret either way: the plaintext
-// comes to the host.
+// bad instead of failing. A token without CKM_AES_CBC, or a key that does
+// not allow it (CKR_MECHANISM_INVALID), decrypts with CKM_AES_CBC_PAD. The
+// padding is no secret either way: the plaintext comes to the host.
 func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]byte, error) {
 	if len(iv) != aes.BlockSize || len(ciphertext) == 0 || len(ciphertext)%aes.BlockSize != 0 {
 		return nil, backend.ErrDecryption
 	}
 	mech := uint(pkcs11.CKM_AES_CBC_PAD)
-	unpad := f.b.mechAllows(pkcs11.CKM_AES_CBC, pkcs11.CKF_DECRYPT, 0)
-	if unpad {
+	if f.b.mechAllows(pkcs11.CKM_AES_CBC, pkcs11.CKF_DECRYPT, 0) {
 		mech = pkcs11.CKM_AES_CBC
 	}
 	var pt []byte
@@ -220,7 +219,13 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 		if err != nil {
 			return err
 		}
-		if err := f.b.p.DecryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, iv)}, k.secret); err != nil {
+		err = f.b.p.DecryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, iv)}, k.secret)
+		if mech == pkcs11.CKM_AES_CBC && codeOf(err) == pkcs11.CKR_MECHANISM_INVALID {
+			// A key whose CKA_ALLOWED_MECHANISMS leaves CKM_AES_CBC out.
+			mech = pkcs11.CKM_AES_CBC_PAD
+			err = f.b.p.DecryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, iv)}, k.secret)
+		}
+		if err != nil {
 			return ckErr("C_DecryptInit", err)
 		}
 		pt, err = f.b.p.Decrypt(s.h, ciphertext)
@@ -232,7 +237,7 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: fernet decrypt with %q: %w", f.ref, err)
 	}
-	if unpad {
+	if mech == pkcs11.CKM_AES_CBC {
 		n, ok := pkcs7.Unpad(pt, aes.BlockSize)
 		if !ok {
 			return nil, backend.ErrDecryption
