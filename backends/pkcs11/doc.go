@@ -46,10 +46,9 @@
 // A Fernet key is two secret objects sharing the label and CKA_ID: an
 // AES-128 key (CKK_AES, CKM_AES_CBC_PAD; decryption over CKM_AES_CBC with
 // the padding checked on the host, where the token has CKM_AES_CBC) and an
-// HMAC key (CKK_GENERIC_SECRET,
-// CKM_SHA256_HMAC) holding the 16-byte signing key followed by 16 zero bytes
-// (the same MAC, by RFC 2104; SoftHSM2 refuses HMAC keys shorter than 32
-// bytes).
+// HMAC key (CKK_GENERIC_SECRET, CKM_SHA256_HMAC) holding the 16-byte
+// signing key followed by 16 zero bytes (the same MAC, by RFC 2104;
+// SoftHSM2 refuses HMAC keys shorter than 32 bytes).
 //
 // # OAEP fallback
 //
