@@ -219,14 +219,14 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 		}
 		return nil
 	})
-	if failed {
-		return nil, backend.ErrDecryption
-	}
 	if err != nil {
 		if _, ok := err.(*errRefused); ok {
 			return nil, err
 		}
 		return nil, fmt.Errorf("pkcs11: decrypt with %q: %w", d.ref, err)
+	}
+	if failed { // read only now: fn may still run after an error (withSession)
+		return nil, backend.ErrDecryption
 	}
 	return out, nil
 }

@@ -98,11 +98,11 @@ func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
 		pt, err = a.b.p.Decrypt(s.h, ct)
 		return a.b.decryptResult(err, &failed)
 	})
-	if failed {
-		return nil, backend.ErrDecryption
-	}
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: open with %q: %w", a.ref, err)
+	}
+	if failed { // read only now: fn may still run after an error (withSession)
+		return nil, backend.ErrDecryption
 	}
 	return pt, nil
 }
@@ -211,11 +211,11 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 		pt, err = f.b.p.Decrypt(s.h, ciphertext)
 		return f.b.decryptResult(err, &failed)
 	})
-	if failed {
-		return nil, backend.ErrDecryption
-	}
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: fernet decrypt with %q: %w", f.ref, err)
+	}
+	if failed { // read only now: fn may still run after an error (withSession)
+		return nil, backend.ErrDecryption
 	}
 	return pt, nil
 }
