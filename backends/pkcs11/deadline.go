@@ -33,12 +33,12 @@ type callWorker struct {
 	state atomic.Int32 // jobRunning, jobFinished or jobAbandoned
 	// The job: fn, or sessionOp(ctx, op) on b (no closure to allocate on
 	// the hot path).
-	fn  func() error
-	b   *Backend
-	ctx context.Context
-	op  func(*session) error
-	err error
-	call  *abandonedCall // set by the caller before it abandons the job
+	fn   func() error
+	b    *Backend
+	ctx  context.Context
+	op   func(*session) error
+	err  error
+	call *abandonedCall // set by the caller before it abandons the job
 }
 
 const (
