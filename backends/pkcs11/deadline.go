@@ -5,6 +5,7 @@ package pkcs11
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,19 +48,31 @@ const (
 	jobAbandoned
 )
 
-// idleWorkers holds the workers waiting for a job, process-wide. A worker
-// whose job was abandoned comes back here when the module returns.
-var idleWorkers = make(chan *callWorker, 256)
+// idleWorkers holds the workers waiting for a job, process-wide, most
+// recently used last (a caller in a loop gets the same worker again). A
+// worker whose job was abandoned comes back here when the module returns.
+var idleWorkers struct {
+	mu sync.Mutex
+	ws []*callWorker
+}
+
+// maxIdleWorkers bounds the idle workers kept; more end.
+const maxIdleWorkers = 256
+
 
 // workersStarted counts the worker goroutines ever started (tests).
 var workersStarted atomic.Int64
 
 func getWorker() *callWorker {
-	select {
-	case w := <-idleWorkers:
+	idleWorkers.mu.Lock()
+	if n := len(idleWorkers.ws); n > 0 {
+		w := idleWorkers.ws[n-1]
+		idleWorkers.ws[n-1] = nil
+		idleWorkers.ws = idleWorkers.ws[:n-1]
+		idleWorkers.mu.Unlock()
 		return w
-	default:
 	}
+	idleWorkers.mu.Unlock()
 	w := &callWorker{start: make(chan struct{}), done: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
 	w.timer.Stop()
 	workersStarted.Add(1)
@@ -69,11 +82,14 @@ func getWorker() *callWorker {
 
 func putWorker(w *callWorker) {
 	w.fn, w.b, w.ctx, w.op, w.err, w.call = nil, nil, nil, nil, nil, nil
-	select {
-	case idleWorkers <- w:
-	default:
-		close(w.start) // enough idle workers: this one ends
+	idleWorkers.mu.Lock()
+	if len(idleWorkers.ws) < maxIdleWorkers {
+		idleWorkers.ws = append(idleWorkers.ws, w)
+		idleWorkers.mu.Unlock()
+		return
 	}
+	idleWorkers.mu.Unlock()
+	close(w.start) // enough idle workers: this one ends
 }
 
 func (w *callWorker) loop() {
