@@ -59,7 +59,6 @@ var idleWorkers struct {
 // maxIdleWorkers bounds the idle workers kept; more end.
 const maxIdleWorkers = 256
 
-
 // workersStarted counts the worker goroutines ever started (tests).
 var workersStarted atomic.Int64
 

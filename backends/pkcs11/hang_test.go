@@ -170,6 +170,7 @@ func TestCallTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	b, a := openBlocking(t, "call-timeout=300ms")
 	other := openTest(t, "")
+	third := openTest(t, "")
 	label := genKey(t, b, backend.ECP256)
 	s, err := b.Signer(t.Context(), label)
 	if err != nil {
@@ -199,10 +200,11 @@ func TestCallTimeout(t *testing.T) {
 
 	// Hung: every call fails at once, on both backends of the module.
 	for name, f := range map[string]func() error{
-		"Sign":               func() error { return signOnce(s) },
-		"Keys":               func() error { _, err := b.Keys(t.Context()); return err },
-		"Signer":             func() error { _, err := b.Signer(t.Context(), label); return err },
-		"other backend Sign": func() error { return signOnce(os) },
+		"Sign":                     func() error { return signOnce(s) },
+		"Keys":                     func() error { _, err := b.Keys(t.Context()); return err },
+		"Signer":                   func() error { _, err := b.Signer(t.Context(), label); return err },
+		"other backend Sign":       func() error { return signOnce(os) },
+		"Close of a third backend": third.Close, // sessions left to the module
 		"Open on the module": func() error {
 			b2, err := Open(t.Context(), testURI(t, ""))
 			if err == nil {
