@@ -22,10 +22,12 @@ import (
 // its worker: the worker, the session it holds and the module's call lock
 // stay with it until the module returns (see module.abandon).
 //
-// Handing the operation over costs one wake-up of an idle worker and one
-// of the caller, with no allocation beyond the operation's closure: about
-// 0.3 µs per operation here (BenchmarkSignOverhead), next to 50 µs for a
-// SoftHSM2 P-256 signature and more over a network.
+// Handing the operation over costs a wake-up of the worker and one of the
+// caller, and the operation's closure escapes to the heap: about 0.8 µs
+// and 2 allocations per operation in BenchmarkSignOverhead. The larger
+// cost is the runtime's: each wake-up with a processor idle makes it wake
+// an OS thread to look for work (runtime.wakep), which on a small virtual
+// machine shows as more CPU time per signature (docs/performance.md).
 type callWorker struct {
 	start chan struct{} // a job is in fn
 	done  chan struct{} // cap 1: the job returned in time; err is set

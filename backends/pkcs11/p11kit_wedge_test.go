@@ -137,6 +137,9 @@ func (l *cycleLoad) okAfter(t0 time.Time, limit time.Duration) (time.Time, bool)
 // of the library, as in crypto11Context), so that a hang here cannot
 // reach the other tests of the process, which share the real path.
 func TestP11KitKillCycles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 kill/restart cycles take 70–100 s; run without -short")
+	}
 	srv := startP11Kit(t)
 	tok := srv.tok
 	cycles := 20
