@@ -141,8 +141,15 @@ func (b *Backend) runSession(ctx context.Context, op func(*session) error) error
 }
 
 // wait starts w's job and waits for it until the call timeout or ctx ends.
+// A context that has ended already starts nothing.
 func (b *Backend) wait(ctx context.Context, w *callWorker) error {
 	m := b.mod
+	if ctx.Done() != nil {
+		if err := ctx.Err(); err != nil {
+			putWorker(w)
+			return fmt.Errorf("pkcs11: %w: %w", err, backend.ErrUnavailable)
+		}
+	}
 	w.state.Store(jobRunning)
 	start := time.Now()
 	w.timer.Reset(b.callTimeout)

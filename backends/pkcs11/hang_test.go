@@ -341,3 +341,21 @@ func TestPendingReinitDoesNotBlockCallers(t *testing.T) {
 	a.release()
 	waitReturned(t, b.mod)
 }
+
+// TestContextEndedStartsNothing: an operation whose context has already
+// ended is not handed to the module at all (it could not be waited for).
+func TestContextEndedStartsNothing(t *testing.T) {
+	b, spy := openSpy(t, "")
+	label := genKey(t, b, backend.ECP256)
+	b.keys.stale()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	spy.snapshot()
+	_, err := b.Key(ctx, label)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, backend.ErrUnavailable) {
+		t.Errorf("Key with a cancelled context: %v, want context.Canceled and ErrUnavailable", err)
+	}
+	if got := spy.snapshot(); len(got) != 0 {
+		t.Errorf("calls made for an operation whose context had ended: %v", got)
+	}
+}
