@@ -91,6 +91,9 @@
 // [*HungModuleError] until the stuck call returns. A module that can hang
 // for good (a network HSM's client library) is contained by running the
 // backend in a child process, plugin+pkcs11: (docs/backends/pkcs11.md).
+// call-timeout=off ([CallTimeoutOff]) runs operations on the caller's
+// goroutine with no deadline, at a little less cost, for a module that
+// cannot hang.
 //
 // Faults are handled inside the backend: a session that the token calls
 // invalid is closed and never reused, a stale object handle is looked up

@@ -359,3 +359,26 @@ func TestContextEndedStartsNothing(t *testing.T) {
 		t.Errorf("calls made for an operation whose context had ended: %v", got)
 	}
 }
+
+// TestCallTimeoutOff: call-timeout=off runs operations on the caller's
+// goroutine, with no deadline: a stuck call holds its caller until it
+// returns (what "off" gives up), and nothing is reported hung.
+func TestCallTimeoutOff(t *testing.T) {
+	b, a := openBlocking(t, "call-timeout=off")
+	label := genKey(t, b, backend.ECP256)
+	s, err := b.Signer(t.Context(), label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := workersStarted.Load()
+	sign(t, s, []byte("m"), crypto.SHA256)
+	entered := a.arm("SignInit")
+	go func() { <-entered; time.Sleep(300 * time.Millisecond); a.release() }()
+	err, took := timed(5*time.Second, func() error { return signOnce(s) })
+	if err != nil || took < 300*time.Millisecond {
+		t.Errorf("Sign with call-timeout=off and a call stuck for 300ms: %v after %v, want a signature after the call returned", err, took)
+	}
+	if n := workersStarted.Load() - before; n != 0 {
+		t.Errorf("%d worker goroutines started with call-timeout=off", n)
+	}
+}

@@ -48,7 +48,7 @@ type URI struct {
 	// Keyplane's query attributes.
 	OAEPFallback string        // "", "on" or "off"
 	MaxSessions  int           // 0 when absent
-	CallTimeout  time.Duration // call-timeout; 0 when absent (DefaultCallTimeout)
+	CallTimeout  time.Duration // call-timeout; 0 when absent (DefaultCallTimeout), CallTimeoutOff for "off"
 
 	// Vendor attributes ("x-..."), kept in order.
 	VendorPath  []Attribute
@@ -74,6 +74,13 @@ const DefaultCallTimeout = 30 * time.Second
 // maxCallTimeout bounds the call-timeout attribute.
 const maxCallTimeout = time.Hour
 
+// CallTimeoutOff is URI.CallTimeout for call-timeout=off: operations run
+// on their caller's goroutine with no deadline, as they did before call
+// deadlines existed — a little cheaper (docs/performance.md), and a module
+// call that never returns blocks its caller for good. Only for a module
+// that cannot hang (a local software token).
+const CallTimeoutOff time.Duration = -1
+
 const scheme = "pkcs11:"
 
 // ParseURI parses an RFC 7512 PKCS#11 URI:
@@ -90,7 +97,8 @@ const scheme = "pkcs11:"
 // (separated by "&"): module-path, module-name, pin-value, pin-source, and
 // keyplane's oaep-fallback=on|off, max-sessions=N and call-timeout=D (a Go
 // duration, how long an operation may stay inside the module before its
-// caller gets backend.ErrUnavailable; DefaultCallTimeout when absent). Values are
+// caller gets backend.ErrUnavailable; DefaultCallTimeout when absent; off
+// for none, see CallTimeoutOff). Values are
 // percent-decoded. Vendor attributes whose names start with "x-" are kept;
 // any other unknown attribute, a repeated attribute, a malformed
 // percent-escape, a non-numeric slot-id, an unknown type, both pin-value
@@ -265,9 +273,13 @@ func (u *URI) setQuery(attr string, seen map[string]bool) error {
 		}
 		u.MaxSessions = n
 	case "call-timeout":
+		if v == "off" {
+			u.CallTimeout = CallTimeoutOff
+			break
+		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > maxCallTimeout {
-			return fmt.Errorf("pkcs11 URI: call-timeout %q: want a Go duration above 0 and at most %v (\"500ms\", \"10s\"): %w", clip(v), maxCallTimeout, backend.ErrInvalidInput)
+			return fmt.Errorf("pkcs11 URI: call-timeout %q: want a Go duration above 0 and at most %v (\"500ms\", \"10s\"), or off: %w", clip(v), maxCallTimeout, backend.ErrInvalidInput)
 		}
 		u.CallTimeout = d
 	default:
@@ -370,7 +382,10 @@ func (u URI) String() string {
 	if u.MaxSessions != 0 {
 		query = append(query, "max-sessions="+strconv.Itoa(u.MaxSessions))
 	}
-	if u.CallTimeout != 0 {
+	switch {
+	case u.CallTimeout == CallTimeoutOff:
+		query = append(query, "call-timeout=off")
+	case u.CallTimeout != 0:
 		query = append(query, "call-timeout="+u.CallTimeout.String())
 	}
 	for _, a := range u.VendorQuery {

@@ -52,6 +52,11 @@ func TestParseURI(t *testing.T) {
 			out:  "pkcs11:token=t?module-path=/opt/hsm/libhsm.so&call-timeout=1.5s",
 		},
 		{
+			in:   "pkcs11:token=t?call-timeout=off",
+			want: URI{Token: "t", CallTimeout: CallTimeoutOff},
+			out:  "pkcs11:token=t?call-timeout=off",
+		},
+		{
 			in:   "pkcs11:object=release;;type=public?&pin-source=/run/pin",
 			want: URI{Object: "release", Type: "public", PINSource: "/run/pin"},
 			out:  "pkcs11:object=release;type=public?pin-source=/run/pin",
@@ -102,6 +107,7 @@ func TestParseURIErrors(t *testing.T) {
 		{"pkcs11:?call-timeout=0s", `call-timeout "0s"`},
 		{"pkcs11:?call-timeout=-1s", `call-timeout "-1s"`},
 		{"pkcs11:?call-timeout=2h", `call-timeout "2h"`},
+		{"pkcs11:?call-timeout=Off", `call-timeout "Off"`},
 		{"pkcs11:call-timeout=1s", "belongs in the query"},
 		{"pkcs11:?pin-value=1&pin-source=/p", "both given"},
 	}
