@@ -5,7 +5,7 @@ package pkcs11
 // The token server killed and restarted under load, many times, with
 // p11-kit's client module called concurrently (as an application with
 // four signing goroutines calls it): the client can hang for good in a
-// call when its server dies (TOKEN-FACTS.md, docs/backends/pkcs11.md), and
+// call when its server dies (docs/backends/pkcs11.md, "A module that hangs"), and
 // the backend must contain that — no caller blocked past its deadline, no
 // wrong result.
 
