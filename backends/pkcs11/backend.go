@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/miekg/pkcs11"
@@ -42,6 +43,8 @@ type Backend struct {
 
 	pool *SessionPool
 	keys keyCache
+
+	callTimeout time.Duration // call-timeout, or DefaultCallTimeout (deadline.go)
 
 	creatingMu sync.Mutex
 	creating   map[string]bool // labels being generated or imported now
@@ -104,33 +107,50 @@ func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (
 	if wrap != nil {
 		p = wrap(p)
 	}
-	b := &Backend{uri: u, mod: mod, p: p, pin: pin, hasPIN: hasPIN, oaepOff: u.OAEPFallback == "off"}
-	gen := mod.generation()
-	b.modGen.Store(gen)
-	if err := b.start(); err != nil {
-		// The library may have lost its token or server since another
-		// backend loaded it (a restarted p11-kit server, a network HSM):
-		// initialize it again, once.
-		if !tokenGone(codeOf(err)) {
-			return nil, err
-		}
-		if ok, rerr := mod.reinit(p, gen); rerr != nil || !ok {
-			return nil, err
-		}
-		b.modGen.Store(mod.generation())
-		if err := b.start(); err != nil {
-			return nil, err
-		}
+	b := &Backend{uri: u, mod: mod, p: p, pin: pin, hasPIN: hasPIN, oaepOff: u.OAEPFallback == "off",
+		callTimeout: u.CallTimeout}
+	if b.callTimeout == 0 {
+		b.callTimeout = DefaultCallTimeout
+	}
+	// Every step that calls into the module runs under the call timeout
+	// and ctx (deadline.go): a hung module fails Open, it does not hang it.
+	if err := b.run(ctx, b.startOrReinit); err != nil {
+		return nil, err
 	}
 	b.pool = newSessionPool(b.poolSize(), b.openSession, b.closeSession)
 	// Open (and log in on) a first session now, so that a wrong PIN or an
 	// absent token shows at Open.
-	s, err := b.pool.Get(ctx)
+	err = b.run(ctx, func() error {
+		s, err := b.pool.Get(ctx)
+		if err != nil {
+			return err
+		}
+		b.pool.Put(s)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	b.pool.Put(s)
 	return b, nil
+}
+
+// startOrReinit is start, after a re-initialization of the module if the
+// first try finds the token gone.
+func (b *Backend) startOrReinit() error {
+	gen := b.mod.generation()
+	b.modGen.Store(gen)
+	err := b.start()
+	if err == nil || !tokenGone(codeOf(err)) {
+		return err
+	}
+	// The library may have lost its token or server since another
+	// backend loaded it (a restarted p11-kit server, a network HSM):
+	// initialize it again, once.
+	if ok, rerr := b.mod.reinit(b.p, gen); rerr != nil || !ok {
+		return err
+	}
+	b.modGen.Store(b.mod.generation())
+	return b.start()
 }
 
 // start reads the library, finds the token and reads its mechanisms.
@@ -177,13 +197,18 @@ func (b *Backend) URI() *URI { u := *b.uri; u.PINValue = ""; return &u }
 
 // Close closes the backend's sessions. The module stays loaded and
 // initialized for the rest of the process. Close is idempotent; other calls
-// after Close return backend.ErrClosed.
+// after Close return backend.ErrClosed. On a hung module (see
+// HungModuleError) Close leaves the sessions to the module and returns
+// that error; sessions busy in an operation are closed when it returns.
 func (b *Backend) Close() error {
 	if b.closed.Swap(true) {
 		return nil
 	}
-	b.pool.Reset()
 	b.keys.clear()
+	err := b.run(context.Background(), func() error { b.pool.Reset(); return nil })
+	if err != nil {
+		return fmt.Errorf("pkcs11: close: sessions not closed: %w", err)
+	}
 	return nil
 }
 
@@ -440,10 +465,19 @@ func (b *Backend) recover() error {
 //     which, and the case above that its answer names applies; when the
 //     token is well, the session stays and the error comes back as an
 //     *operationFailed.
+//
+// It runs on a worker under the call timeout and ctx (Backend.run): when
+// withSession returns an error, fn may still be running, so the caller
+// reads what fn wrote only after a nil error.
 func (b *Backend) withSession(ctx context.Context, fn func(s *session) error) error {
 	if err := b.checkOpen(); err != nil {
 		return err
 	}
+	return b.runSession(ctx, fn)
+}
+
+// sessionOp is withSession's work, on the worker.
+func (b *Backend) sessionOp(ctx context.Context, fn func(s *session) error) error {
 	var reopened, refound bool
 	relogins := 0
 	gen := b.loginGen.Load()

@@ -363,6 +363,9 @@ const pairedEnv = "KEYPLANE_PAIRED_ROUNDS"
 // is set (scripts/bench sets it):
 //
 //	KEYPLANE_PAIRED_ROUNDS=40 go test ./backends/pkcs11 -run PairedSignRatios -v
+//
+// With KEYPLANE_PAIRED_REMOTE=1 it measures BenchmarkSignRemote's set-up
+// instead (SoftHSM2 behind p11-kit server, 1, 8 and 32 workers).
 func TestPairedSignRatios(t *testing.T) {
 	rounds, _ := strconv.Atoi(os.Getenv(pairedEnv))
 	if rounds <= 0 {
@@ -370,9 +373,20 @@ func TestPairedSignRatios(t *testing.T) {
 	}
 	// KEYPLANE_PAIRED_URI_EXTRA adds query attributes to keyplane's URI
 	// (e.g. max-sessions=8), to compare pool sizes.
-	kp := openTest(t, os.Getenv("KEYPLANE_PAIRED_URI_EXTRA"))
+	extra := os.Getenv("KEYPLANE_PAIRED_URI_EXTRA")
+	workerCounts, where := benchWorkers, ""
+	var kp *Backend
+	var c11 *crypto11.Context
+	if os.Getenv("KEYPLANE_PAIRED_REMOTE") == "1" {
+		// The remote token of BenchmarkSignRemote: SoftHSM2 behind
+		// p11-kit server, through p11-kit-client.so.
+		kp, c11 = openRemoteBench(t, extra)
+		workerCounts, where = remoteBenchWorkers, "Remote"
+	} else {
+		kp = openTest(t, extra)
+		c11 = crypto11Context(t)
+	}
 	t.Logf("keyplane's pool: %+v", kp.Stats())
-	c11 := crypto11Context(t)
 	digest := sha256.Sum256([]byte("benchmark message"))
 	impls := []string{"raw", "keyplane", "crypto11"}
 	for _, alg := range benchAlgs {
@@ -386,7 +400,7 @@ func TestPairedSignRatios(t *testing.T) {
 			t.Fatalf("crypto11 FindKeyPair(%q): %v", label, err)
 		}
 		raw := newRawSigner(t, kp, label, alg)
-		for _, n := range benchWorkers {
+		for _, n := range workerCounts {
 			workers := map[string][]func() error{}
 			for _, impl := range impls {
 				newWorker := raw.worker
@@ -429,7 +443,7 @@ func TestPairedSignRatios(t *testing.T) {
 				name string
 				r    map[string][]float64
 			}{{"wall", wall}, {"cpu", cpu}} {
-				line := fmt.Sprintf("PairedSign/%s/workers=%d %-4s", alg, n, m.name)
+				line := fmt.Sprintf("PairedSign%s/%s/workers=%d %-4s", where, alg, n, m.name)
 				for _, k := range []string{"keyplane/raw", "crypto11/raw", "keyplane/crypto11"} {
 					q1, med, q3 := quartiles(m.r[k])
 					line += fmt.Sprintf("  %s %.3f [%.2f–%.2f]", k, med, q1, q3)

@@ -221,7 +221,7 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 		}
 		return nil
 	})
-	if failed || failedOnHealthyToken(err, "C_Decrypt") {
+	if failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
 	}
 	if err != nil {
@@ -229,6 +229,9 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 			return nil, err
 		}
 		return nil, fmt.Errorf("pkcs11: decrypt with %q: %w", d.ref, err)
+	}
+	if failed { // read only now: fn may still run after an error (withSession)
+		return nil, backend.ErrDecryption
 	}
 	return out, nil
 }

@@ -22,8 +22,9 @@
 // module-path is an absolute path; module-name is looked up in
 // [ModuleDirs] as "name", "name.so" and "libname.so". pin-source is
 // "file:/path" (or just "/path") and the file must not be readable by group
-// or others. keyplane adds two query attributes: oaep-fallback=on|off (see
-// below) and max-sessions=N (the pool size).
+// or others. keyplane adds three query attributes: oaep-fallback=on|off (see
+// below), max-sessions=N (the pool size) and call-timeout=D (see
+// Concurrency).
 //
 // Without a PIN the backend opens and reports its capabilities, but on a
 // token that requires login (CKF_LOGIN_REQUIRED) every key operation fails
@@ -79,6 +80,21 @@
 // into a module holds a per-module read lock, and re-initialization takes
 // it for writing, so C_Finalize never runs while another goroutine is
 // inside the library.
+//
+// Every operation runs on a worker goroutine while its caller waits until
+// it returns, until the URI's call-timeout (DefaultCallTimeout when
+// absent), or until the method's context ends: a caller is never blocked
+// past its deadline, whatever the module does, and gets
+// backend.ErrUnavailable then. An operation still inside the module at its
+// deadline is abandoned to it with its session (never reused or closed
+// while the call is inside); once one has been inside longer than its call
+// timeout the module is hung, and every call on it fails at once with a
+// [*HungModuleError] until the stuck call returns. A module that can hang
+// for good (a network HSM's client library) is contained by running the
+// backend in a child process, plugin+pkcs11: (docs/backends/pkcs11.md).
+// call-timeout=off ([CallTimeoutOff]) runs operations on the caller's
+// goroutine with no deadline, at a little less cost, for a module that
+// cannot hang.
 //
 // Faults are handled inside the backend: a session that the token calls
 // invalid is closed and never reused, a stale object handle is looked up

@@ -39,6 +39,10 @@ type module struct {
 	// C_GenerateKeyPair in 3 to 10 of 120 generations. Key management is
 	// rare next to signing, which takes neither lock and stays parallel.
 	objects sync.RWMutex
+
+	// abandoned: operations whose callers stopped waiting while they were
+	// inside the module (wedge.go).
+	abandoned abandonedCalls
 }
 
 var (

@@ -38,7 +38,7 @@ var p11kitSocket = filepath.Join(os.TempDir(), fmt.Sprintf("keyplane-p11kit-%d",
 
 // p11kitServer is a running `p11-kit server` exporting the shared token.
 type p11kitServer struct {
-	t    *testing.T
+	t    testing.TB
 	exe  string
 	tok  *testenv.Token
 	cmd  *exec.Cmd
@@ -47,7 +47,7 @@ type p11kitServer struct {
 
 // startP11Kit starts the server and sets P11_KIT_SERVER_ADDRESS for the
 // client module.
-func startP11Kit(t *testing.T) *p11kitServer {
+func startP11Kit(t testing.TB) *p11kitServer {
 	t.Helper()
 	tok := token(t)
 	exe := testenv.Command(t, "p11-kit", "p11-kit")

@@ -100,11 +100,14 @@ func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
 		pt, err = a.b.p.Decrypt(s.h, ct)
 		return a.b.decryptResult(err, &failed)
 	})
-	if failed || failedOnHealthyToken(err, "C_Decrypt") {
+	if failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: open with %q: %w", a.ref, err)
+	}
+	if failed { // read only now: fn may still run after an error (withSession)
+		return nil, backend.ErrDecryption
 	}
 	return pt, nil
 }
@@ -231,11 +234,14 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 		pt, err = f.b.p.Decrypt(s.h, ciphertext)
 		return f.b.decryptResult(err, &failed)
 	})
-	if failed || failedOnHealthyToken(err, "C_Decrypt") {
+	if failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: fernet decrypt with %q: %w", f.ref, err)
+	}
+	if failed { // read only now: fn may still run after an error (withSession)
+		return nil, backend.ErrDecryption
 	}
 	if mech == pkcs11.CKM_AES_CBC {
 		n, ok := pkcs7.Unpad(pt, aes.BlockSize)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -45,8 +46,9 @@ type URI struct {
 	PINSource string
 
 	// Keyplane's query attributes.
-	OAEPFallback string // "", "on" or "off"
-	MaxSessions  int    // 0 when absent
+	OAEPFallback string        // "", "on" or "off"
+	MaxSessions  int           // 0 when absent
+	CallTimeout  time.Duration // call-timeout; 0 when absent (DefaultCallTimeout), CallTimeoutOff for "off"
 
 	// Vendor attributes ("x-..."), kept in order.
 	VendorPath  []Attribute
@@ -64,6 +66,21 @@ var objectTypes = []string{"public", "private", "cert", "secret-key", "data"}
 // maxSessionsLimit bounds the max-sessions attribute.
 const maxSessionsLimit = 4096
 
+// DefaultCallTimeout is how long an operation may stay inside the module
+// when the URI gives no call-timeout: long enough for a key generation on
+// a slow HSM, short enough that a caller learns of a hung module.
+const DefaultCallTimeout = 30 * time.Second
+
+// maxCallTimeout bounds the call-timeout attribute.
+const maxCallTimeout = time.Hour
+
+// CallTimeoutOff is URI.CallTimeout for call-timeout=off: operations run
+// on their caller's goroutine with no deadline, as they did before call
+// deadlines existed — a little cheaper (docs/performance.md), and a module
+// call that never returns blocks its caller for good. Only for a module
+// that cannot hang (a local software token).
+const CallTimeoutOff time.Duration = -1
+
 const scheme = "pkcs11:"
 
 // ParseURI parses an RFC 7512 PKCS#11 URI:
@@ -72,12 +89,16 @@ const scheme = "pkcs11:"
 //	pkcs11:token=My%20Token;slot-id=0?module-name=softhsm2&pin-value=1234
 //	pkcs11:token=signing;object=release;type=private
 //	pkcs11:id=%01%02%03?oaep-fallback=off&max-sessions=4
+//	pkcs11:token=signing?module-path=/opt/hsm/lib/libhsm.so&call-timeout=5s
 //
 // Path attributes (separated by ";"): token, manufacturer, serial, model,
 // library-manufacturer, library-description, library-version, slot-id,
 // slot-description, slot-manufacturer, object, id, type. Query attributes
 // (separated by "&"): module-path, module-name, pin-value, pin-source, and
-// keyplane's oaep-fallback=on|off and max-sessions=N. Values are
+// keyplane's oaep-fallback=on|off, max-sessions=N and call-timeout=D (a Go
+// duration, how long an operation may stay inside the module before its
+// caller gets backend.ErrUnavailable; DefaultCallTimeout when absent; off
+// for none, see CallTimeoutOff). Values are
 // percent-decoded. Vendor attributes whose names start with "x-" are kept;
 // any other unknown attribute, a repeated attribute, a malformed
 // percent-escape, a non-numeric slot-id, an unknown type, both pin-value
@@ -251,6 +272,16 @@ func (u *URI) setQuery(attr string, seen map[string]bool) error {
 			return fmt.Errorf("pkcs11 URI: max-sessions %q: want a number from 1 to %d: %w", clip(v), maxSessionsLimit, backend.ErrInvalidInput)
 		}
 		u.MaxSessions = n
+	case "call-timeout":
+		if v == "off" {
+			u.CallTimeout = CallTimeoutOff
+			break
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > maxCallTimeout {
+			return fmt.Errorf("pkcs11 URI: call-timeout %q: want a Go duration above 0 and at most %v (\"500ms\", \"10s\"), or off: %w", clip(v), maxCallTimeout, backend.ErrInvalidInput)
+		}
+		u.CallTimeout = d
 	default:
 		if isVendor(name) {
 			u.VendorQuery = append(u.VendorQuery, Attribute{name, v})
@@ -263,7 +294,7 @@ func (u *URI) setQuery(attr string, seen map[string]bool) error {
 
 func isQueryName(name string) bool {
 	switch name {
-	case "module-path", "module-name", "pin-value", "pin-source", "oaep-fallback", "max-sessions":
+	case "module-path", "module-name", "pin-value", "pin-source", "oaep-fallback", "max-sessions", "call-timeout":
 		return true
 	}
 	return false
@@ -350,6 +381,12 @@ func (u URI) String() string {
 	add(&query, "oaep-fallback", u.OAEPFallback, true)
 	if u.MaxSessions != 0 {
 		query = append(query, "max-sessions="+strconv.Itoa(u.MaxSessions))
+	}
+	switch {
+	case u.CallTimeout == CallTimeoutOff:
+		query = append(query, "call-timeout=off")
+	case u.CallTimeout != 0:
+		query = append(query, "call-timeout="+u.CallTimeout.String())
 	}
 	for _, a := range u.VendorQuery {
 		query = append(query, a.Name+"="+escape(a.Value, true))

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -44,6 +45,16 @@ func TestParseURI(t *testing.T) {
 			in:   "pkcs11:token=a&b=c;x-vendor=v%3D?module-name=softhsm2&pin-value=12%2634&oaep-fallback=off&max-sessions=8&x-q=a/b?c",
 			want: URI{Token: "a&b=c", VendorPath: []Attribute{{"x-vendor", "v="}}, ModuleName: "softhsm2", PINValue: "12&34", OAEPFallback: "off", MaxSessions: 8, VendorQuery: []Attribute{{"x-q", "a/b?c"}}},
 			out:  "pkcs11:token=a&b=c;x-vendor=v=?module-name=softhsm2&oaep-fallback=off&max-sessions=8&x-q=a/b?c",
+		},
+		{
+			in:   "pkcs11:token=t?module-path=/opt/hsm/libhsm.so&call-timeout=1500ms",
+			want: URI{Token: "t", ModulePath: "/opt/hsm/libhsm.so", CallTimeout: 1500 * time.Millisecond},
+			out:  "pkcs11:token=t?module-path=/opt/hsm/libhsm.so&call-timeout=1.5s",
+		},
+		{
+			in:   "pkcs11:token=t?call-timeout=off",
+			want: URI{Token: "t", CallTimeout: CallTimeoutOff},
+			out:  "pkcs11:token=t?call-timeout=off",
 		},
 		{
 			in:   "pkcs11:object=release;;type=public?&pin-source=/run/pin",
@@ -92,6 +103,12 @@ func TestParseURIErrors(t *testing.T) {
 		{"pkcs11:?oaep-fallback=maybe", "oaep-fallback"},
 		{"pkcs11:?max-sessions=0", "max-sessions"},
 		{"pkcs11:?max-sessions=99999", "max-sessions"},
+		{"pkcs11:?call-timeout=5", `call-timeout "5"`},
+		{"pkcs11:?call-timeout=0s", `call-timeout "0s"`},
+		{"pkcs11:?call-timeout=-1s", `call-timeout "-1s"`},
+		{"pkcs11:?call-timeout=2h", `call-timeout "2h"`},
+		{"pkcs11:?call-timeout=Off", `call-timeout "Off"`},
+		{"pkcs11:call-timeout=1s", "belongs in the query"},
 		{"pkcs11:?pin-value=1&pin-source=/p", "both given"},
 	}
 	for _, tt := range tests {

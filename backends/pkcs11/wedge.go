@@ -1,0 +1,99 @@
+//go:build cgo
+
+package pkcs11
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// abandonedCall is an operation whose caller stopped waiting for it (its
+// call timeout or its context ended) while it was still inside the module.
+type abandonedCall struct {
+	m        *module
+	start    time.Time
+	deadline time.Time // start + the backend's call timeout
+}
+
+// abandonedCalls is a module's record of the operations left inside it.
+type abandonedCalls struct {
+	mu    sync.Mutex
+	calls map[*abandonedCall]struct{}
+	count atomic.Int32 // len(calls), for the check without mu
+}
+
+// abandon records an operation that started at start, on a backend whose
+// call timeout is timeout, as left inside the module.
+func (m *module) abandon(start time.Time, timeout time.Duration) *abandonedCall {
+	c := &abandonedCall{m: m, start: start, deadline: start.Add(timeout)}
+	a := &m.abandoned
+	a.mu.Lock()
+	if a.calls == nil {
+		a.calls = map[*abandonedCall]struct{}{}
+	}
+	a.calls[c] = struct{}{}
+	a.count.Store(int32(len(a.calls)))
+	a.mu.Unlock()
+	return c
+}
+
+// returned records that an abandoned operation came back from the module.
+func (c *abandonedCall) returned() {
+	a := &c.m.abandoned
+	a.mu.Lock()
+	delete(a.calls, c)
+	a.count.Store(int32(len(a.calls)))
+	a.mu.Unlock()
+}
+
+// wedged returns a *HungModuleError while an operation abandoned inside
+// the module has been there longer than its call timeout, nil otherwise.
+// One that its caller's context gave up on earlier does not count until
+// its call timeout has passed too: a short context is not evidence of a
+// hung module. The check costs one atomic load while nothing is abandoned.
+func (m *module) wedged() error {
+	if m.abandoned.count.Load() == 0 {
+		return nil
+	}
+	a := &m.abandoned
+	now := time.Now()
+	var oldest *abandonedCall
+	a.mu.Lock()
+	for c := range a.calls {
+		if now.After(c.deadline) && (oldest == nil || c.start.Before(oldest.start)) {
+			oldest = c
+		}
+	}
+	n := len(a.calls)
+	a.mu.Unlock()
+	if oldest == nil {
+		return nil
+	}
+	return &HungModuleError{Module: m.path, Stuck: now.Sub(oldest.start), Calls: n}
+}
+
+// HungModuleError is the error of every call on a backend whose module has
+// an operation stuck inside it: a call that has not returned within its
+// call timeout and was abandoned to the module. It unwraps to
+// backend.ErrUnavailable. The backend recovers by itself when the module
+// returns from the stuck call; a module that never does (p11-kit's client
+// after its server died under concurrent calls) is contained by running
+// the backend in a child process, plugin+pkcs11:, which can be killed and
+// restarted (docs/backends/pkcs11.md, "A module that hangs").
+type HungModuleError struct {
+	Module string        // the module's path
+	Stuck  time.Duration // how long the oldest stuck operation has been inside
+	Calls  int           // operations abandoned inside the module now
+}
+
+func (e *HungModuleError) Error() string {
+	return fmt.Sprintf("pkcs11: module %s is hung: a module call has not returned for %v (%d operation(s) left inside it); every call fails at once until it returns. A module that hangs is contained by running the backend as plugin+pkcs11: (docs/backends/pkcs11.md#a-module-that-hangs)",
+		e.Module, e.Stuck.Round(time.Millisecond), e.Calls)
+}
+
+// Unwrap returns backend.ErrUnavailable.
+func (e *HungModuleError) Unwrap() error { return backend.ErrUnavailable }
