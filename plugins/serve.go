@@ -52,7 +52,12 @@ func Serve(b backend.Backend) {
 //
 // The keyplane-plugin executable is ServeOpen(backend.Open) with the
 // built-in backends linked in.
+//
+// ServeOpen first turns core dumps off for the process (on Linux: the core
+// file limit to 0 and PR_SET_DUMPABLE 0), since the plugin's memory holds
+// the backend's secrets.
 func ServeOpen(open OpenFunc) {
+	noCoreDumps()
 	srv := newServer(open)
 	defer srv.close()
 	goplugin.Serve(&goplugin.ServeConfig{
