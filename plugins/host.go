@@ -43,6 +43,8 @@ type host struct {
 	starting *startOp       // the start in progress, or nil
 	failed   int            // children in a row that never served a call
 	next     time.Time      // no start before this (backoff after failures)
+	lastErr  error          // why the last start failed, or nil
+	refused  error          // a start refused for good (ErrAuthentication), or nil
 	stopping sync.WaitGroup // starts in progress and retired children being stopped
 	ifaces   []pb.Interface // what the first child reported
 }
@@ -132,12 +134,21 @@ func (h *host) conn(ctx context.Context) (*child, error) {
 		}
 		h.retireLocked(c, "plugin process exited; starting it again")
 	}
+	if h.refused != nil {
+		h.mu.Unlock()
+		return nil, h.refused
+	}
 	op := h.starting
 	if op == nil {
 		if wait := time.Until(h.next); wait > 0 {
-			n := h.failed
+			n, last := h.failed, h.lastErr
 			h.mu.Unlock()
-			return nil, fmt.Errorf("%s: plugin restarting after %d failed children in a row; next start in %v: %w", h.t.name, n, wait.Round(time.Millisecond), backend.ErrUnavailable)
+			if last != nil {
+				// The start's own error keeps its kind (a backend URI the
+				// plugin refuses stays ErrInvalidInput).
+				return nil, fmt.Errorf("%w (next start of the plugin in %v)", last, wait.Round(time.Millisecond))
+			}
+			return nil, fmt.Errorf("%s: plugin restarting after %d children in a row that served no call; next start in %v: %w", h.t.name, n, wait.Round(time.Millisecond), backend.ErrUnavailable)
 		}
 		op = &startOp{done: make(chan struct{})}
 		h.starting = op
@@ -165,10 +176,22 @@ func (h *host) runStart(op *startOp) {
 		c.stop()
 		c, err = nil, fmt.Errorf("%s: %w", h.t.name, backend.ErrClosed)
 	case err == nil:
+		h.lastErr = nil
 		h.cur.Store(c)
 		h.stopping.Go(func() { h.watch(c) })
-	default:
+	case errors.Is(err, backend.ErrAuthentication):
+		// A wrong PIN or passphrase, or a checksum mismatch: trying again
+		// cannot help, and a PIN sent again by every new child would lock
+		// the token.
+		h.refused = err
+	case errors.Is(err, backend.ErrUnavailable):
+		// A token or a plugin that is away: back off.
+		h.lastErr = err
 		h.backoffLocked()
+	default:
+		// A configuration the plugin refuses (ErrInvalidInput, say): the
+		// next call tries again at once, so that a fix is picked up.
+		h.lastErr = nil
 	}
 	h.mu.Unlock()
 	op.c, op.err = c, err

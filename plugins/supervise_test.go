@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/testenv"
 	"github.com/keyplane/keyplane/plugins"
 )
 
@@ -170,4 +172,52 @@ func TestStoppedChildReplaced(t *testing.T) {
 	t.Cleanup(func() { syscall.Kill(first, syscall.SIGKILL) })
 	took := signUntilReplaced(t, p, s, first, 5*time.Second+superviseSlack)
 	t.Logf("replaced the stopped child after %v", took)
+}
+
+// TestWrongPINNotRetried: a restart whose backend refuses the PIN (the PIN
+// file changed under a running host) is not tried again by later calls:
+// each new child would send the wrong PIN again, and a real token locks
+// after a few. Every later call returns the ErrAuthentication, and no
+// further child is started.
+func TestWrongPINNotRetried(t *testing.T) {
+	tok := testenv.SoftHSMToken(t, "plugin-wrong-pin")
+	pinFile := tok.PINFile(t)
+	uri := fmt.Sprintf("plugin+pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, tok.Module, pinFile)
+	b, p := openPlugin(t, uri, plugins.Options{})
+	if _, err := b.Keys(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pinFile, []byte("9999\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var err error
+	for {
+		_, err = b.Keys(t.Context())
+		if !errors.Is(err, backend.ErrUnavailable) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !errors.Is(err, backend.ErrAuthentication) {
+		t.Fatalf("Keys after a restart with a wrong PIN: %v, want ErrAuthentication", err)
+	}
+	waitChildren(t) // the refused child is gone
+	// Even with the right PIN back, the host does not start children
+	// again: reopen the backend.
+	if err := os.WriteFile(pinFile, []byte(tok.PIN+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := b.Keys(t.Context()); !errors.Is(err, backend.ErrAuthentication) {
+			t.Fatalf("Keys after a refused restart: %v, want the same ErrAuthentication", err)
+		}
+	}
+	if p.PID() != 0 {
+		t.Errorf("a child %d was started after the PIN was refused", p.PID())
+	}
+	waitChildren(t)
 }
