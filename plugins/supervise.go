@@ -94,7 +94,9 @@ func (h *host) watch(c *child) {
 
 // succeeded records a call that c answered.
 func (h *host) succeeded(c *child) {
-	c.strikes.Store(0)
+	if c.strikes.Load() != 0 { // no store, and no cache-line traffic, on the usual path
+		c.strikes.Store(0)
+	}
 	if !c.served.Load() {
 		c.served.Store(true)
 		h.mu.Lock()
