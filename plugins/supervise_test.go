@@ -1,6 +1,7 @@
 package plugins_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/sha256"
@@ -221,3 +222,57 @@ func TestWrongPINNotRetried(t *testing.T) {
 	}
 	waitChildren(t)
 }
+
+// TestRestartBackoff: while every new child fails to open its backend
+// with ErrUnavailable (a token that is away), a caller signing in a tight
+// loop gets ErrUnavailable at once, never later than its deadline, and the
+// host starts children at a falling rate (50 ms doubling to 1 s between
+// them), not once per call; once the token is back, signing resumes
+// within the longest wait plus a start.
+func TestRestartBackoff(t *testing.T) {
+	faults := t.TempDir()
+	down, starts := filepath.Join(faults, "down"), filepath.Join(faults, "starts")
+	uri := "plugin:" + testExe + "?dir=" + t.TempDir() + "&down=" + down + "&starts=" + starts
+	const deadline = time.Second
+	b, p := openPlugin(t, uri, plugins.Options{CallTimeout: deadline})
+	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(t.Context(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSign(t, s)
+	fault(t, faults, "down")
+	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	const window = 3 * time.Second
+	calls := 0
+	for start := time.Now(); time.Since(start) < window; calls++ {
+		t0 := time.Now()
+		err := signOnce(s)
+		if !errors.Is(err, backend.ErrUnavailable) {
+			t.Fatalf("Sign while the token is away: %v, want ErrUnavailable", err)
+		}
+		if took := time.Since(t0); took > deadline+superviseSlack {
+			t.Fatalf("Sign while the token is away took %v; the deadline is %v", took, deadline)
+		}
+	}
+	log, _ := os.ReadFile(starts)
+	n := bytes.Count(log, []byte("\n")) - 1 // the first, healthy start
+	// 50+100+200+400+800+1000 ms fill 2.55 s: about 7 starts in 3 s.
+	t.Logf("%d calls in %v while the token was away: %d child starts", calls, window, n)
+	if n < 2 || n > 10 {
+		t.Errorf("%d child starts in %v while the token was away, want 2..10 (backoff between them)", n, window)
+	}
+	if err := os.Remove(down); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	took := signUntilReplaced(t, p, s, 0, maxRestart+deadline+superviseSlack)
+	t.Logf("signing again %v after the token's return (%v)", took, time.Since(back))
+}
+
+// maxRestart is the longest wait between two starts (restartBackoff).
+const maxRestart = time.Second

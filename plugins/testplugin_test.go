@@ -30,6 +30,9 @@ import (
 //	unavailable  Sign fails at once with ErrUnavailable, and Health says
 //	             the backend is wedged (a wedged module answering fast)
 //	slow-health  Health blocks for ever; signing still works
+//	down         (not consumed) while it exists, opening the backend
+//	             fails with ErrUnavailable (a token that is away)
+//	starts       a line is appended to this file at every open
 //
 // Capabilities' notes report the process's dumpable flag and core-file
 // limit, for TestChildNoCoreDumps.
@@ -49,6 +52,17 @@ func openTestPlugin(ctx context.Context, config string) (backend.Backend, error)
 	dir := q.Get("dir")
 	if dir == "" {
 		return nil, fmt.Errorf("test plugin: dir= is required: %w", backend.ErrInvalidInput)
+	}
+	if f := q.Get("starts"); f != "" {
+		if log, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+			fmt.Fprintln(log, os.Getpid())
+			log.Close()
+		}
+	}
+	if f := q.Get("down"); f != "" {
+		if _, err := os.Stat(f); err == nil {
+			return nil, fmt.Errorf("test plugin: the token is away: %w", backend.ErrUnavailable)
+		}
 	}
 	b, err := software.Open(ctx, "software:"+dir)
 	if err != nil {
