@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/grpc"
@@ -36,18 +37,32 @@ func (p *Plugin) PID() int {
 // Executable returns the path of the plugin executable.
 func (p *Plugin) Executable() string { return p.h.t.exe }
 
-// call runs one RPC on the live child (starting one if needed) and maps
-// its error.
+// call runs one RPC on the live child (starting one if needed), bounded
+// by ctx and by the host's deadline (Options.CallTimeout), and maps its
+// error.
 func call[Req, Resp any](ctx context.Context, p *Plugin, req Req, rpc func(pb.BackendClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+	return callWithin(ctx, p, p.h.opts.CallTimeout, req, rpc)
+}
+
+// slowCall is call for the RPCs that may take long on a token (key
+// generation, import): bounded by max(CallTimeout, slowCallTimeout).
+func slowCall[Req, Resp any](ctx context.Context, p *Plugin, req Req, rpc func(pb.BackendClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+	return callWithin(ctx, p, max(p.h.opts.CallTimeout, slowCallTimeout), req, rpc)
+}
+
+func callWithin[Req, Resp any](ctx context.Context, p *Plugin, d time.Duration, req Req, rpc func(pb.BackendClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
 	var zero Resp
 	c, err := p.h.conn(ctx)
 	if err != nil {
 		return zero, err
 	}
-	resp, err := rpc(c.rpc, ctx, req)
+	cctx, cancel := callContext(ctx, d)
+	defer cancel()
+	resp, err := rpc(c.rpc, cctx, req)
 	if err != nil {
-		return zero, p.h.fail(c, err)
+		return zero, p.h.fail(cctx, c, err)
 	}
+	p.h.succeeded(c)
 	return resp, nil
 }
 
@@ -71,7 +86,7 @@ func (p *Plugin) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backen
 	if err := checkText("key label", spec.Label); err != nil {
 		return nil, err
 	}
-	resp, err := call(ctx, p, &pb.GenerateKeyRequest{Label: spec.Label, Algorithm: string(spec.Algorithm)}, pb.BackendClient.GenerateKey)
+	resp, err := slowCall(ctx, p, &pb.GenerateKeyRequest{Label: spec.Label, Algorithm: string(spec.Algorithm)}, pb.BackendClient.GenerateKey)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +198,7 @@ func (p *Plugin) importKey(ctx context.Context, label string, key any) (*backend
 		defer clear(der)
 		req.Material = &pb.ImportKeyRequest_Pkcs8PrivateKey{Pkcs8PrivateKey: der}
 	}
-	resp, err := call(ctx, p, req, pb.BackendClient.ImportKey)
+	resp, err := slowCall(ctx, p, req, pb.BackendClient.ImportKey)
 	if err != nil {
 		return nil, err
 	}

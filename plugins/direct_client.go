@@ -1,13 +1,11 @@
 package plugins
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -42,12 +40,11 @@ type directPool struct {
 
 type directConn struct {
 	c   net.Conn // a *tls.Conn, or a net.Pipe end in tests
-	r   *bufio.Reader
-	buf []byte
+	buf []byte   // the request, then the answer; zeroed after each call
 }
 
 func newDirectConn(c net.Conn) *directConn {
-	return &directConn{c: c, r: bufio.NewReaderSize(c, 4096), buf: make([]byte, 0, 512)}
+	return &directConn{c: c, buf: make([]byte, 0, 512)}
 }
 
 // openDirect sets up the direct channel of child c. It returns nil when
@@ -176,23 +173,14 @@ func (dc *directConn) roundTrip(deadline time.Time, op byte, req, resp proto.Mes
 	if _, err := dc.c.Write(out); err != nil {
 		return &directTransportError{err: err, timeout: isTimeout(err)}
 	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(dc.r, hdr[:]); err != nil {
+	whole, in, err := readFrame(dc.c, dc.buf)
+	dc.buf = whole[:0]
+	// The answer may be a plaintext: zeroed once decoded (proto.Unmarshal
+	// copies bytes fields).
+	defer clear(whole)
+	if err != nil {
 		return &directTransportError{err: err, timeout: isTimeout(err)}
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 || n > maxDirectFrame {
-		return &directTransportError{err: fmt.Errorf("answer frame of %d bytes", n)}
-	}
-	in := dc.buf[:0]
-	if cap(in) < int(n) {
-		in = make([]byte, n)
-	}
-	in = in[:n]
-	if _, err := io.ReadFull(dc.r, in); err != nil {
-		return &directTransportError{err: err, timeout: isTimeout(err)}
-	}
-	dc.buf = in[:0]
 	switch in[0] {
 	case directOK:
 		if err := proto.Unmarshal(in[1:], resp); err != nil {

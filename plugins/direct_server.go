@@ -1,13 +1,11 @@
 package plugins
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -72,25 +70,17 @@ func (s *server) acceptDirect(l net.Listener, cfg *tls.Config) {
 // serveDirect answers the calls on one direct connection, one at a time.
 func (s *server) serveDirect(c net.Conn) {
 	defer c.Close()
-	r := bufio.NewReaderSize(c, 4096)
-	var hdr [4]byte
-	var in []byte
+	var buf []byte
 	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		whole, in, err := readFrame(c, buf)
+		buf = whole[:0]
+		if err != nil {
 			return
 		}
-		n := binary.BigEndian.Uint32(hdr[:])
-		if n == 0 || n > maxDirectFrame {
-			return
-		}
-		if cap(in) < int(n) {
-			in = make([]byte, n)
-		}
-		in = in[:n]
-		if _, err := io.ReadFull(r, in); err != nil {
-			return
-		}
-		if _, err := c.Write(s.handleDirect(in)); err != nil {
+		out := s.handleDirect(in)
+		_, err = c.Write(out)
+		clear(out) // may hold a plaintext
+		if err != nil {
 			return
 		}
 	}
@@ -134,6 +124,9 @@ func (s *server) handleDirect(frame []byte) []byte {
 	} else {
 		out[4] = directOK
 		out, _ = proto.MarshalOptions{}.MarshalAppend(out, resp)
+		if r, ok := resp.(*pb.DecryptResponse); ok {
+			clear(r.GetPlaintext()) // encoded in out, which the caller zeroes
+		}
 	}
 	binary.BigEndian.PutUint32(out[:4], uint32(len(out)-4))
 	return out

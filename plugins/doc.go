@@ -27,14 +27,22 @@
 // failures stay the one vague backend.ErrDecryption. A child that died or
 // cannot be reached gives backend.ErrUnavailable.
 //
-// # Crashes
+// # Crashes, hangs and supervision
 //
 // When the child dies, the calls in flight fail at once with
 // backend.ErrUnavailable and the next call starts a fresh child, sending it
-// the backend configuration again. The dead process is reaped. There is no
-// automatic retry: a Sign that failed is not repeated behind the caller's
-// back. A backend that keeps keys in memory (plugin+software:memory, the
-// example plugin) starts empty after a restart.
+// the backend configuration again. The dead process is reaped. The host
+// also kills a live child (SIGKILL to its process group) and replaces it
+// when a call is unanswered at the host's deadline (Options.CallTimeout),
+// when it fails or does not answer its health check (the Ping RPC, every
+// Options.HealthInterval, within Options.HealthTimeout; a backend may
+// report itself broken through HealthChecker), or when
+// Options.MaxUnavailable calls in a row end in ErrUnavailable (a wedged
+// PKCS#11 module answers that way for ever). Signers and decrypters keep
+// working across replacements. There is no automatic retry: a Sign that
+// failed is not repeated behind the caller's back. A backend that keeps
+// keys in memory (plugin+software:memory, the example plugin) starts empty
+// after a restart.
 //
 // # Concurrency
 //
@@ -43,15 +51,22 @@
 // connection (HTTP/2 streams over a Unix socket); Sign and Decrypt use the
 // direct channel, a pool of TLS connections each carrying one call at a
 // time (docs/plugins.md). There is no per-call set-up. Starting a child is
-// serialized: after a crash, one caller starts it and the others wait.
+// serialized and runs on its own goroutine: after a crash, one start runs
+// and callers wait for it, each no longer than its own deadline. After
+// children that never served a call, the next start is delayed (50 ms
+// doubling to 1 s) and callers get ErrUnavailable at once meanwhile.
 //
 // # Security
 //
 // go-plugin's AutoMTLS is always on: host and child authenticate each other
 // with one-time certificates over the Unix socket. With sha256= (or
 // Options.SHA256, or $KEYPLANE_PLUGIN_SHA256 for keyplane-plugin) the
-// executable's hash is checked before every start, and a mismatch refuses
-// to start it. The child does not inherit the host's environment: only the
+// executable is copied once while it is hashed — to a sealed memfd on
+// Linux, else to a directory only the host's user can enter — and every
+// start runs that copy, so the bytes run are the bytes checked; a mismatch
+// refuses to start it. Serve and ServeOpen turn core dumps off in the
+// child (RLIMIT_CORE 0, PR_SET_DUMPABLE 0 on Linux); the buffers reused
+// for plaintexts and key material on both sides are zeroed after use. The child does not inherit the host's environment: only the
 // variables in ChildEnv (PATH, HOME, TMPDIR, SOFTHSM2_CONF, ...) and
 // Options.ForwardEnv reach it, never a PIN or passphrase variable. The
 // backend URI, which may hold a PIN, is sent in the first gRPC call, never
@@ -69,13 +84,13 @@
 // # Limitations
 //
 // crypto.Signer.Sign and crypto.Decrypter.Decrypt take no context; each
-// such call is bounded by Options.CallTimeout (30 seconds by default, or
-// timeout= in a plugin: URI), after which it fails with
-// context.DeadlineExceeded and backend.ErrUnavailable. The rand argument of
+// call is bounded by Options.CallTimeout (by default the child backend's
+// call-timeout= plus 2 seconds, else 30 seconds; timeout= in a plugin:
+// URI), after which it fails with context.DeadlineExceeded and
+// backend.ErrUnavailable and the child is replaced. The rand argument of
 // Sign and Decrypt is ignored: the plugin's backend uses its own
-// randomness. Between the hash check and the start of the process, the
-// executable file must not be writable by anyone the host does not trust.
-// On Linux the child is killed when the host dies (PR_SET_PDEATHSIG);
+// randomness. A pinned executable's copy costs its size in memory for the
+// life of the host. On Linux the child is killed when the host dies (PR_SET_PDEATHSIG);
 // elsewhere it may outlive a killed host. go-plugin gives the child the
 // host's standard input; keyplane's plugin side never reads it. One request
 // carries at most 256 MiB (AEAD plaintext, an Ed25519 message); more is

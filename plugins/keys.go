@@ -45,15 +45,17 @@ func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 			if err != nil {
 				return nil, s.h.failDirect(c, err)
 			}
+			s.h.succeeded(c)
 			return resp.GetSignature(), nil
 		}
 	}
-	ctx, cancel := s.h.callContext()
+	ctx, cancel := callContext(context.Background(), s.h.opts.CallTimeout)
 	defer cancel()
 	resp, err := c.rpc.Sign(ctx, req)
 	if err != nil {
-		return nil, s.h.fail(c, err)
+		return nil, s.h.fail(ctx, c, err)
 	}
+	s.h.succeeded(c)
 	return resp.GetSignature(), nil
 }
 
@@ -96,15 +98,17 @@ func (d *remoteDecrypter) Decrypt(_ io.Reader, msg []byte, opts crypto.Decrypter
 			if err != nil {
 				return nil, d.h.failDirect(c, err)
 			}
+			d.h.succeeded(c)
 			return resp.GetPlaintext(), nil
 		}
 	}
-	ctx, cancel := d.h.callContext()
+	ctx, cancel := callContext(context.Background(), d.h.opts.CallTimeout)
 	defer cancel()
 	resp, err := c.rpc.Decrypt(ctx, req)
 	if err != nil {
-		return nil, d.h.fail(c, err)
+		return nil, d.h.fail(ctx, c, err)
 	}
+	d.h.succeeded(c)
 	return resp.GetPlaintext(), nil
 }
 

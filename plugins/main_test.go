@@ -16,12 +16,18 @@ import (
 
 // Built once per test process by TestMain, from this checkout's source.
 var (
+	testExe    string // this test binary, which serves testplugin_test.go's backend as a plugin
 	pluginExe  string // keyplane-plugin
 	exampleExe string // examples/plugin-memory
 	exampleSum string // its SHA-256, hex
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(plugins.Handshake.MagicCookieKey) == plugins.Handshake.MagicCookieValue {
+		// Started by a host as a plugin (testplugin_test.go).
+		plugins.ServeOpen(openTestPlugin)
+		os.Exit(0)
+	}
 	os.Exit(runMain(m))
 }
 
@@ -30,6 +36,12 @@ func runMain(m *testing.M) int {
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
 		return m.Run() // a fuzz worker runs only FuzzServer, which needs no executable
 	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	testExe = self
 	dir, err := os.MkdirTemp("", "keyplane-plugins-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -27,10 +27,18 @@ type Options struct {
 	// Logger receives go-plugin's messages and everything the plugin writes
 	// on stdout and stderr; the default is slog.Default().
 	Logger *slog.Logger
-	// CallTimeout bounds the calls that take no context: Sign and Decrypt
-	// of the crypto.Signer and crypto.Decrypter values. The default is 30
-	// seconds; the timeout= parameter of a plugin: URI sets it too. Calls
-	// that take a context use the context's deadline only.
+	// CallTimeout is the host's deadline on each call to the plugin:
+	// Sign and Decrypt of the crypto.Signer and crypto.Decrypter values
+	// (which take no context), and every other call as well as its
+	// context's own deadline (GenerateKey and ImportKey get at least 2
+	// minutes). A call still unanswered at this deadline returns
+	// ErrUnavailable and the child is killed and replaced (its backend is
+	// taken to be stuck); a call cut short by the caller's own context is
+	// not. The timeout= parameter of a plugin: URI sets it. The default
+	// is the child's own call-timeout= plus 2 seconds when the backend URI
+	// of a plugin+<scheme>: URI has one (so that the child answers
+	// ErrUnavailable first, and the host kills it only when even that
+	// does not come), else 30 seconds.
 	CallTimeout time.Duration
 	// StartTimeout bounds starting the plugin process up to its handshake;
 	// the default is 20 seconds.
@@ -39,6 +47,19 @@ type Options struct {
 	// plugin, beyond ChildEnv. Names that look like they hold secrets
 	// (containing PIN, PASSPHRASE, PASSWORD, SECRET) are refused.
 	ForwardEnv []string
+	// HealthInterval is how often the host sends the child a health check
+	// (the Ping RPC); the default is 1 second, a negative value turns the
+	// checks off.
+	HealthInterval time.Duration
+	// HealthTimeout is how long a health check may take; a child that
+	// does not answer in time, or answers that its backend is broken, is
+	// killed and replaced. The default is 3 seconds.
+	HealthTimeout time.Duration
+	// MaxUnavailable is how many calls in a row may end in ErrUnavailable
+	// before the child is killed and replaced (a child whose module is
+	// wedged answers ErrUnavailable at once, for ever). The default is 3;
+	// a negative value never replaces a child for this.
+	MaxUnavailable int
 	// NoDirect sends Sign and Decrypt over gRPC like every other call,
 	// instead of over the direct channel (see docs/plugins.md); for
 	// diagnosis and comparison.
@@ -46,9 +67,35 @@ type Options struct {
 }
 
 const (
-	defaultCallTimeout  = 30 * time.Second
-	defaultStartTimeout = 20 * time.Second
+	defaultCallTimeout    = 30 * time.Second
+	defaultStartTimeout   = 20 * time.Second
+	defaultHealthInterval = time.Second
+	defaultHealthTimeout  = 3 * time.Second
+	defaultMaxUnavailable = 3
+	// childTimeoutMargin is how much longer than the child's own
+	// call-timeout= the host waits by default.
+	childTimeoutMargin = 2 * time.Second
+	// slowCallTimeout is the least deadline of GenerateKey and ImportKey.
+	slowCallTimeout = 2 * time.Minute
 )
+
+// callTimeout is the host's default deadline for t: the child backend's
+// call-timeout= (a Go duration in the backend URI's query) plus
+// childTimeoutMargin, or defaultCallTimeout.
+func (t *target) callTimeout() time.Duration {
+	if t.scheme == "plugin" {
+		return defaultCallTimeout
+	}
+	_, query, _ := strings.Cut(t.config, "?")
+	for _, p := range strings.Split(query, "&") {
+		if v, ok := strings.CutPrefix(p, "call-timeout="); ok {
+			if d, err := time.ParseDuration(v); err == nil && d > 0 {
+				return d + childTimeoutMargin
+			}
+		}
+	}
+	return defaultCallTimeout
+}
 
 // target is a parsed plugin URI: what to run and what to send it.
 type target struct {

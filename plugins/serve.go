@@ -9,6 +9,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/nocore"
 )
 
 // LogLevelEnv is the variable the host sets in the plugin's environment to
@@ -52,14 +53,26 @@ func Serve(b backend.Backend) {
 //
 // The keyplane-plugin executable is ServeOpen(backend.Open) with the
 // built-in backends linked in.
+//
+// ServeOpen first turns core dumps off for the process
+// (internal/nocore: on Linux the core file limit to 0 and PR_SET_DUMPABLE
+// 0, which also keeps same-user debuggers and /proc/<pid>/mem readers
+// out), since the plugin's memory holds the backend's PINs, plaintexts
+// and, for a software keystore, keys. A failure there is logged, not
+// fatal: it only narrows what could leak.
 func ServeOpen(open OpenFunc) {
+	coreErr := nocore.Disable()
+	logger := pluginLogger()
+	if coreErr != nil {
+		logger.Warn("core dumps not fully turned off", "error", coreErr)
+	}
 	srv := newServer(open)
 	defer srv.close()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         goplugin.PluginSet{pluginName: &grpcPlugin{srv: srv}},
 		GRPCServer:      newGRPCServer,
-		Logger:          pluginLogger(),
+		Logger:          logger,
 	})
 }
 

@@ -2,8 +2,19 @@
 
 package plugins
 
-import "os/exec"
+import (
+	"os"
+	"os/exec"
+)
 
-// setParentDeath does nothing outside Linux: a plugin outlives a host that
+// setChildProc does nothing outside Linux: a plugin outlives a host that
 // is killed, until its next read fails.
-func setParentDeath(*exec.Cmd) {}
+func setChildProc(*exec.Cmd) {}
+
+// killGroup kills the plugin process itself (no process group of its own
+// outside Linux).
+func killGroup(pid int) {
+	if p, err := os.FindProcess(pid); err == nil && pid > 0 {
+		p.Kill()
+	}
+}

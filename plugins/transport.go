@@ -3,6 +3,7 @@ package plugins
 import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 )
 
 // Window and buffer sizes of the one HTTP/2 connection between host and
@@ -26,6 +27,7 @@ func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 		grpc.WriteBufferSize(bufferSize),
 		grpc.ReadBufferSize(bufferSize),
 		grpc.MaxRecvMsgSize(maxMessage),
+		experimental.BufferPool(newZeroingPool()),
 	)
 	return goplugin.DefaultGRPCServer(opts)
 }
@@ -37,5 +39,6 @@ func dialOptions() []grpc.DialOption {
 		grpc.WithInitialConnWindowSize(connWindowSize),
 		grpc.WithWriteBufferSize(bufferSize),
 		grpc.WithReadBufferSize(bufferSize),
+		experimental.WithBufferPool(newZeroingPool()),
 	}
 }

@@ -1814,6 +1814,78 @@ func (x *OpenDirectResponse) GetServerCertificate() []byte {
 	return nil
 }
 
+type PingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingRequest) Reset() {
+	*x = PingRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingRequest) ProtoMessage() {}
+
+func (x *PingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
+func (*PingRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+}
+
+type PingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingResponse) Reset() {
+	*x = PingResponse{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingResponse) ProtoMessage() {}
+
+func (x *PingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
+func (*PingResponse) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
+}
+
 var File_keyplane_plugin_v1_backend_proto protoreflect.FileDescriptor
 
 const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
@@ -1931,7 +2003,9 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x12OpenDirectResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06socket\x18\x02 \x01(\tR\x06socket\x12-\n" +
-	"\x12server_certificate\x18\x03 \x01(\fR\x11serverCertificate*o\n" +
+	"\x12server_certificate\x18\x03 \x01(\fR\x11serverCertificate\"\r\n" +
+	"\vPingRequest\"\x0e\n" +
+	"\fPingResponse*o\n" +
 	"\x04Hash\x12\x14\n" +
 	"\x10HASH_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tHASH_SHA1\x10\x01\x12\x0f\n" +
@@ -1947,7 +2021,7 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\aPadding\x12\x17\n" +
 	"\x13PADDING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PADDING_PKCS1V15\x10\x01\x12\x10\n" +
-	"\fPADDING_OAEP\x10\x022\xe5\f\n" +
+	"\fPADDING_OAEP\x10\x022\xb0\r\n" +
 	"\aBackend\x12^\n" +
 	"\vOpenBackend\x12&.keyplane.plugin.v1.OpenBackendRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12\\\n" +
 	"\x0fGetCapabilities\x12'.keyplane.plugin.v1.CapabilitiesRequest\x1a .keyplane.plugin.v1.Capabilities\x12V\n" +
@@ -1968,7 +2042,8 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x10FernetEncryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12_\n" +
 	"\x10FernetDecryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12[\n" +
 	"\n" +
-	"OpenDirect\x12%.keyplane.plugin.v1.OpenDirectRequest\x1a&.keyplane.plugin.v1.OpenDirectResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
+	"OpenDirect\x12%.keyplane.plugin.v1.OpenDirectRequest\x1a&.keyplane.plugin.v1.OpenDirectResponse\x12I\n" +
+	"\x04Ping\x12\x1f.keyplane.plugin.v1.PingRequest\x1a .keyplane.plugin.v1.PingResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_keyplane_plugin_v1_backend_proto_rawDescOnce sync.Once
@@ -1983,7 +2058,7 @@ func file_keyplane_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_keyplane_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(Hash)(0),                   // 0: keyplane.plugin.v1.Hash
 	(Interface)(0),              // 1: keyplane.plugin.v1.Interface
@@ -2016,11 +2091,13 @@ var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(*FernetCBCResponse)(nil),   // 28: keyplane.plugin.v1.FernetCBCResponse
 	(*OpenDirectRequest)(nil),   // 29: keyplane.plugin.v1.OpenDirectRequest
 	(*OpenDirectResponse)(nil),  // 30: keyplane.plugin.v1.OpenDirectResponse
-	nil,                         // 31: keyplane.plugin.v1.Capabilities.DetailsEntry
+	(*PingRequest)(nil),         // 31: keyplane.plugin.v1.PingRequest
+	(*PingResponse)(nil),        // 32: keyplane.plugin.v1.PingResponse
+	nil,                         // 33: keyplane.plugin.v1.Capabilities.DetailsEntry
 }
 var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	1,  // 0: keyplane.plugin.v1.OpenBackendResponse.interfaces:type_name -> keyplane.plugin.v1.Interface
-	31, // 1: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
+	33, // 1: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
 	7,  // 2: keyplane.plugin.v1.KeyResponse.key:type_name -> keyplane.plugin.v1.Key
 	7,  // 3: keyplane.plugin.v1.ListKeysResponse.keys:type_name -> keyplane.plugin.v1.Key
 	15, // 4: keyplane.plugin.v1.ImportKeyRequest.secret_key:type_name -> keyplane.plugin.v1.SecretKey
@@ -2048,27 +2125,29 @@ var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	27, // 26: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
 	27, // 27: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
 	29, // 28: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
-	4,  // 29: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	6,  // 30: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
-	9,  // 31: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 32: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
-	12, // 33: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
-	13, // 34: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
-	9,  // 35: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 36: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
-	17, // 37: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
-	9,  // 38: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
-	19, // 39: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
-	20, // 40: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
-	22, // 41: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
-	24, // 42: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
-	9,  // 43: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
-	26, // 44: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
-	28, // 45: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	28, // 46: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	30, // 47: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
-	29, // [29:48] is the sub-list for method output_type
-	10, // [10:29] is the sub-list for method input_type
+	31, // 29: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
+	4,  // 30: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	6,  // 31: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
+	9,  // 32: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
+	9,  // 33: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
+	12, // 34: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
+	13, // 35: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
+	9,  // 36: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
+	9,  // 37: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
+	17, // 38: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
+	9,  // 39: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
+	19, // 40: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
+	20, // 41: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
+	22, // 42: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
+	24, // 43: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
+	9,  // 44: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
+	26, // 45: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
+	28, // 46: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	28, // 47: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	30, // 48: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
+	32, // 49: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
+	30, // [30:50] is the sub-list for method output_type
+	10, // [10:30] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -2089,7 +2168,7 @@ func file_keyplane_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_keyplane_plugin_v1_backend_proto_rawDesc), len(file_keyplane_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -64,6 +64,7 @@ const (
 	Backend_FernetEncryptCBC_FullMethodName = "/keyplane.plugin.v1.Backend/FernetEncryptCBC"
 	Backend_FernetDecryptCBC_FullMethodName = "/keyplane.plugin.v1.Backend/FernetDecryptCBC"
 	Backend_OpenDirect_FullMethodName       = "/keyplane.plugin.v1.Backend/OpenDirect"
+	Backend_Ping_FullMethodName             = "/keyplane.plugin.v1.Backend/Ping"
 )
 
 // BackendClient is the client API for Backend service.
@@ -108,6 +109,14 @@ type BackendClient interface {
 	// OpenDirectRequest). A plugin that answers UNIMPLEMENTED is used over
 	// gRPC only.
 	OpenDirect(ctx context.Context, in *OpenDirectRequest, opts ...grpc.CallOption) (*OpenDirectResponse, error)
+	// Ping is the host's health check, sent every few seconds: it must be
+	// cheap and answer at once. A plugin answers OK when it is serving and
+	// its backend does not report itself broken (a backend may offer a
+	// health check: a PKCS#11 backend whose module call has not returned
+	// says so), and an UNAVAILABLE error otherwise. The host replaces a
+	// child that answers late, answers UNAVAILABLE, or does not answer; an
+	// older plugin's UNIMPLEMENTED answer counts as alive.
+	Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingResponse, error)
 }
 
 type backendClient struct {
@@ -308,6 +317,16 @@ func (c *backendClient) OpenDirect(ctx context.Context, in *OpenDirectRequest, o
 	return out, nil
 }
 
+func (c *backendClient) Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PingResponse)
+	err := c.cc.Invoke(ctx, Backend_Ping_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BackendServer is the server API for Backend service.
 // All implementations must embed UnimplementedBackendServer
 // for forward compatibility.
@@ -350,6 +369,14 @@ type BackendServer interface {
 	// OpenDirectRequest). A plugin that answers UNIMPLEMENTED is used over
 	// gRPC only.
 	OpenDirect(context.Context, *OpenDirectRequest) (*OpenDirectResponse, error)
+	// Ping is the host's health check, sent every few seconds: it must be
+	// cheap and answer at once. A plugin answers OK when it is serving and
+	// its backend does not report itself broken (a backend may offer a
+	// health check: a PKCS#11 backend whose module call has not returned
+	// says so), and an UNAVAILABLE error otherwise. The host replaces a
+	// child that answers late, answers UNAVAILABLE, or does not answer; an
+	// older plugin's UNIMPLEMENTED answer counts as alive.
+	Ping(context.Context, *PingRequest) (*PingResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
 
@@ -416,6 +443,9 @@ func (UnimplementedBackendServer) FernetDecryptCBC(context.Context, *FernetCBCRe
 }
 func (UnimplementedBackendServer) OpenDirect(context.Context, *OpenDirectRequest) (*OpenDirectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenDirect not implemented")
+}
+func (UnimplementedBackendServer) Ping(context.Context, *PingRequest) (*PingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Ping not implemented")
 }
 func (UnimplementedBackendServer) mustEmbedUnimplementedBackendServer() {}
 func (UnimplementedBackendServer) testEmbeddedByValue()                 {}
@@ -780,6 +810,24 @@ func _Backend_OpenDirect_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_Ping_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).Ping(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_Ping_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).Ping(ctx, req.(*PingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Backend_ServiceDesc is the grpc.ServiceDesc for Backend service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -862,6 +910,10 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OpenDirect",
 			Handler:    _Backend_OpenDirect_Handler,
+		},
+		{
+			MethodName: "Ping",
+			Handler:    _Backend_Ping_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
