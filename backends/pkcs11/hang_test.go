@@ -204,7 +204,8 @@ func TestCallTimeout(t *testing.T) {
 		"Keys":                     func() error { _, err := b.Keys(t.Context()); return err },
 		"Signer":                   func() error { _, err := b.Signer(t.Context(), label); return err },
 		"other backend Sign":       func() error { return signOnce(os) },
-		"Close of a third backend": third.Close, // sessions left to the module
+		"Close of a third backend": third.Close,                                   // sessions left to the module
+		"Health":                   func() error { return b.Health(t.Context()) }, // what a plugin host's health check asks
 		"Open on the module": func() error {
 			b2, err := Open(t.Context(), testURI(t, ""))
 			if err == nil {
@@ -238,6 +239,9 @@ func TestCallTimeout(t *testing.T) {
 	waitReturned(t, b.mod)
 	verify(t, s.Public(), []byte("m"), sign(t, s, []byte("m"), crypto.SHA256), crypto.SHA256)
 	verify(t, os.Public(), []byte("m"), sign(t, os, []byte("m"), crypto.SHA256), crypto.SHA256)
+	if err := b.Health(t.Context()); err != nil {
+		t.Errorf("Health after the stuck call returned: %v", err)
+	}
 }
 
 // TestContextDeadline: a call with a context gives up at the context's

@@ -3,6 +3,7 @@
 package pkcs11
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -97,3 +98,16 @@ func (e *HungModuleError) Error() string {
 
 // Unwrap returns backend.ErrUnavailable.
 func (e *HungModuleError) Unwrap() error { return backend.ErrUnavailable }
+
+// Health reports at once, without calling into the module, whether the
+// backend can serve: backend.ErrClosed after Close, a *HungModuleError
+// while an operation is stuck inside its module, nil otherwise. A plugin
+// child answers its host's health check with it (plugins.HealthChecker),
+// so a hung plugin+pkcs11: child is replaced at the next check rather than
+// after several failed calls.
+func (b *Backend) Health(ctx context.Context) error {
+	if err := b.checkOpen(); err != nil {
+		return err
+	}
+	return b.mod.wedged()
+}
