@@ -37,6 +37,7 @@ type Instance struct {
 	InitArgs string   // module-init-args (CK_C_INITIALIZE_ARGS.pReserved), "" when none
 	Env      []string // environment the module needs ("SOFTHSM2_CONF=…"), set before it is loaded
 	Dir      string   // where the token lives
+	PIDs     []int    // the daemons it runs, each the leader of its process group (none for SoftHSM2)
 
 	stop func() error
 }
