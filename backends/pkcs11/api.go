@@ -43,6 +43,7 @@ type pkcs11API interface {
 	Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
 	DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
 	Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, error)
+	DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error)
 }
 
 var _ pkcs11API = (*pkcs11.Ctx)(nil)

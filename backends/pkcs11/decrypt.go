@@ -213,6 +213,7 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 		out, err = b.p.Decrypt(s.h, ciphertext)
 		if err != nil {
 			e := ckErr("C_Decrypt", err)
+			b.endDecryptAfter(s, codeOf(e))
 			if decryptFailure(codeOf(e)) {
 				failed = true
 				return nil // the session is fine: the operation has ended

@@ -179,3 +179,9 @@ func (g guardedCtx) Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, err
 	defer g.m.calls.RUnlock()
 	return g.ctx.Decrypt(sh, cipher)
 }
+
+func (g guardedCtx) DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	return g.ctx.DecryptFinal(sh)
+}

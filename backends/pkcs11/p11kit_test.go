@@ -691,3 +691,9 @@ func (l *serialAPI) Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, err
 	defer l.mu.Unlock()
 	return l.api.Decrypt(sh, cipher)
 }
+
+func (l *serialAPI) DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.api.DecryptFinal(sh)
+}

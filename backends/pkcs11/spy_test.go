@@ -234,3 +234,10 @@ func (s *spyAPI) Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, error)
 	}
 	return s.api.Decrypt(sh, cipher)
 }
+
+func (s *spyAPI) DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error) {
+	if err := s.hit("DecryptFinal"); err != nil {
+		return nil, err
+	}
+	return s.api.DecryptFinal(sh)
+}

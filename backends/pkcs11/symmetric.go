@@ -98,7 +98,7 @@ func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
 			return ckErr("C_DecryptInit", err)
 		}
 		pt, err = a.b.p.Decrypt(s.h, ct)
-		return a.b.decryptResult(err, &failed)
+		return a.b.decryptResult(s, err, &failed)
 	})
 	if failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
@@ -112,20 +112,44 @@ func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
 	return pt, nil
 }
 
-// decryptResult classifies a C_Decrypt error: data failures set *failed
-// (to become the bare ErrDecryption) and leave the session in the pool. A
-// code of two meanings goes back to withSession, which asks the token
-// (diagnose); the caller checks failedOnHealthyToken.
-func (b *Backend) decryptResult(err error, failed *bool) error {
+// decryptResult classifies a C_Decrypt error on s: data failures set
+// *failed (to become the bare ErrDecryption) and leave the session in the
+// pool. A code of two meanings goes back to withSession, which asks the
+// token (diagnose); the caller checks failedOnHealthyToken. Either way the
+// operation the failed C_Decrypt may have left active is ended first
+// (endDecrypt).
+func (b *Backend) decryptResult(s *session, err error, failed *bool) error {
 	if err == nil {
 		return nil
 	}
 	e := ckErr("C_Decrypt", err)
+	b.endDecryptAfter(s, codeOf(e))
 	if decryptFailure(codeOf(e)) || codeOf(e) == pkcs11.CKR_SIGNATURE_INVALID {
 		*failed = true
 		return nil
 	}
 	return e
+}
+
+// endDecrypt ends the decryption a failed C_Decrypt may have left active
+// on s. PKCS#11 ends an operation whose C_Decrypt failed, but tpm2-pkcs11
+// 1.9 does not: the session stays in the operation (its next C_DecryptInit
+// is CKR_OPERATION_ACTIVE) and the key stays counted as in use, so that
+// C_DestroyObject of that key fails with CKR_FUNCTION_FAILED for the rest
+// of the process. C_DecryptFinal ends what it left. On a token that did
+// end the operation it is CKR_OPERATION_NOT_INITIALIZED; whatever it
+// returns is ignored (a session really in trouble shows on its next use).
+func (b *Backend) endDecrypt(s *session) { _, _ = b.p.DecryptFinal(s.h) }
+
+// endDecryptAfter ends the operation after a C_Decrypt that failed with
+// code, unless the session or the token is gone (nothing to end, and no
+// call to make on a dead device). tpm2-pkcs11 answers bad PKCS#1 v1.5
+// padding with CKR_GENERAL_ERROR, a code of two meanings: that too.
+func (b *Backend) endDecryptAfter(s *session, code uint) {
+	if sessionGone(code) || tokenGone(code) {
+		return
+	}
+	b.endDecrypt(s)
 }
 
 // secretKey looks up a secret key of algorithm alg.
@@ -232,7 +256,7 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 			return ckErr("C_DecryptInit", err)
 		}
 		pt, err = f.b.p.Decrypt(s.h, ciphertext)
-		return f.b.decryptResult(err, &failed)
+		return f.b.decryptResult(s, err, &failed)
 	})
 	if failedOnHealthyToken(err, "C_Decrypt") {
 		return nil, backend.ErrDecryption
