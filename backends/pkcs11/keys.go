@@ -113,13 +113,15 @@ func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
 		if err != nil {
 			return err
 		}
+		destroyed := 0
 		for _, h := range []pkcs11.ObjectHandle{k.priv, k.pubObj, k.secret, k.mac} {
 			if h == 0 {
 				continue
 			}
 			if err := b.p.DestroyObject(s.h, h); err != nil {
-				return ckErr("C_DestroyObject", err)
+				return b.destroyFailed(s, k, h, destroyed, ckErr("C_DestroyObject", err))
 			}
+			destroyed++
 		}
 		return nil
 	})
@@ -128,6 +130,33 @@ func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
 		return fmt.Errorf("pkcs11: delete %s: %w", ref, err)
 	}
 	return nil
+}
+
+// destroyFailed is DeleteKey's error when C_DestroyObject of h, an object
+// of k, failed with err after destroyed of k's objects were gone. A code
+// that can mean "not now" as well as "the token is gone"
+// (CKR_FUNCTION_FAILED, CKR_GENERAL_ERROR) is checked by reading the
+// object on the same session: when that works, the token refused to
+// destroy a key that is still there — tpm2-pkcs11 1.9 answers
+// CKR_FUNCTION_FAILED for a key it counts as in use — and the error says
+// so, wrapping ErrUnavailable without the CKR code, so that no recovery
+// follows (withSession would reset every session and the key cache as
+// after a dead device). Any other code, or a failed read, is returned as
+// it is, for withSession to handle.
+func (b *Backend) destroyFailed(s *session, k *keyObject, h pkcs11.ObjectHandle, destroyed int, err error) error {
+	code := codeOf(err)
+	if code != pkcs11.CKR_FUNCTION_FAILED && code != pkcs11.CKR_GENERAL_ERROR {
+		return err
+	}
+	if _, rerr := b.p.GetAttributeValue(s.h, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil)}); rerr != nil {
+		return err
+	}
+	what := "the key is still there, unchanged"
+	if destroyed > 0 {
+		what = fmt.Sprintf("%d of its objects are destroyed and the rest are still there (delete it again to finish)", destroyed)
+	}
+	return fmt.Errorf("pkcs11: token %q refuses to destroy key %q (%v) although the session works and the object is readable; %s: %w",
+		b.tokenLabel(), k.label, err, what, backend.ErrUnavailable)
 }
 
 // labelTaken reports whether any object carries the label.
