@@ -41,6 +41,13 @@ type Backend struct {
 	oaepState sync.Map
 	oaepProbe sync.Once
 
+	// tokenSetsPublicUsage: the token refused a signing-only key pair
+	// whose public template set CKA_VERIFY and CKA_ENCRYPT and took it
+	// without them (generateKeyPair); later pairs leave them out.
+	tokenSetsPublicUsage atomic.Bool
+	curveRefused         sync.Map  // backend.Algorithm → true: the token's keys on it are unusable (checkECPoint)
+	curveProbe           sync.Once // probeCurves
+
 	pool *SessionPool
 	keys keyCache
 

@@ -98,6 +98,9 @@ func (b *Backend) supportsAlgorithm(a backend.Algorithm) bool {
 		return b.mechAllows(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, pkcs11.CKF_GENERATE_KEY_PAIR, uint(a.RSABits())) &&
 			b.mechAllows(pkcs11.CKM_RSA_PKCS, pkcs11.CKF_SIGN, 0)
 	case backend.FamilyEC:
+		if _, refused := b.curveRefused.Load(a); refused {
+			return false
+		}
 		bits := uint(a.Curve().Params().BitSize)
 		return b.mechAllows(pkcs11.CKM_EC_KEY_PAIR_GEN, pkcs11.CKF_GENERATE_KEY_PAIR, bits) &&
 			b.mechAllows(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN, bits)
@@ -158,6 +161,7 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 		return nil, err
 	}
 	b.probeOAEP(ctx)
+	b.probeCurves(ctx)
 	b.mu.Lock()
 	tok, slot := b.token, b.slot
 	b.mu.Unlock()
@@ -208,6 +212,10 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	if !b.hasPIN {
 		c.Notes = append(c.Notes, "no PIN given: only public objects are reachable")
 	}
+	b.curveRefused.Range(func(a, _ any) bool {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s not reported: the token gives its public points in a form that is not DER, and cannot use such keys itself", a))
+		return true
+	})
 	return c, nil
 }
 

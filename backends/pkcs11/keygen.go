@@ -5,6 +5,7 @@ package pkcs11
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/keyplane/keyplane/backend"
@@ -112,33 +113,161 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 			k, err = b.generateFernet(s, spec.Label, id)
 			return err
 		}
-		pubT, privT := usage(spec.Algorithm)
-		kt := keyType(spec.Algorithm)
-		pubT = append(publicTemplate(kt, spec.Label, id), pubT...)
-		privT = append(privateTemplate(pkcs11.CKO_PRIVATE_KEY, kt, spec.Label, id), privT...)
-		var mech uint
-		switch spec.Algorithm.Family() {
-		case backend.FamilyRSA:
-			mech = pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN
-			pubT = append(pubT, attr(pkcs11.CKA_MODULUS_BITS, spec.Algorithm.RSABits()), attr(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
-		case backend.FamilyEC:
-			mech = pkcs11.CKM_EC_KEY_PAIR_GEN
-			pubT = append(pubT, attr(pkcs11.CKA_EC_PARAMS, ecParams(spec.Algorithm)))
-		case backend.FamilyEd25519:
-			mech = ckmECEdwardsKeyPairGen
-			pubT = append(pubT, attr(pkcs11.CKA_EC_PARAMS, ecParams(spec.Algorithm)))
-		}
-		_, priv, err := b.p.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pubT, privT)
+		priv, err := b.generateKeyPair(s, spec, id, true)
 		if err != nil {
-			return ckErr("C_GenerateKeyPair", err)
+			return err
 		}
-		k, err = b.readKeyPair(s, priv)
-		return err
+		if k, err = b.readKeyPair(s, priv); err != nil {
+			return err
+		}
+		return b.checkECPoint(s, k)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: generate %s %q: %w", spec.Algorithm, spec.Label, err)
 	}
 	return k.info(b.tokenLabel()), nil
+}
+
+// generateKeyPair makes the key pair spec asks for and returns its private
+// key. A signing-only pair (EC, Ed25519) whose template the token refuses
+// is made once more without the public key's usage attributes, and the
+// backend remembers to leave them out: tpm2-pkcs11 1.9 derives CKA_VERIFY
+// from the TPM key's decrypt attribute and CKA_ENCRYPT from its sign
+// attribute, and fails C_GenerateKeyPair (CKR_GENERAL_ERROR, "User
+// specified and TPM specified attr mismatch") for keyplane's CKA_VERIFY
+// true, CKA_DECRYPT false. keyplane never uses the public object to
+// verify (signatures are checked on the host), so letting the token
+// choose them takes nothing away; the private key keeps CKA_SIGN true and
+// CKA_DECRYPT, CKA_DERIVE false.
+//
+// token false makes session objects (CKA_TOKEN false), for probes.
+func (b *Backend) generateKeyPair(s *session, spec backend.KeySpec, id []byte, token bool) (pkcs11.ObjectHandle, error) {
+	alg := spec.Algorithm
+	pubUsage, privUsage := usage(alg)
+	kt := keyType(alg)
+	var mech uint
+	var params []*pkcs11.Attribute
+	switch alg.Family() {
+	case backend.FamilyRSA:
+		mech = pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN
+		params = []*pkcs11.Attribute{attr(pkcs11.CKA_MODULUS_BITS, alg.RSABits()), attr(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1})}
+	case backend.FamilyEC:
+		mech = pkcs11.CKM_EC_KEY_PAIR_GEN
+		params = []*pkcs11.Attribute{attr(pkcs11.CKA_EC_PARAMS, ecParams(alg))}
+	case backend.FamilyEd25519:
+		mech = ckmECEdwardsKeyPairGen
+		params = []*pkcs11.Attribute{attr(pkcs11.CKA_EC_PARAMS, ecParams(alg))}
+	}
+	signOnly := alg.Family() != backend.FamilyRSA
+	gen := func(pubUsage []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+		pubT := append(append(publicTemplate(kt, spec.Label, id), pubUsage...), params...)
+		privT := append(privateTemplate(pkcs11.CKO_PRIVATE_KEY, kt, spec.Label, id), privUsage...)
+		if !token {
+			setAttr(pubT, pkcs11.CKA_TOKEN, false)
+			setAttr(privT, pkcs11.CKA_TOKEN, false)
+		}
+		_, priv, err := b.p.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pubT, privT)
+		return priv, ckErr("C_GenerateKeyPair", err)
+	}
+	if signOnly && b.tokenSetsPublicUsage.Load() {
+		return gen(nil)
+	}
+	priv, err := gen(pubUsage)
+	if err == nil || !signOnly || !templateRefused(codeOf(err)) {
+		return priv, err
+	}
+	priv, err2 := gen(nil)
+	if err2 != nil {
+		return 0, fmt.Errorf("%w (and again without CKA_VERIFY and CKA_ENCRYPT on the public key: %v)", err, err2)
+	}
+	b.tokenSetsPublicUsage.Store(true)
+	return priv, nil
+}
+
+// checkECPoint refuses, destroys and remembers an EC key whose public
+// point the token gave in a form that is not DER (shortFormOctetString):
+// tpm2-pkcs11 1.9 does so for P-521 and then cannot use the key itself —
+// it parses its own CKA_EC_POINT with OpenSSL's DER decoder at
+// C_SignInit and fails with CKR_HOST_MEMORY ("d2i_ASN1_OCTET_STRING: too
+// long"), after which it counts the key as in use and will not destroy it
+// for the rest of the process. The key has not been used yet, so it can
+// still be destroyed here.
+func (b *Backend) checkECPoint(s *session, k *keyObject) error {
+	if k.alg.Family() != backend.FamilyEC || k.pubObj == 0 {
+		return nil
+	}
+	a, err := b.attrs(s, k.pubObj, pkcs11.CKA_EC_POINT)
+	if err != nil {
+		return err
+	}
+	if !shortFormOctetString(a[pkcs11.CKA_EC_POINT]) {
+		return nil
+	}
+	b.curveRefused.Store(k.alg, true)
+	_ = b.p.DestroyObject(s.h, k.priv)
+	_ = b.p.DestroyObject(s.h, k.pubObj)
+	return fmt.Errorf("pkcs11: token %q gives %s public points that are not DER (an OCTET STRING of %d bytes with a short-form length), and a token that encodes its points so cannot use the keys (tpm2-pkcs11 1.9 fails C_SignInit on them): the key was destroyed: %w",
+		b.tokenLabel(), k.alg, len(a[pkcs11.CKA_EC_POINT])-2, backend.ErrUnsupported)
+}
+
+// probeCurves learns, once per backend, whether the token makes usable
+// keys on the curves whose points need DER's long length form (P-521:
+// 133 bytes), by making one key pair of each and destroying it at once: a
+// session key pair, or, on a token that makes none (tpm2-pkcs11 refuses
+// CKA_TOKEN false), a token key pair labelled keyplane-probe-…. A curve
+// whose key checkECPoint refused is left out of Capabilities and refused
+// by GenerateKey. Failures leave the curve as the mechanisms say.
+func (b *Backend) probeCurves(ctx context.Context) {
+	b.curveProbe.Do(func() {
+		for _, alg := range []backend.Algorithm{backend.ECP521} {
+			if !b.supportsAlgorithm(alg) {
+				continue
+			}
+			spec := backend.KeySpec{Label: "keyplane-probe-" + string(alg) + "-" + hex.EncodeToString(newID()[:6]), Algorithm: alg}
+			_ = b.withSession(ctx, func(s *session) error {
+				priv, err := b.generateKeyPair(s, spec, newID(), false)
+				if err != nil && templateRefused(codeOf(err)) {
+					priv, err = b.generateKeyPair(s, spec, newID(), true)
+				}
+				if err != nil {
+					return err
+				}
+				k, err := b.readKeyPair(s, priv)
+				if err != nil {
+					_ = b.p.DestroyObject(s.h, priv)
+					return err
+				}
+				if err := b.checkECPoint(s, k); err != nil {
+					return err // destroyed
+				}
+				_ = b.p.DestroyObject(s.h, k.priv)
+				if k.pubObj != 0 {
+					_ = b.p.DestroyObject(s.h, k.pubObj)
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// setAttr replaces the value of the attribute typ in t.
+func setAttr(t []*pkcs11.Attribute, typ uint, v any) {
+	for i, a := range t {
+		if a.Type == typ {
+			t[i] = attr(typ, v)
+		}
+	}
+}
+
+// templateRefused: a code C_GenerateKeyPair gives for a template the
+// token will not take as it is (tpm2-pkcs11 1.9: CKR_GENERAL_ERROR).
+func templateRefused(code uint) bool {
+	switch code {
+	case pkcs11.CKR_TEMPLATE_INCONSISTENT, pkcs11.CKR_ATTRIBUTE_VALUE_INVALID,
+		pkcs11.CKR_ATTRIBUTE_TYPE_INVALID, pkcs11.CKR_GENERAL_ERROR:
+		return true
+	}
+	return false
 }
 
 // fernetAESTemplate and fernetMACTemplate are the two halves of a fernet

@@ -518,6 +518,8 @@ func parseECPublic(ktype uint, params, point []byte) (crypto.PublicKey, error) {
 	var inner []byte
 	if rest, err := asn1.Unmarshal(point, &inner); err == nil && len(rest) == 0 {
 		raw = inner
+	} else if shortFormOctetString(point) {
+		raw = point[2:]
 	}
 	if ktype == ckkECEdwards {
 		if !oid.Equal(oidEd25519) && printable != "edwards25519" {
@@ -548,6 +550,16 @@ func parseECPublic(ktype uint, params, point []byte) (crypto.PublicKey, error) {
 		return nil, fmt.Errorf("EC point: %v: %w", err, backend.ErrInvalidInput)
 	}
 	return pub, nil
+}
+
+// shortFormOctetString reports whether point is an OCTET STRING whose
+// length, over 127, is written in the short form, which DER does not
+// allow: tpm2-pkcs11 1.9 encodes a P-521 point (133 bytes) as 04 85 04 …
+// instead of 04 81 85 04 … Of the curves keyplane supports, only P-521
+// has points of 128 bytes or more. (A bare P-521 point cannot look like
+// this: its second byte, the top of x, is 0 or 1.)
+func shortFormOctetString(point []byte) bool {
+	return len(point) > 129 && point[0] == 0x04 && int(point[1]) == len(point)-2
 }
 
 // ecPoint encodes a public point as CKA_EC_POINT: a DER OCTET STRING.

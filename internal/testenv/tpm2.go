@@ -33,6 +33,16 @@ const (
 	tpm2StopTimeout  = 5 * time.Second
 )
 
+// tpm2MaxTransients is tpm2-abrmd's limit of transient objects loaded for
+// one client connection (its default is 27). tpm2-pkcs11 1.9 keeps every
+// key it has used loaded for the rest of the process, about two transient
+// objects a key, so with the default the 14th key a process generates and
+// uses fails (C_GenerateKeyPair: CKR_GENERAL_ERROR, "rmt:warn(2.0): out of
+// memory for object contexts"); the conformance suite uses about twenty.
+// 100 is the most tpm2-abrmd 3.0 takes. Deployments meet the same limit:
+// docs/backends/pkcs11.md says so.
+const tpm2MaxTransients = 100
+
 // The tpm2 kind's PINs (tpm2-pkcs11 has no PIN length limits to speak of).
 const (
 	tpm2UserPIN = "1234"
@@ -91,7 +101,8 @@ func startTPM2(dir string) (in *Instance, err error) {
 		return in, err
 	}
 	abrmd, err := ds.start(dir, "tpm2-abrmd", []string{"DBUS_SESSION_BUS_ADDRESS=" + bus},
-		tools["tpm2-abrmd"], "--session", "--allow-root", fmt.Sprintf("--tcti=swtpm:host=127.0.0.1,port=%d", port))
+		tools["tpm2-abrmd"], "--session", "--allow-root", "--max-transients="+strconv.Itoa(tpm2MaxTransients),
+		fmt.Sprintf("--tcti=swtpm:host=127.0.0.1,port=%d", port))
 	if err != nil {
 		return in, err
 	}

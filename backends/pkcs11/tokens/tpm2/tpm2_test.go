@@ -9,6 +9,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +53,7 @@ func TestTPM2(t *testing.T) {
 		t.Logf("conformance on tpm2-pkcs11 took %v", time.Since(start).Round(time.Millisecond))
 	})
 	t.Run("ECKeyPair", func(t *testing.T) { testECKeyPair(t, openForTest(t)) })
+	t.Run("P521Refused", func(t *testing.T) { testP521(t, openForTest(t)) })
 	t.Run("PSSParameterLifetime", func(t *testing.T) { testPSS(t, openForTest(t)) })
 	t.Run("DeleteAfterFailedDecrypt", func(t *testing.T) { testDeleteAfterFailedDecrypt(t, openForTest(t)) })
 }
@@ -89,6 +92,37 @@ func testECKeyPair(t *testing.T, b backend.Backend) {
 		}
 		if !ecdsa.VerifyASN1(k.Public.(*ecdsa.PublicKey), d[:], sig) {
 			t.Errorf("%s: the signature does not verify", alg)
+		}
+	}
+}
+
+// testP521: tpm2-pkcs11 1.9 encodes a P-521 CKA_EC_POINT with a
+// short-form length (04 85 …) and then fails C_SignInit on the key
+// (CKR_HOST_MEMORY, "d2i_ASN1_OCTET_STRING: too long"), after which the
+// key cannot be destroyed in this process. Capabilities must leave P-521
+// out and say why, GenerateKey must refuse it, and no key may be left.
+func testP521(t *testing.T, b backend.Backend) {
+	caps, err := b.Capabilities(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps.SupportsAlgorithm(backend.ECP521) {
+		t.Errorf("Capabilities reports ec-p521, which the token cannot sign with")
+	}
+	if !slices.ContainsFunc(caps.Notes, func(n string) bool { return strings.HasPrefix(n, "ec-p521 not reported") }) {
+		t.Errorf("Capabilities.Notes do not say why ec-p521 is left out: %q", caps.Notes)
+	}
+	k, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "tpm2-p521", Algorithm: backend.ECP521})
+	if !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("GenerateKey(ec-p521) = %v, %v; want ErrUnsupported", k, err)
+	}
+	keys, err := b.Keys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k.Label, "p521") {
+			t.Errorf("a P-521 key was left behind: %q", k.Label)
 		}
 	}
 }
