@@ -45,8 +45,10 @@ type Backend struct {
 	// whose public template set CKA_VERIFY and CKA_ENCRYPT and took it
 	// without them (generateKeyPair); later pairs leave them out.
 	tokenSetsPublicUsage atomic.Bool
-	curveRefused         sync.Map  // backend.Algorithm → true: the token's keys on it are unusable (checkECPoint)
-	curveProbe           sync.Once // probeCurves
+	curveRefused         sync.Map     // backend.Algorithm → true: the token's keys on it are unusable (checkECPoint)
+	curveProbe           sync.Once    // probeCurves
+	importProbe          atomic.Int32 // an importState (probeImport)
+	importProbeMu        sync.Mutex
 
 	pool *SessionPool
 	keys keyCache

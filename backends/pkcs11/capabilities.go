@@ -168,8 +168,11 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	c := &backend.Capabilities{
 		Backend:     "pkcs11",
 		Description: fmt.Sprintf("%s %s token '%s' (slot %d)", tok.ManufacturerID, tok.Model, tok.Label, slot),
-		Import:      true,
+		Import:      b.probeImport(ctx) != importRefused,
 		Persistent:  true,
+	}
+	if !c.Import {
+		c.Notes = append(c.Notes, "no key import: the token refuses private key material in C_CreateObject")
 	}
 	for _, a := range backend.Algorithms {
 		if b.supportsAlgorithm(a) {

@@ -70,7 +70,8 @@ func TestCapabilitiesFollowMechanisms(t *testing.T) {
 // any decryption, and reports only those.
 func TestCapabilitiesOAEPProbe(t *testing.T) {
 	b, spy := openSpy(t, "oaep-fallback=off")
-	b.probeCurves(t.Context()) // its own key pair, not counted here
+	b.probeCurves(t.Context()) // their own objects, not counted here
+	b.probeImport(t.Context())
 	spy.snapshot()
 	caps, err := b.Capabilities(t.Context())
 	if err != nil {
@@ -94,6 +95,7 @@ func TestCapabilitiesOAEPProbe(t *testing.T) {
 	// With the fallback on, no probe is needed.
 	b2, spy2 := openSpy(t, "")
 	b2.probeCurves(t.Context())
+	b2.probeImport(t.Context())
 	spy2.snapshot()
 	b2.Capabilities(t.Context())
 	if calls := spy2.snapshot(); calls["GenerateKeyPair"] != 0 {

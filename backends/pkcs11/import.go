@@ -32,6 +32,9 @@ func (b *Backend) ImportKey(ctx context.Context, label string, key any) (*backen
 	if !b.supportsAlgorithm(alg) {
 		return nil, fmt.Errorf("pkcs11: import %q: token %q cannot hold %s keys: %w", label, b.tokenLabel(), alg, backend.ErrUnsupported)
 	}
+	if b.probeImport(ctx) == importRefused {
+		return nil, fmt.Errorf("pkcs11: import %q: token %q refuses private key material in C_CreateObject (it makes its own keys only): %w", label, b.tokenLabel(), backend.ErrUnsupported)
+	}
 	release, err := b.reserveLabel(label)
 	if err != nil {
 		return nil, err

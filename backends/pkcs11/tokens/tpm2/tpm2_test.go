@@ -5,6 +5,7 @@ package tpm2
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -54,6 +55,7 @@ func TestTPM2(t *testing.T) {
 	})
 	t.Run("ECKeyPair", func(t *testing.T) { testECKeyPair(t, openForTest(t)) })
 	t.Run("P521Refused", func(t *testing.T) { testP521(t, openForTest(t)) })
+	t.Run("NoImport", func(t *testing.T) { testNoImport(t, openForTest(t)) })
 	t.Run("PSSParameterLifetime", func(t *testing.T) { testPSS(t, openForTest(t)) })
 	t.Run("DeleteAfterFailedDecrypt", func(t *testing.T) { testDeleteAfterFailedDecrypt(t, openForTest(t)) })
 }
@@ -123,6 +125,37 @@ func testP521(t *testing.T, b backend.Backend) {
 	for _, k := range keys {
 		if strings.Contains(k.Label, "p521") {
 			t.Errorf("a P-521 key was left behind: %q", k.Label)
+		}
+	}
+}
+
+// testNoImport: tpm2-pkcs11 1.9's C_CreateObject takes no private key
+// material (CKR_ATTRIBUTE_VALUE_INVALID): Capabilities must say so, and
+// ImportKey must be ErrUnsupported, not an invalid-input error about the
+// caller's key.
+func testNoImport(t *testing.T, b backend.Backend) {
+	caps, err := b.Capabilities(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps.Import {
+		t.Errorf("Capabilities.Import is true on a token that imports no keys")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := b.(backend.Importer)
+	if k, err := imp.ImportKey(t.Context(), "tpm2-import", key); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("ImportKey = %v, %v; want ErrUnsupported", k, err)
+	}
+	keys, err := b.Keys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k.Label, "probe") || strings.Contains(k.Label, "tpm2-import") {
+			t.Errorf("key %q left behind by the import probe or the refused import", k.Label)
 		}
 	}
 }
