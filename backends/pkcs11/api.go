@@ -7,8 +7,9 @@ import "github.com/miekg/pkcs11"
 // pkcs11API is the part of *pkcs11.Ctx the backend uses, and nothing more,
 // so that tests can wrap it to count calls and inject faults (see openWith).
 // Every PKCS#11 call the backend makes goes through this interface; the
-// module registry alone calls C_Initialize on the raw context when it first
-// loads a module.
+// module registry alone calls C_Initialize (and C_GetInfo, to check the
+// function list signKept uses) on the raw context when it first loads a
+// module.
 //
 // Note that (*pkcs11.Ctx).Sign, Encrypt and Decrypt each make two C calls
 // (the length, then the data): one Sign here is two C_Sign at the module.
@@ -39,6 +40,11 @@ type pkcs11API interface {
 
 	SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
 	Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
+	// SignKeepingParams is SignInit and Sign in one call, m's parameter
+	// kept in C memory until the last C_Sign returns (signKept); for
+	// mechanisms with a parameter. Its errors are an *Error naming
+	// C_SignInit or C_Sign.
+	SignKeepingParams(sh pkcs11.SessionHandle, m *pkcs11.Mechanism, o pkcs11.ObjectHandle, message []byte) ([]byte, error)
 	EncryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
 	Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
 	DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
@@ -46,7 +52,7 @@ type pkcs11API interface {
 	DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error)
 }
 
-var _ pkcs11API = (*pkcs11.Ctx)(nil)
+// Every method but SignKeepingParams is (*pkcs11.Ctx)'s own.
 
 // PKCS#11 3.0 EdDSA constants that miekg/pkcs11 v1.1.2 lacks.
 const (

@@ -156,6 +156,21 @@ func (g guardedCtx) Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error
 	return g.ctx.Sign(sh, message)
 }
 
+func (g guardedCtx) SignKeepingParams(sh pkcs11.SessionHandle, m *pkcs11.Mechanism, o pkcs11.ObjectHandle, message []byte) ([]byte, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	if g.m.funcs != nil {
+		return g.m.funcs.signKept(sh, m, o, message)
+	}
+	// Without the module's function list (functionListOf), miekg/pkcs11's
+	// own calls: right for every module that copies the parameter.
+	if err := g.ctx.SignInit(sh, []*pkcs11.Mechanism{m}, o); err != nil {
+		return nil, ckErr("C_SignInit", err)
+	}
+	sig, err := g.ctx.Sign(sh, message)
+	return sig, ckErr("C_Sign", err)
+}
+
 func (g guardedCtx) EncryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
 	g.m.calls.RLock()
 	defer g.m.calls.RUnlock()

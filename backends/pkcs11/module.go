@@ -18,8 +18,9 @@ import (
 // second backend, crypto11) may be using the same library, and C_Finalize
 // would end their sessions too.
 type module struct {
-	path string
-	ctx  *pkcs11.Ctx
+	path  string
+	ctx   *pkcs11.Ctx
+	funcs *functionList // the module's function list, for signKept; nil if not found
 
 	gen atomic.Uint64 // incremented by every re-initialization
 
@@ -67,7 +68,7 @@ func loadModule(path string) (*module, error) {
 		ctx.Destroy()
 		return nil, fmt.Errorf("module %s: %w", path, ckErr("C_Initialize", err))
 	}
-	m := &module{path: path, ctx: ctx}
+	m := &module{path: path, ctx: ctx, funcs: functionListOf(ctx)}
 	modules[path] = m
 	return m, nil
 }

@@ -697,3 +697,9 @@ func (l *serialAPI) DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error) {
 	defer l.mu.Unlock()
 	return l.api.DecryptFinal(sh)
 }
+
+func (l *serialAPI) SignKeepingParams(sh pkcs11.SessionHandle, m *pkcs11.Mechanism, o pkcs11.ObjectHandle, message []byte) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.api.SignKeepingParams(sh, m, o, message)
+}

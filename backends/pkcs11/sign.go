@@ -69,6 +69,11 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 		if k.priv == 0 || k.alg != s.alg {
 			return fmt.Errorf("pkcs11: key %q changed since the signer was made: %w", k.label, backend.ErrNotFound)
 		}
+		if mech[0].Parameter != nil {
+			// A module may read the parameter again at C_Sign (signKept).
+			sig, err = b.p.SignKeepingParams(ss.h, mech[0], k.priv, data)
+			return ckErr("C_Sign", err)
+		}
 		if err := b.p.SignInit(ss.h, mech, k.priv); err != nil {
 			return ckErr("C_SignInit", err)
 		}

@@ -235,6 +235,13 @@ func (s *spyAPI) Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, error)
 	return s.api.Decrypt(sh, cipher)
 }
 
+func (s *spyAPI) SignKeepingParams(sh pkcs11.SessionHandle, m *pkcs11.Mechanism, o pkcs11.ObjectHandle, message []byte) ([]byte, error) {
+	if err := s.hit("SignKeepingParams"); err != nil {
+		return nil, err
+	}
+	return s.api.SignKeepingParams(sh, m, o, message)
+}
+
 func (s *spyAPI) DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error) {
 	if err := s.hit("DecryptFinal"); err != nil {
 		return nil, err
