@@ -44,6 +44,14 @@
 // FindKeyPair expect. RSA keys may sign and decrypt, EC and Ed25519 keys
 // only sign, AES keys encrypt and decrypt.
 //
+// Where tokens differ, the backend learns from the token itself, once per
+// backend, and remembers: a signing-only key pair whose template the token
+// refuses is made again without usage attributes on the public half (the
+// token sets them, as tpm2-pkcs11 does); whether the token takes key
+// material at all (Capabilities.Import) and whether its P-521 keys are
+// usable are probed with a throwaway object; OAEP parameters as described
+// below. docs/backends/pkcs11.md, "Tokens", has what was seen on each.
+//
 // A Fernet key is two secret objects sharing the label and CKA_ID: an
 // AES-128 key (CKK_AES, CKM_AES_CBC_PAD; decryption over CKM_AES_CBC with
 // the padding checked on the host, where the token has CKM_AES_CBC) and an
