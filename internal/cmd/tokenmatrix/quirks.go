@@ -29,16 +29,13 @@ var quirks = map[string][]quirk{
 		{"CKM_AES_CBC_PAD decryption lets bad padding through: fernet decrypts with CKM_AES_CBC and checks the padding on the host",
 			"pkcs11.md#operations"},
 	},
+	// tpm2's P-521 and import refusals are in its own capability report.
 	"tpm2": {
 		{"an EC public template with CKA_VERIFY true and CKA_DECRYPT false fails C_GenerateKeyPair (CKR_GENERAL_ERROR): retried once without the public key's usage attributes, remembered",
 			"pkcs11.md#tpm2-pkcs11-19"},
 		{"a failed C_Decrypt leaves the operation active and the key in use, so C_DestroyObject fails (CKR_FUNCTION_FAILED): C_DecryptFinal after every failed decryption",
 			"pkcs11.md#tpm2-pkcs11-19"},
 		{"CKM_RSA_PKCS_PSS keeps the parameter pointer from C_SignInit to C_Sign: PSS parameters stay in C memory until the last C_Sign",
-			"pkcs11.md#tpm2-pkcs11-19"},
-		{"P-521 points are not DER (short-form length) and the token cannot sign with such keys: a probe key leaves ec-p521 out",
-			"pkcs11.md#tpm2-pkcs11-19"},
-		{"no key import (C_CreateObject: CKR_ATTRIBUTE_VALUE_INVALID for private keys): a probe sets Capabilities.Import false",
 			"pkcs11.md#tpm2-pkcs11-19"},
 		{"OAEP labels must end in a zero byte: labelled decryptions use the host-side OAEP fallback",
 			"pkcs11.md#the-oaep-fallback"},
