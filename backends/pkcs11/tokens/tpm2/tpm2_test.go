@@ -1,5 +1,7 @@
 //go:build cgo
 
+//lint:file-ignore SA1019 a tampered PKCS#1 v1.5 ciphertext is how a failed C_Decrypt is made on purpose; docs/decisions.md says why keyplane keeps rsa-pkcs1v15 decryption
+
 package tpm2
 
 import (
