@@ -15,7 +15,9 @@ type Capabilities struct {
 	Algorithms []Algorithm `json:"algorithms"`
 	// Operations lists the operations the backend's keys can do.
 	Operations []Operation `json:"operations"`
-	// Import reports whether the backend implements Importer.
+	// Import reports whether ImportKey can work: the backend implements
+	// Importer and its store takes key material (a PKCS#11 token may
+	// refuse every private key in C_CreateObject).
 	Import bool `json:"import"`
 	// Export reports whether the backend implements Exporter.
 	Export bool `json:"export"`
