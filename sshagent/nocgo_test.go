@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package sshagent_test
+
+const haveCgo = false
