@@ -111,6 +111,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newBenchCmd(c),
 		newBackendsCmd(c),
 		newTokensCmd(c),
+		newSSHAgentCmd(c),
 	)
 	return root
 }

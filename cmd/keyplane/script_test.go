@@ -72,6 +72,7 @@ func TestScripts(t *testing.T) {
 			"perm":          cmdPerm,
 			"softhsm-token": cmdSoftHSMToken,
 			"plugin-exe":    pluginExe.cmd,
+			"waitfile":      cmdWaitfile,
 		},
 	})
 }
