@@ -1,0 +1,108 @@
+package jose_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/keyplane/keyplane/backend"
+	_ "github.com/keyplane/keyplane/backends/pkcs11"
+	_ "github.com/keyplane/keyplane/backends/software"
+	"github.com/keyplane/keyplane/internal/testenv"
+)
+
+var backendNames = []string{"software", "softhsm2"}
+
+// keyAlgorithms are the key types with JWS algorithms.
+var keyAlgorithms = []backend.Algorithm{backend.ECP256, backend.ECP384, backend.ECP521, backend.RSA2048, backend.Ed25519}
+
+// openBackend opens "software" (software:memory) or "softhsm2" (the test
+// binary's SoftHSM2 token through backends/pkcs11).
+func openBackend(t *testing.T, name string) backend.Backend {
+	t.Helper()
+	uri := "software:memory"
+	if name == "softhsm2" {
+		if !haveCgo {
+			testenv.Missing(t, "a cgo build (the pkcs11 backend needs cgo)", "CGO_ENABLED=1 and a C compiler")
+		}
+		uri = sharedToken(t)
+	}
+	b, err := backend.Open(context.Background(), uri)
+	if err != nil {
+		t.Fatalf("opening %s: %v", name, err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// generate makes one key of each algorithm (labelled by it), deleted at the
+// end of the test.
+func generate(t *testing.T, b backend.Backend, algs []backend.Algorithm) map[backend.Algorithm]*backend.Key {
+	t.Helper()
+	keys := map[backend.Algorithm]*backend.Key{}
+	for _, alg := range algs {
+		k, err := b.GenerateKey(context.Background(), backend.KeySpec{Label: "jose-" + string(alg), Algorithm: alg})
+		if err != nil {
+			t.Fatalf("generating %s: %v", alg, err)
+		}
+		keys[alg] = k
+		t.Cleanup(func() {
+			if err := b.DeleteKey(context.Background(), k.Label); err != nil {
+				t.Errorf("deleting %s: %v", k.Label, err)
+			}
+		})
+	}
+	return keys
+}
+
+var (
+	tokenOnce sync.Once
+	tokenURI  string
+	tokenDir  string
+	tokenErr  error
+)
+
+// sharedToken returns the URI of the one SoftHSM2 token of this test
+// binary: SoftHSM2 reads SOFTHSM2_CONF once, when the module is first
+// initialized.
+func sharedToken(t *testing.T) string {
+	t.Helper()
+	util := testenv.Command(t, "softhsm2-util", "softhsm2")
+	if _, err := os.Stat(testenv.SoftHSMModule); err != nil {
+		testenv.Missing(t, testenv.SoftHSMModule, "apt-get install -y softhsm2")
+	}
+	tokenOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kpjosetok")
+		if err != nil {
+			tokenErr = err
+			return
+		}
+		tokenDir = dir
+		tok, err := testenv.CreateSoftHSMToken(util, dir, "jose")
+		if err != nil {
+			tokenErr = err
+			return
+		}
+		pin := filepath.Join(dir, "pin")
+		if tokenErr = os.WriteFile(pin, []byte(tok.PIN+"\n"), 0o600); tokenErr != nil {
+			return
+		}
+		os.Setenv("SOFTHSM2_CONF", tok.Conf)
+		tokenURI = fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, tok.Module, pin)
+	})
+	if tokenErr != nil {
+		t.Fatalf("creating the SoftHSM2 token: %v", tokenErr)
+	}
+	return tokenURI
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tokenDir != "" {
+		os.RemoveAll(tokenDir)
+	}
+	os.Exit(code)
+}

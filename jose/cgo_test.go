@@ -1,0 +1,5 @@
+//go:build cgo
+
+package jose_test
+
+const haveCgo = true
