@@ -211,4 +211,3 @@ func TestPSSSaltAuto(t *testing.T) {
 		})
 	}
 }
-
