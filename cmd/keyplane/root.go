@@ -112,6 +112,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newBackendsCmd(c),
 		newTokensCmd(c),
 		newSSHAgentCmd(c),
+		newJWSCmd(c),
 	)
 	return root
 }
