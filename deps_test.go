@@ -101,6 +101,16 @@ var depRules = []depRule{
 		allowed: func(_ string, _ *listedPackage, depRel string) bool { return backendsName(depRel) == "" },
 	},
 	{
+		// Integrations sit on the contract: any backend, none linked in.
+		what: "sshagent and jose import only the standard library, backend, internal/* and third-party packages",
+		applies: func(p *listedPackage, rel string) bool {
+			return under(rel, "sshagent") || under(rel, "jose")
+		},
+		allowed: func(_ string, dep *listedPackage, depRel string) bool {
+			return dep.Standard || depRel == "\x00" || depRel == "backend" || under(depRel, "internal")
+		},
+	},
+	{
 		// testenv imports testing and runs tools: test code, and the
 		// internal test helpers built on it, only.
 		what:    "only tests and internal test helpers import internal/testenv",
