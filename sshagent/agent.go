@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -69,15 +70,22 @@ func New(b Backend, opts ...Option) (*Agent, error) {
 		o(a)
 	}
 	if a.refs != nil {
-		if _, err := a.load(context.Background()); err != nil {
+		if _, err := a.loadStrict(context.Background(), true); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
 }
 
-// load lists the keys the agent serves, refreshing the cache.
+// load lists the keys the agent serves, refreshing the cache. A key of
+// WithKeys deleted since New is left out.
 func (a *Agent) load(ctx context.Context) ([]*keySigner, error) {
+	return a.loadStrict(ctx, false)
+}
+
+// loadStrict is load; when strict, a key of WithKeys that is missing or
+// has no SSH form is an error.
+func (a *Agent) loadStrict(ctx context.Context, strict bool) ([]*keySigner, error) {
 	var keys []*backend.Key
 	if a.refs == nil {
 		all, err := a.b.Keys(ctx)
@@ -92,6 +100,9 @@ func (a *Agent) load(ctx context.Context) ([]*keySigner, error) {
 	} else {
 		for _, ref := range a.refs {
 			k, err := a.b.Key(ctx, ref)
+			if !strict && errors.Is(err, backend.ErrNotFound) {
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("sshagent: key %q: %w", backend.Redact(ref), err)
 			}
@@ -203,20 +214,14 @@ func (a *Agent) SignWithFlags(key ssh.PublicKey, data []byte, flags agent.Signat
 	return sig, nil
 }
 
-// find returns the served key whose public key is key, listing the keys
-// again when it is not known yet.
+// find returns the served key whose public key is key. It lists the keys
+// again each time, so that a key deleted from the backend is not used
+// through a signer made before (a software signer would still hold it).
 func (a *Agent) find(ctx context.Context, key ssh.PublicKey) (*keySigner, error) {
 	if key == nil {
 		return nil, fmt.Errorf("sshagent: no key: %w", backend.ErrInvalidInput)
 	}
 	blob := key.Marshal()
-	a.mu.Lock()
-	ks := a.signers[string(blob)]
-	a.mu.Unlock()
-	if ks != nil && a.refs != nil {
-		return ks, nil
-	}
-	// Without WithKeys, a cached key may have been deleted: ask again.
 	list, err := a.load(ctx)
 	if err != nil {
 		return nil, err

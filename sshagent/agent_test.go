@@ -211,3 +211,54 @@ func TestListenServe(t *testing.T) {
 		t.Error("a connection open when Serve ended still answers")
 	}
 }
+
+// TestDeletedKey: a key deleted from the backend while the agent runs is
+// no longer listed, and the agent no longer signs with it (a software
+// signer made earlier would still hold the key).
+func TestDeletedKey(t *testing.T) {
+	b := openBackend(t, "software")
+	k, err := b.GenerateKey(context.Background(), backend.KeySpec{Label: "gone", Algorithm: backend.Ed25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sshagent.New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := ssh.NewPublicKey(k.Public)
+	if _, err := a.Sign(pub, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteKey(context.Background(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := a.List(); err != nil || len(list) != 0 {
+		t.Errorf("List after delete: %v, %v", list, err)
+	}
+	if _, err := a.Sign(pub, []byte("x")); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("Sign after delete: %v, want ErrNotFound", err)
+	}
+
+	// The same with WithKeys.
+	k, err = b.GenerateKey(context.Background(), backend.KeySpec{Label: "gone2", Algorithm: backend.Ed25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = sshagent.New(b, sshagent.WithKeys("gone2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ = ssh.NewPublicKey(k.Public)
+	if _, err := a.Sign(pub, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteKey(context.Background(), "gone2"); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := a.List(); err != nil || len(list) != 0 {
+		t.Errorf("WithKeys: List after delete: %v, %v", list, err)
+	}
+	if _, err := a.Sign(pub, []byte("x")); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("WithKeys: Sign after delete: %v, want ErrNotFound", err)
+	}
+}

@@ -34,8 +34,10 @@
 //
 // # Limitations
 //
-// Keys are listed from the backend on every request for identities, so a
-// key generated while the agent runs appears at the next ssh-add -L. There
+// Keys are listed from the backend on every request (list or sign), so a
+// key generated while the agent runs appears at the next ssh-add -L and a
+// deleted one is no longer used (a signer kept from before would still
+// sign with a software key). There
 // are no certificates (ssh-keygen -s) and no key constraints (lifetime,
 // confirm); agent extensions (session-bind@openssh.com) are answered as
 // unsupported, which OpenSSH clients accept. The agent protocol carries no
