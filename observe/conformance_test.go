@@ -149,7 +149,7 @@ func checkRun(t *testing.T, h *harness, taps []*tap, backendName string, methods
 			t.Errorf("span %q with outcome %q has status %v", s.Name(), k.outcome, s.Status())
 		}
 		for _, kv := range s.Attributes() {
-			fmt.Fprintf(&spanText, "%s=%s\n", kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&spanText, "%s=%s\n", kv.Key, kv.Value.String())
 		}
 	}
 	for k, n := range cnt {

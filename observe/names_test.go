@@ -1,5 +1,7 @@
 package observe
 
+//lint:file-ignore SA1019 rsa-pkcs1v15 decryption is an operation keyplane offers for data that already exists (docs/decisions.md); its options must be named
+
 import (
 	"context"
 	"crypto"

@@ -85,6 +85,26 @@ func testSessionPoolGauges(t *testing.T, uri string) {
 	}
 	b := observe.Wrap(inner, h.opts)
 	defer b.Close()
+	for _, c := range []struct {
+		name        string
+		inner, wrap bool
+	}{
+		{"AEADBackend", is[backend.AEADBackend](inner), is[backend.AEADBackend](b)},
+		{"FernetBackend", is[backend.FernetBackend](inner), is[backend.FernetBackend](b)},
+		{"Importer", is[backend.Importer](inner), is[backend.Importer](b)},
+		{"Exporter", is[backend.Exporter](inner), is[backend.Exporter](b)},
+		{"SessionPoolReporter", is[backend.SessionPoolReporter](inner), is[backend.SessionPoolReporter](b)},
+		{"Health", is[interface{ Health(context.Context) error }](inner), is[interface{ Health(context.Context) error }](b)},
+	} {
+		if c.inner != c.wrap {
+			t.Errorf("%s: the pkcs11 backend %v, wrapped %v", c.name, c.inner, c.wrap)
+		}
+	}
+	if hc, ok := b.(interface{ Health(context.Context) error }); ok {
+		if err := hc.Health(t.Context()); err != nil {
+			t.Errorf("Health of the wrapped pkcs11 backend: %v", err)
+		}
+	}
 	k, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "gauges", Algorithm: backend.ECP256})
 	if err != nil {
 		t.Fatal(err)
