@@ -111,12 +111,30 @@ var depRules = []depRule{
 		},
 	},
 	{
+		what:    "observe imports only the standard library, backend and OpenTelemetry (with its own dependencies)",
+		applies: func(p *listedPackage, rel string) bool { return under(rel, "observe") },
+		allowed: func(_ string, dep *listedPackage, depRel string) bool {
+			return dep.Standard || depRel == "backend" || under(depRel, "observe") || openTelemetry(dep.ImportPath)
+		},
+	},
+	{
 		// testenv imports testing and runs tools: test code, and the
 		// internal test helpers built on it, only.
 		what:    "only tests and internal test helpers import internal/testenv",
 		applies: func(p *listedPackage, rel string) bool { return !under(rel, "internal") },
 		allowed: func(_ string, _ *listedPackage, depRel string) bool { return depRel != "internal/testenv" },
 	},
+}
+
+// openTelemetry reports whether path is OpenTelemetry or one of the
+// modules its API and SDK import.
+func openTelemetry(path string) bool {
+	for _, prefix := range []string{"go.opentelemetry.io/", "github.com/go-logr/", "github.com/cespare/xxhash/"} {
+		if strings.HasPrefix(path, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // buildConfigs are the configurations whose file sets are checked: cgo on
@@ -300,6 +318,11 @@ func TestDependencyRules(t *testing.T) {
 		{"cmd/keyplane", "internal/testenv", mod("internal/testenv"), "main", false},
 		{"backends/pkcs11", "internal/testenv", mod("internal/testenv"), "", false},
 		{"internal/wycheproof", "internal/testenv", mod("internal/testenv"), "", true},
+		{"observe", "backend", mod("backend"), "", true},
+		{"observe", "go.opentelemetry.io/otel/metric", &listedPackage{ImportPath: "go.opentelemetry.io/otel/metric"}, "", true},
+		{"observe", "backends/pkcs11", mod("backends/pkcs11"), "", false},
+		{"observe", "plugins", mod("plugins"), "", false},
+		{"observe", "\x00", third, "", false},
 	} {
 		p := &listedPackage{ImportPath: module + "/" + c.pkg, Name: c.name}
 		allowed := true
@@ -311,5 +334,38 @@ func TestDependencyRules(t *testing.T) {
 		if allowed != c.want {
 			t.Errorf("%s → %s: allowed %v, want %v", c.pkg, c.depPkg.ImportPath, allowed, c.want)
 		}
+	}
+}
+
+// TestOpenTelemetryOnlyThroughObserve checks that a program that does not
+// import observe links no OpenTelemetry: no package of the module outside
+// observe depends on go.opentelemetry.io/... except through observe (the
+// CLI does, for --audit-log and bench --otel).
+func TestOpenTelemetryOnlyThroughObserve(t *testing.T) {
+	pkgs := goList(t, buildConfigs[0])
+	observe := module + "/observe"
+	checked := 0
+	for path, p := range pkgs {
+		r, ok := rel(path)
+		if !ok || p.Standard || under(r, "observe") {
+			continue
+		}
+		checked++
+		ds := deps(pkgs, path)
+		if slices.Contains(ds, observe) {
+			continue
+		}
+		for _, d := range ds {
+			if strings.HasPrefix(d, "go.opentelemetry.io/") {
+				t.Errorf("%s links %s without importing observe (%s)", path, d, strings.Join(importChain(pkgs, path, d), " → "))
+				break
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("go list listed no package of the module")
+	}
+	if _, ok := pkgs[observe]; !ok {
+		t.Fatalf("go list did not list %s", observe)
 	}
 }

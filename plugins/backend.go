@@ -207,10 +207,24 @@ func (p *Plugin) importKey(ctx context.Context, label string, key any) (*backend
 
 func (p *Plugin) plugin() *Plugin { return p }
 
-// AsPlugin returns the *Plugin inside a backend that Open returned.
+// ChildStarts reports how many plugin processes have been started and made
+// live: 1 after Open, one more for each child that replaced a crashed,
+// hung or unhealthy one. Package observe reports ChildStarts()-1 as the
+// plugin's restarts.
+func (p *Plugin) ChildStarts() uint64 { return p.h.starts.Load() }
+
+// AsPlugin returns the *Plugin inside a backend that Open returned, also
+// through wrappers (package observe's) that have an Unwrap method.
 func AsPlugin(b backend.Backend) (*Plugin, bool) {
-	if pb, ok := b.(interface{ plugin() *Plugin }); ok {
-		return pb.plugin(), true
+	for b != nil {
+		if pb, ok := b.(interface{ plugin() *Plugin }); ok {
+			return pb.plugin(), true
+		}
+		u, ok := b.(interface{ Unwrap() backend.Backend })
+		if !ok {
+			break
+		}
+		b = u.Unwrap()
 	}
 	return nil, false
 }

@@ -47,6 +47,7 @@ type host struct {
 	refused  error          // a start refused for good (ErrAuthentication), or nil
 	stopping sync.WaitGroup // starts in progress and retired children being stopped
 	ifaces   []pb.Interface // what the first child reported
+	starts   atomic.Uint64  // children started and made live
 }
 
 // startOp is one start of a child, which callers wait for (each no longer
@@ -177,6 +178,7 @@ func (h *host) runStart(op *startOp) {
 		c, err = nil, fmt.Errorf("%s: %w", h.t.name, backend.ErrClosed)
 	case err == nil:
 		h.lastErr = nil
+		h.starts.Add(1)
 		h.cur.Store(c)
 		h.stopping.Go(func() { h.watch(c) })
 	case errors.Is(err, backend.ErrAuthentication):

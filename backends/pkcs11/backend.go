@@ -201,6 +201,13 @@ func (b *Backend) poolSize() int {
 // Stats returns the session pool's counters, for tests and benchmarks.
 func (b *Backend) Stats() PoolStats { return b.pool.Stats() }
 
+// SessionPoolStats reports the session pool for monitoring
+// (backend.SessionPoolReporter; package observe makes gauges of it).
+func (b *Backend) SessionPoolStats() backend.SessionPoolStats {
+	s := b.pool.Stats()
+	return backend.SessionPoolStats{Max: s.Max, Open: s.Open, Idle: s.Idle, Waiting: s.Waiting}
+}
+
 // URI returns the URI the backend was opened with, without the PIN.
 func (b *Backend) URI() *URI { u := *b.uri; u.PINValue = ""; return &u }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/miekg/pkcs11"
@@ -31,6 +32,8 @@ type SessionPool struct {
 	open  int    // sessions open now (idle and busy)
 	gen   uint64 // sessions from an older generation are closed on Put
 	total uint64 // sessions ever opened
+
+	waiting atomic.Int64 // callers in Get waiting for a free session
 }
 
 // session is one pooled session handle.
@@ -41,10 +44,11 @@ type session struct {
 
 // PoolStats is a snapshot of a SessionPool.
 type PoolStats struct {
-	Max    int    // the most sessions open at once
-	Open   int    // sessions open now
-	Idle   int    // open sessions not in use
-	Opened uint64 // sessions opened since the pool was made
+	Max     int    // the most sessions open at once
+	Open    int    // sessions open now
+	Idle    int    // open sessions not in use
+	Opened  uint64 // sessions opened since the pool was made
+	Waiting int    // callers of Get waiting because all Max are in use
 }
 
 func newSessionPool(max int, open func() (pkcs11.SessionHandle, error), close func(pkcs11.SessionHandle)) *SessionPool {
@@ -57,10 +61,16 @@ func (p *SessionPool) Get(ctx context.Context) (*session, error) {
 	select {
 	case p.sem <- struct{}{}:
 	default:
+		p.waiting.Add(1)
+		var err error
 		select {
 		case p.sem <- struct{}{}:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("pkcs11: waiting for a session (all %d busy): %w: %w", cap(p.sem), ctx.Err(), backend.ErrUnavailable)
+			err = fmt.Errorf("pkcs11: waiting for a session (all %d busy): %w: %w", cap(p.sem), ctx.Err(), backend.ErrUnavailable)
+		}
+		p.waiting.Add(-1)
+		if err != nil {
+			return nil, err
 		}
 	}
 	p.mu.Lock()
@@ -125,5 +135,5 @@ func (p *SessionPool) Reset() {
 func (p *SessionPool) Stats() PoolStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PoolStats{Max: cap(p.sem), Open: p.open, Idle: len(p.idle), Opened: p.total}
+	return PoolStats{Max: cap(p.sem), Open: p.open, Idle: len(p.idle), Opened: p.total, Waiting: int(p.waiting.Load())}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/observe"
 )
 
 // backendURIFor returns the backend URI to use: the --backend flag, else
@@ -32,9 +33,15 @@ func (c *cli) backendURIFor() (string, error) {
 	return "software:" + filepath.Join(dataHome, "keyplane", "keys"), nil
 }
 
-// open opens the selected backend. The caller closes it.
+// open opens the selected backend, observed (package observe) when
+// --audit-log or bench --otel asks for records of its key uses. The caller
+// closes it.
 func (c *cli) open(ctx context.Context) (backend.Backend, error) {
 	uri, err := c.backendURIFor()
+	if err != nil {
+		return nil, err
+	}
+	audit, err := c.auditLogger() // before the backend: a bad --audit-log opens nothing
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +54,10 @@ func (c *cli) open(ctx context.Context) (backend.Backend, error) {
 		}
 		return nil, err
 	}
-	return b, nil
+	if audit == nil && c.meterProvider == nil {
+		return b, nil
+	}
+	return observe.Wrap(b, observe.Options{AuditLog: audit, MeterProvider: c.meterProvider, Backend: uri}), nil
 }
 
 // backendName names the backend for messages: the scheme its capabilities

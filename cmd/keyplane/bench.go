@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,8 +30,9 @@ type benchRow struct {
 }
 
 type benchReport struct {
-	Backend string     `json:"backend"`
-	Results []benchRow `json:"results"`
+	Backend string      `json:"backend"`
+	Results []benchRow  `json:"results"`
+	OTel    *otelReport `json:"otel,omitempty"` // --otel
 }
 
 func newBenchCmd(c *cli) *cobra.Command {
@@ -38,7 +40,7 @@ func newBenchCmd(c *cli) *cobra.Command {
 	var workers []int
 	var duration time.Duration
 	var ref string
-	var asJSON bool
+	var asJSON, withOTel bool
 	cmd := &cobra.Command{
 		Use:   "bench [--alg A,...] [--workers 1,2,8] [--duration D] [--key K]",
 		Short: "Measure the backend's throughput and latency",
@@ -56,7 +58,14 @@ that key for every algorithm and leaves it alone.
 
 Each worker count runs once after one unmeasured warm-up call; sign results
 are checked with the standard library and decryptions against the plaintext
-before measuring.`,
+before measuring.
+
+With --otel, the backend is wrapped in package observe's wrapper with an
+in-memory OpenTelemetry MeterProvider, and the metrics it collected are
+printed at the end: operation counts by operation, method and outcome
+(key generation, lookups and deletion included), the mean, the histogram
+buckets holding the p50 and p99 latencies, every non-empty bucket, and the
+session-pool gauges of backends that have a pool.`,
 		Example: `  keyplane bench --backend software:memory
   keyplane bench --backend "$HSM_URI" --alg ecdsa-sha256,rsa-pss-sha256 --workers 1,4,16 --duration 10s --json`,
 		Args: cobra.NoArgs,
@@ -84,10 +93,18 @@ before measuring.`,
 				return fmt.Errorf("--duration %v: want a positive duration such as 5s", duration)
 			}
 			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
+			var otel *benchOTel
+			var gauges map[string]float64
+			if withOTel {
+				otel = newBenchOTel()
+				defer otel.provider.Shutdown(context.Background())
+				c.meterProvider = otel.provider
+			}
+			var rep benchReport
+			err := c.withBackend(ctx, func(b backend.Backend) error {
 				keys := &benchKeys{c: c, b: b}
 				defer keys.cleanup(ctx)
-				rep := benchReport{Backend: c.backendName(ctx, b)}
+				rep.Backend = c.backendName(ctx, b)
 				for _, op := range ops {
 					k, err := keys.keyFor(ctx, op, ref)
 					if err != nil {
@@ -110,11 +127,34 @@ before measuring.`,
 						})
 					}
 				}
-				if asJSON {
-					return writeJSON(c.stdout, rep)
+				if otel != nil {
+					var err error
+					if gauges, err = otel.gauges(ctx); err != nil {
+						return fmt.Errorf("--otel: %w", err)
+					}
 				}
-				return writeBenchTable(c, rep)
+				return nil
 			})
+			if err != nil {
+				return err
+			}
+			if otel != nil {
+				// After the backend closed: the counts include the
+				// deletion of bench's keys.
+				if rep.OTel, err = otel.report(ctx, gauges); err != nil {
+					return fmt.Errorf("--otel: %w", err)
+				}
+			}
+			if asJSON {
+				return writeJSON(c.stdout, rep)
+			}
+			if err := writeBenchTable(c, rep); err != nil {
+				return err
+			}
+			if rep.OTel != nil {
+				return writeOTelTable(c.stdout, rep.OTel)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&algs, "alg", []string{string(backend.ECDSASHA256), string(backend.RSAPKCS1v15SHA256)}, "`algorithms` to measure, comma-separated")
@@ -122,6 +162,7 @@ before measuring.`,
 	cmd.Flags().DurationVar(&duration, "duration", 3*time.Second, "how long each measurement runs")
 	cmd.Flags().StringVar(&ref, "key", "", "use this key instead of generating one")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
+	cmd.Flags().BoolVar(&withOTel, "otel", false, "also collect OpenTelemetry metrics of every backend call and print them at the end")
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Exit codes.
@@ -44,6 +45,10 @@ type cli struct {
 
 	backendURI string // --backend
 	force      bool   // --force: --out may replace an existing file
+
+	auditLogPath  string               // --audit-log
+	auditFile     *os.File             // opened by the first open of the backend
+	meterProvider metric.MeterProvider // set by bench --otel
 }
 
 const rootLong = `keyplane generates keys and uses them — to sign, verify, encrypt and
@@ -91,6 +96,7 @@ func newRootCmd(c *cli) *cobra.Command {
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
 	root.PersistentFlags().StringVar(&c.backendURI, "backend", "", "backend `URI` (default: $KEYPLANE_BACKEND, else a software keystore in the user's data directory)")
+	root.PersistentFlags().StringVar(&c.auditLogPath, "audit-log", "", "append a JSON record of every key use to `FILE` (created with mode 0600; see docs/observability.md)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see %q)", err, cmd.CommandPath()+" --help")
 	})
@@ -152,6 +158,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	root := newRootCmd(c)
 	root.SetArgs(args)
 	err = root.ExecuteContext(ctx)
+	if cerr := c.closeAuditLog(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if err == nil {
 		return exitOK
 	}
