@@ -1,6 +1,9 @@
 package backend
 
-import "slices"
+import (
+	"crypto"
+	"slices"
+)
 
 // Capabilities is a backend's report of what it can do, so that callers and
 // the conformance suite ask instead of guessing.
@@ -39,4 +42,50 @@ func (c *Capabilities) SupportsAlgorithm(a Algorithm) bool {
 // SupportsOperation reports whether op is in c.Operations.
 func (c *Capabilities) SupportsOperation(op Operation) bool {
 	return slices.Contains(c.Operations, op)
+}
+
+// DetailPSSSalt is the Capabilities.Details key by which a backend whose
+// RSA-PSS signatures always carry one salt length says which:
+// PSSSaltHashLength (AWS KMS) or PSSSaltMaximum (local-kms, the AWS KMS
+// emulator). Its signers refuse every other salt length with
+// ErrUnsupported. Without the key, a backend signs with any salt length
+// the key allows.
+const DetailPSSSalt = "pss-salt"
+
+// Values of Details[DetailPSSSalt].
+const (
+	PSSSaltHashLength = "hash-length"
+	PSSSaltMaximum    = "maximum"
+)
+
+// PSSSaltSupported reports whether the backend's PSS signers make a
+// signature with salt bytes of salt, for a hash of hashLen bytes and a key
+// that allows at most maxSalt.
+func (c *Capabilities) PSSSaltSupported(salt, hashLen, maxSalt int) bool {
+	switch c.Details[DetailPSSSalt] {
+	case PSSSaltHashLength:
+		return salt == hashLen
+	case PSSSaltMaximum:
+		return salt == maxSalt
+	}
+	return salt > 0 && salt <= maxSalt
+}
+
+// DetailOAEP is the Capabilities.Details key by which a backend whose
+// RSA-OAEP decryption takes no label and only MGF1 with the OAEP hash
+// (AWS KMS) says so, with the value OAEPNoLabel. Its decrypters refuse a
+// label or another MGF1 hash with ErrUnsupported.
+const DetailOAEP = "oaep"
+
+// OAEPNoLabel is Details[DetailOAEP] for OAEP without a label, MGF1 with
+// the OAEP hash.
+const OAEPNoLabel = "no-label-same-mgf1-hash"
+
+// OAEPSupported reports whether the backend's decrypters take OAEP with
+// a label of labelLen bytes and MGF1 with mgf for OAEP hash h.
+func (c *Capabilities) OAEPSupported(labelLen int, h, mgf crypto.Hash) bool {
+	if c.Details[DetailOAEP] == OAEPNoLabel {
+		return labelLen == 0 && (mgf == 0 || mgf == h)
+	}
+	return true
 }

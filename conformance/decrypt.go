@@ -95,7 +95,15 @@ func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) 
 		// SHA-256 with MGF1-SHA1: Java's "OAEPWithSHA-256AndMGF1Padding".
 		cases = append(cases, decryptCase{name: "MGF1 with SHA-1", opts: &rsa.OAEPOptions{Hash: h, MGFHash: crypto.SHA1, Label: label}})
 	}
+	noLabel := !s.caps.OAEPSupported(1, h, h)
 	for _, c := range cases {
+		if o := c.opts.(*rsa.OAEPOptions); !s.caps.OAEPSupported(len(o.Label), h, o.MGFHash) {
+			// The capability report (Details["oaep"]) rules this form
+			// out: it must be refused, not decrypted otherwise.
+			_, err := decryptWith(dec, c, randomBytes(pub.Size()))
+			wantErr(t, err, fmt.Sprintf("%s %s (OAEP %q reported)", op, c.name, s.caps.Details[backend.DetailOAEP]), backend.ErrUnsupported)
+			continue
+		}
 		msg := randomBytes(32)
 		ct, err := encryptFor(pub, op, c.opts, msg)
 		if err != nil {
@@ -114,6 +122,9 @@ func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) 
 	// What must fail, and fail vaguely.
 	msg := randomBytes(32)
 	opts := &rsa.OAEPOptions{Hash: h, Label: label}
+	if noLabel {
+		opts = &rsa.OAEPOptions{Hash: h}
+	}
 	ct, err := encryptFor(pub, op, opts, msg)
 	if err != nil {
 		t.Fatalf("crypto/rsa encryption: %v", err)
@@ -133,12 +144,17 @@ func (s *suite) checkDecrypt(t tb, alg backend.Algorithm, op backend.Operation) 
 		"ciphertext 1":          {leftPad(big.NewInt(1).Bytes(), len(ct)), opts},
 		"ciphertext of modulus": {leftPad(pub.N.Bytes(), len(ct)), opts},
 	}
+	if noLabel {
+		// Without labels there is no wrong or missing one to try.
+		delete(bad, "wrong label")
+		delete(bad, "label missing")
+	}
 	for _, other := range []backend.Operation{backend.RSAOAEPSHA1, backend.RSAOAEPSHA256, backend.RSAOAEPSHA384, backend.RSAOAEPSHA512} {
 		if other != op && s.supports(other) {
 			bad["decrypted with "+string(other)] = struct {
 				ct   []byte
 				opts crypto.DecrypterOpts
-			}{ct, &rsa.OAEPOptions{Hash: other.Hash(), Label: label}}
+			}{ct, &rsa.OAEPOptions{Hash: other.Hash(), Label: opts.Label}}
 			break
 		}
 	}

@@ -41,7 +41,7 @@ func signCases(op backend.Operation, pub crypto.PublicKey) []signCase {
 	case op.PSS():
 		maxSalt := 0
 		if rp, ok := pub.(*rsa.PublicKey); ok {
-			maxSalt = (rp.N.BitLen()-1+7)/8 - h.Size() - 2
+			maxSalt = maxPSSSalt(rp, h)
 		}
 		return []signCase{
 			{name: "salt=auto", opts: &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto, Hash: h}, verifySalt: maxSalt},
@@ -58,6 +58,12 @@ func signCases(op backend.Operation, pub crypto.PublicKey) []signCase {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// maxPSSSalt is the longest PSS salt a key allows with hash h (what
+// rsa.PSSSaltLengthAuto signs with).
+func maxPSSSalt(pub *rsa.PublicKey, h crypto.Hash) int {
+	return (pub.N.BitLen()-1+7)/8 - h.Size() - 2
+}
 
 // verifySignature checks sig with the standard library. msg is the digest,
 // or the message itself for Ed25519.
@@ -101,6 +107,7 @@ func (s *suite) checkSign(t tb, alg backend.Algorithm, op backend.Operation) {
 		t.Fatalf("Signer(%q): %v", sk.label, err)
 	}
 	pub := sk.key.Public
+	made := 0
 	for _, c := range signCases(op, pub) {
 		msg := randomBytes(64)
 		if c.msgLen != nil {
@@ -111,6 +118,19 @@ func (s *suite) checkSign(t tb, alg backend.Algorithm, op backend.Operation) {
 		if c.nilRand {
 			r = nil
 		}
+		if op.PSS() && !s.caps.PSSSaltSupported(c.verifySalt, op.Hash().Size(), maxPSSSalt(pub.(*rsa.PublicKey), op.Hash())) {
+			// The capability report says which salt length the backend's
+			// signatures carry (Details["pss-salt"]); it must refuse the
+			// others rather than sign with another salt than asked.
+			sig, err := signSafely(signer, r, in, c.opts)
+			if err == nil {
+				t.Errorf("%s with %s: Sign succeeded (%d bytes), but the backend reports PSS salt %q; want ErrUnsupported", op, c.name, len(sig), s.caps.Details[backend.DetailPSSSalt])
+			} else {
+				wantErr(t, err, fmt.Sprintf("%s with %s (PSS salt %q reported)", op, c.name, s.caps.Details[backend.DetailPSSSalt]), backend.ErrUnsupported)
+			}
+			continue
+		}
+		made++
 		sig, err := signSafely(signer, r, in, c.opts)
 		if err != nil {
 			t.Errorf("%s with %s: Sign: %v", op, c.name, err)
@@ -136,6 +156,9 @@ func (s *suite) checkSign(t tb, alg backend.Algorithm, op backend.Operation) {
 				t.Errorf("%s with %s: verifies with salt length %d, want exactly %d", op, c.name, c.verifySalt-1, c.verifySalt)
 			}
 		}
+	}
+	if made == 0 {
+		t.Errorf("%s is reported, but the reported PSS salt %q rules out every salt length tried", op, s.caps.Details[backend.DetailPSSSalt])
 	}
 }
 

@@ -1,0 +1,167 @@
+package awskms
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/keyplane/keyplane/backend"
+)
+
+// Signer returns a crypto.Signer for an asymmetric key. The public key is
+// fetched (GetPublicKey) once per key and cached; each Sign is one KMS
+// Sign request with MessageType DIGEST.
+func (b *Backend) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
+	ki, _, err := b.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if ki.public == nil {
+		return nil, fmt.Errorf("awskms: key %q is a %s key, which cannot sign: %w", ref, ki.alg, backend.ErrUnsupported)
+	}
+	return &signer{b: b, ki: ki}, nil
+}
+
+type signer struct {
+	b  *Backend
+	ki *keyInfo
+}
+
+func (s *signer) Public() crypto.PublicKey { return s.ki.public }
+
+// Sign signs digest in KMS. RSA-PSS takes only the salt length the
+// endpoint makes (Config.PSSSalt); ECDSA takes any supported hash, the
+// digest being fitted to the curve's KMS algorithm as ECDSA itself reads
+// it (FIPS 186-5: the leftmost bits of the digest, as an integer). Every
+// signature is checked against the cached public key before it is
+// returned.
+func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if err := s.b.check(); err != nil {
+		return nil, err
+	}
+	p, err := backend.ParseSignerOpts(s.ki.alg, s.ki.public, digest, opts)
+	if err != nil {
+		return nil, err
+	}
+	if s.ki.usage != types.KeyUsageTypeSignVerify {
+		return nil, fmt.Errorf("awskms: key %s has key usage %s and cannot sign: %w", s.ki.keyID, s.ki.usage, backend.ErrUnsupported)
+	}
+	algo, msg, err := s.kmsAlgorithm(p, digest)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.b.callContext()
+	defer cancel()
+	out, err := s.b.client.Sign(ctx, &kms.SignInput{
+		KeyId:            aws.String(s.ki.keyID),
+		Message:          msg,
+		MessageType:      types.MessageTypeDigest,
+		SigningAlgorithm: algo,
+	})
+	if err != nil {
+		return nil, classify("Sign", err)
+	}
+	if err := s.verify(p, digest, out.Signature); err != nil {
+		return nil, err
+	}
+	return out.Signature, nil
+}
+
+// kmsAlgorithm picks the KMS signing algorithm and the message to send.
+func (s *signer) kmsAlgorithm(p backend.SignParams, digest []byte) (types.SigningAlgorithmSpec, []byte, error) {
+	switch pub := s.ki.public.(type) {
+	case *rsa.PublicKey:
+		if p.PSS {
+			maxSalt := (pub.N.BitLen()-1+7)/8 - p.Hash.Size() - 2
+			want := p.Hash.Size()
+			if s.b.cfg.pssSalt() == PSSSaltMaximum {
+				want = maxSalt
+			}
+			if p.SaltLength != want {
+				return "", nil, fmt.Errorf("awskms: RSA-PSS with a salt of %d bytes: this KMS endpoint signs with %d (pss-salt=%s): %w", p.SaltLength, want, s.b.cfg.pssSalt(), backend.ErrUnsupported)
+			}
+		}
+		a, ok := rsaAlgorithms[rsaKey{p.Hash, p.PSS}]
+		if !ok {
+			return "", nil, fmt.Errorf("awskms: RSA signatures with %v: KMS signs with SHA-256, SHA-384, SHA-512: %w", p.Hash, backend.ErrUnsupported)
+		}
+		return a, digest, nil
+	case *ecdsa.PublicKey:
+		var a types.SigningAlgorithmSpec
+		var n int
+		switch s.ki.alg {
+		case backend.ECP256:
+			a, n = types.SigningAlgorithmSpecEcdsaSha256, 32
+		case backend.ECP384:
+			a, n = types.SigningAlgorithmSpecEcdsaSha384, 48
+		case backend.ECP521:
+			a, n = types.SigningAlgorithmSpecEcdsaSha512, 64
+		}
+		return a, fitDigest(digest, n, pub.Curve.Params().BitSize), nil
+	}
+	return "", nil, fmt.Errorf("awskms: a %s key cannot sign: %w", s.ki.alg, backend.ErrUnsupported)
+}
+
+// fitDigest returns the n-byte message that KMS's ECDSA algorithm for a
+// curve of bits takes and that gives the same ECDSA integer as digest:
+// ECDSA uses the leftmost min(bits, 8·len) bits of a digest, so a longer
+// digest is cut to n bytes when n·8 ≤ bits... and a shorter one is
+// left-padded with zeros (the same integer).
+func fitDigest(digest []byte, n, bits int) []byte {
+	if len(digest) > n {
+		// Only the leftmost bits count; with n·8 ≥ bits (P-256: 256,
+		// P-384: 384, P-521: 512 < 521 but then len ≤ 64 = n) nothing
+		// the curve reads is lost.
+		return digest[:n]
+	}
+	out := make([]byte, n)
+	copy(out[n-len(digest):], digest)
+	return out
+}
+
+type rsaKey struct {
+	h   crypto.Hash
+	pss bool
+}
+
+var rsaAlgorithms = map[rsaKey]types.SigningAlgorithmSpec{
+	{crypto.SHA256, false}: types.SigningAlgorithmSpecRsassaPkcs1V15Sha256,
+	{crypto.SHA384, false}: types.SigningAlgorithmSpecRsassaPkcs1V15Sha384,
+	{crypto.SHA512, false}: types.SigningAlgorithmSpecRsassaPkcs1V15Sha512,
+	{crypto.SHA256, true}:  types.SigningAlgorithmSpecRsassaPssSha256,
+	{crypto.SHA384, true}:  types.SigningAlgorithmSpecRsassaPssSha384,
+	{crypto.SHA512, true}:  types.SigningAlgorithmSpecRsassaPssSha512,
+}
+
+// verify checks a signature from KMS with the cached public key, so a
+// signature made otherwise than asked (another PSS salt length, a wrong
+// key) never reaches the caller.
+func (s *signer) verify(p backend.SignParams, digest, sig []byte) error {
+	var err error
+	switch pub := s.ki.public.(type) {
+	case *rsa.PublicKey:
+		if p.PSS {
+			err = rsa.VerifyPSS(pub, p.Hash, digest, sig, &rsa.PSSOptions{Hash: p.Hash, SaltLength: p.SaltLength})
+			if err != nil && rsa.VerifyPSS(pub, p.Hash, digest, sig, &rsa.PSSOptions{Hash: p.Hash, SaltLength: rsa.PSSSaltLengthAuto}) == nil {
+				return fmt.Errorf("awskms: KMS made an RSA-PSS signature with another salt length than %d bytes (local-kms uses the maximum: open it with pss-salt=%s): %w", p.SaltLength, PSSSaltMaximum, backend.ErrUnsupported)
+			}
+		} else {
+			err = rsa.VerifyPKCS1v15(pub, p.Hash, digest, sig)
+		}
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(pub, digest, sig) {
+			err = fmt.Errorf("ECDSA verification failed")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("awskms: the signature KMS returned does not verify with the key's public key (%v): %w", err, backend.ErrUnavailable)
+	}
+	return nil
+}
