@@ -19,6 +19,7 @@ import (
 	"github.com/keyplane/keyplane/plugins"
 
 	// The built-in backends this executable can run.
+	_ "github.com/keyplane/keyplane/backends/awskms"
 	_ "github.com/keyplane/keyplane/backends/pkcs11"
 	_ "github.com/keyplane/keyplane/backends/software"
 )
@@ -33,7 +34,7 @@ func main() {
 func open(ctx context.Context, uri string) (backend.Backend, error) {
 	scheme, _, ok := strings.Cut(uri, ":")
 	if !ok || scheme == "" || strings.ContainsAny(scheme, "=&?/") {
-		return nil, fmt.Errorf("%s runs keyplane's built-in backends: open it as plugin+<scheme>:<rest> (plugin+software:memory, plugin+pkcs11:...), not plugin:<path>: %w", plugins.ExecutableName, backend.ErrInvalidInput)
+		return nil, fmt.Errorf("%s runs keyplane's built-in backends: open it as plugin+<scheme>:<rest> (plugin+software:memory, plugin+pkcs11:..., plugin+awskms:...), not plugin:<path>: %w", plugins.ExecutableName, backend.ErrInvalidInput)
 	}
 	if scheme == "pkcs11" {
 		spareProcs()
