@@ -118,6 +118,19 @@ var depRules = []depRule{
 		},
 	},
 	{
+		// A program that does not import backends/awskms does not link
+		// the AWS SDK (DESIGN.md, "Backends").
+		what: "only backends/awskms and the executables link the AWS SDK",
+		applies: func(p *listedPackage, rel string) bool {
+			return p.Name != "main" && (rel == "backend" || under(rel, "conformance") || under(rel, "plugins") ||
+				under(rel, "observe") || under(rel, "sshagent") || under(rel, "jose") ||
+				backendsName(rel) == "software" || backendsName(rel) == "pkcs11")
+		},
+		allowed: func(_ string, dep *listedPackage, _ string) bool {
+			return !strings.HasPrefix(dep.ImportPath, "github.com/aws/")
+		},
+	},
+	{
 		// testenv imports testing and runs tools: test code, and the
 		// internal test helpers built on it, only.
 		what:    "only tests and internal test helpers import internal/testenv",
@@ -291,6 +304,7 @@ func TestDependencyRules(t *testing.T) {
 	std := &listedPackage{ImportPath: "crypto/rsa", Standard: true}
 	mod := func(r string) *listedPackage { return &listedPackage{ImportPath: module + "/" + r} }
 	third := &listedPackage{ImportPath: "github.com/miekg/pkcs11"}
+	aws := &listedPackage{ImportPath: "github.com/aws/aws-sdk-go-v2/service/kms"}
 	for _, c := range []struct {
 		pkg, dep string
 		depPkg   *listedPackage
@@ -323,6 +337,15 @@ func TestDependencyRules(t *testing.T) {
 		{"observe", "backends/pkcs11", mod("backends/pkcs11"), "", false},
 		{"observe", "plugins", mod("plugins"), "", false},
 		{"observe", "\x00", third, "", false},
+		{"backends/software", "\x00", aws, "", false},
+		{"backends/pkcs11", "\x00", aws, "", false},
+		{"plugins", "\x00", aws, "", false},
+		{"conformance", "\x00", aws, "", false},
+		{"backends/awskms", "\x00", aws, "", true},
+		{"plugins/cmd/keyplane-plugin", "\x00", aws, "main", true},
+		{"cmd/keyplane", "\x00", aws, "main", true},
+		{"observe", "\x00", aws, "", false},
+		{"jose", "\x00", aws, "", false},
 	} {
 		p := &listedPackage{ImportPath: module + "/" + c.pkg, Name: c.name}
 		allowed := true
