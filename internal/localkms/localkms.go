@@ -4,8 +4,12 @@
 // tests. It is test support: only tests import it.
 //
 // local-kms's own executable listens on all interfaces, so it is not run;
-// its request handler (src.HandleRequest) is served through
-// net/http/httptest instead.
+// its request handlers are served through net/http/httptest instead. The
+// dispatch is src.HandleRequest's (the X-Amz-Target header names a
+// method of handler.RequestHandler), repeated here because
+// src.HandleRequest logs through an unexported logger at info level, one
+// line per key made and per signature, on stderr, where it would break up
+// benchmark output; this one hands the handlers a logger that discards.
 //
 // # Credentials
 //
@@ -25,22 +29,24 @@
 //   - CancelKeyDeletion leaves a key Enabled (AWS: Disabled).
 //   - No credential or signature checks: any access key is accepted, so
 //     AccessDenied cannot be produced with it.
-//   - Logs each key creation and signature on the test's stderr (its
-//     logger is unexported).
 package localkms
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
-	lkms "github.com/nsmithuk/local-kms/src"
 	"github.com/nsmithuk/local-kms/src/config"
 	"github.com/nsmithuk/local-kms/src/data"
+	"github.com/nsmithuk/local-kms/src/handler"
+	"github.com/sirupsen/logrus"
 )
 
 // Region and AccountID are what the served KMS says of itself in ARNs.
@@ -77,7 +83,7 @@ func Start(t testing.TB) *Server {
 		s.mu.Lock()
 		s.counts[op]++
 		s.mu.Unlock()
-		lkms.HandleRequest(w, r, db)
+		serve(w, r, db)
 	}))
 	srv.Start() // httptest listens on 127.0.0.1
 	t.Cleanup(func() {
@@ -87,6 +93,43 @@ func Start(t testing.TB) *Server {
 	s.URL = srv.URL
 	SetCredentials(t)
 	return s
+}
+
+// quiet is the logger local-kms's handlers get.
+var quiet = func() *logrus.Logger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}()
+
+// serve is src.HandleRequest with the quiet logger.
+func serve(w http.ResponseWriter, r *http.Request, db *data.Database) {
+	switch {
+	case r.URL.Path != "/":
+		http.Error(w, "Page not found", http.StatusNotFound)
+		return
+	case r.Method != http.MethodPost:
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	case !strings.Contains(r.Header.Get("Content-Type"), "json"):
+		http.Error(w, "Only JSON based content types accepted", http.StatusUnsupportedMediaType)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	m := reflect.ValueOf(handler.NewRequestHandler(r, quiet, db)).MethodByName(op)
+	if op == "" || !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
+		w.WriteHeader(http.StatusNotImplemented)
+		fmt.Fprintf(w, "Passed X-Amz-Target (%s) is not implemented", r.Header.Get("X-Amz-Target"))
+		return
+	}
+	resp, ok := m.Call(nil)[0].Interface().(handler.Response)
+	if !ok {
+		http.Error(w, "local-kms handler returned no Response", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(resp.Code)
+	io.WriteString(w, resp.Body)
 }
 
 // Count returns how many requests of a KMS operation ("Sign",
