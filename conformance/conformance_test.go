@@ -320,6 +320,32 @@ func TestSuiteCatchesFaults(t *testing.T) {
 			what:    "no public key",
 		},
 		{
+			// The capability report says one PSS salt length only; the
+			// backend signs others instead of refusing them.
+			name: "reports pss-salt=hash-length but signs any salt",
+			algs: []backend.Algorithm{backend.RSA2048},
+			wrap: func(f *faulty) {
+				f.caps = func(c *backend.Capabilities) {
+					c.Details = map[string]string{backend.DetailPSSSalt: backend.PSSSaltHashLength}
+				}
+			},
+			failing: []string{"sign/rsa-2048/rsa-pss-sha256", "sign/rsa-2048/rsa-pss-sha512"},
+			what:    "want ErrUnsupported",
+			passing: []string{"sign/rsa-2048/rsa-pkcs1v15-sha256", "interop/tls/rsa-2048"},
+		},
+		{
+			name: "reports oaep without labels but does not refuse them",
+			algs: []backend.Algorithm{backend.RSA2048},
+			wrap: func(f *faulty) {
+				f.caps = func(c *backend.Capabilities) {
+					c.Details = map[string]string{backend.DetailOAEP: backend.OAEPNoLabel}
+				}
+			},
+			failing: []string{"decrypt/rsa-2048/rsa-oaep-sha256", "decrypt/rsa-2048/rsa-oaep-sha1"},
+			what:    "ErrUnsupported",
+			passing: []string{"decrypt/rsa-2048/rsa-pkcs1v15"},
+		},
+		{
 			name: "GenerateKey ignores duplicate labels",
 			algs: []backend.Algorithm{backend.Ed25519},
 			wrap: func(f *faulty) {

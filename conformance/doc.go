@@ -15,7 +15,13 @@
 // persistent backend, and many goroutines at once.
 //
 // What the backend reports it cannot do is skipped, with the reason. What it
-// reports it can do and then does not do is a failure.
+// reports it can do and then does not do is a failure. Limits inside an
+// operation come from Capabilities.Details: with "pss-salt" (AWS KMS
+// signs RSA-PSS with the hash length only, local-kms with the maximum
+// only) the other salt lengths must be refused with ErrUnsupported, and
+// the TLS 1.3 and x509 RSA-PSS checks, which need the hash length, are
+// skipped when it is ruled out; with "oaep" = no-label-same-mgf1-hash,
+// OAEP labels and another MGF1 hash must be refused.
 //
 // The same checks run under go test:
 //
