@@ -78,8 +78,4 @@ func (d *decrypter) Decrypt(_ io.Reader, ciphertext []byte, opts crypto.Decrypte
 	return out.Plaintext, nil
 }
 
-// ensure the interfaces hold.
-var (
-	_ backend.Backend = (*Backend)(nil)
-	_ context.Context = context.Background()
-)
+var _ backend.Backend = (*Backend)(nil)
