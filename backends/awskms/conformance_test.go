@@ -8,6 +8,19 @@ import (
 	"github.com/keyplane/keyplane/internal/localkms"
 )
 
+// The suite runs on local-kms (github.com/nsmithuk/local-kms
+// v0.0.0-20260228092603-2a5e92d09ab6), served in this process on
+// 127.0.0.1 by internal/localkms. Where it differs from AWS KMS:
+//
+//   - it signs RSA-PSS with the maximum salt length (AWS: the hash
+//     length): hence pss-salt=maximum below, and the suite, reading
+//     Details["pss-salt"], expects salt=auto to work and the other salt
+//     lengths to be refused, and skips TLS 1.3 and x509 RSA-PSS for RSA
+//     keys (they need the hash length);
+//   - no RotateKeyOnDemand (501), no grants; CancelKeyDeletion leaves a key
+//     Enabled (AWS: Disabled); no credential checks (faults_test.go
+//     injects AccessDenied and throttling).
+//
 // localURI is the backend URI for a local-kms server: its region and
 // endpoint, and pss-salt=maximum, since local-kms signs RSA-PSS with the
 // maximum salt length (AWS: the hash length). The suite reads that from
