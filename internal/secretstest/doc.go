@@ -17,6 +17,12 @@
 //     before and after a SIGKILL;
 //   - the stdout and stderr of the keyplane CLI.
 //
+// The awskms part (issue 13) adds the AWS secret access key of a fake
+// shared credentials file to the secrets, runs the awskms backend on the
+// in-process local-kms through success, missing-key, unreachable-service
+// and no-credentials paths, and gives ParseURI and backend.Open URIs that
+// try to carry a credential.
+//
 // TestSecretTailsNeverLeak (issue 12, B.5) gives the parsers, backend.Redact
 // and the CLI URIs whose PIN or passphrase holds an unencoded "&", and
 // looks for the part after it (the "PIN tail" secret) in the same places.

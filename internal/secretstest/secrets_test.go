@@ -42,6 +42,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}{
 		{"software", testSoftware},
 		{"pkcs11", testPKCS11},
+		{"awskms", testAWSKMS},
 		{"plugin", testPlugins},
 		{"cli", testCLI},
 	} {
@@ -60,6 +61,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	want := map[string][]string{
 		"software": {kindError, kindLog, kindString, kindCaps},
 		"pkcs11":   {kindError, kindString, kindCaps},
+		"awskms":   {kindError, kindString, kindCaps},
 		"plugin":   {kindError, kindEnviron, kindCmdline},
 		"cli":      {kindCLI},
 	}
