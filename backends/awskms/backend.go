@@ -334,7 +334,7 @@ func (b *Backend) Keys(ctx context.Context) ([]*backend.Key, error) {
 		return nil, err
 	}
 	var keys []*backend.Key
-	p := kms.NewListAliasesPaginator(b.client, &kms.ListAliasesInput{})
+	p := kms.NewListAliasesPaginator(b.client, &kms.ListAliasesInput{Limit: listPageSize})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -372,6 +372,10 @@ func (b *Backend) cachedOrDescribe(ctx context.Context, keyID string) (*keyInfo,
 	}
 	return b.info(ctx, out.KeyMetadata)
 }
+
+// listPageSize is the Limit of each ListAliases request of Keys; nil
+// leaves it to KMS (50 on AWS). Tests make it small to see the pages.
+var listPageSize *int32
 
 // MinDeletionWindowDays is the shortest wait KMS allows between
 // ScheduleKeyDeletion and the key's destruction.

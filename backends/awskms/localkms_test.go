@@ -253,3 +253,33 @@ func TestContextDeadline(t *testing.T) {
 		t.Errorf("Key with an expired context: %v, want ErrUnavailable and DeadlineExceeded", err)
 	}
 }
+
+// TestKeysPaginated: Keys follows ListAliases's pages (2 aliases a page
+// here) and lists every key once, sorted by label.
+func TestKeysPaginated(t *testing.T) {
+	s := localkms.Start(t)
+	b := openLocal(t, s, "")
+	ctx := t.Context()
+	labels := []string{"e", "a", "d", "c", "b"}
+	for _, l := range labels {
+		if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: l, Algorithm: backend.ECP256}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	awskms.SetListPageSize(t, 2)
+	before := s.Count("ListAliases")
+	keys, err := b.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range keys {
+		got = append(got, k.Label)
+	}
+	if strings.Join(got, ",") != "a,b,c,d,e" {
+		t.Errorf("Keys lists %q, want a to e", got)
+	}
+	if n := s.Count("ListAliases") - before; n < 3 {
+		t.Errorf("Keys made %d ListAliases requests for 5 aliases at 2 a page; want at least 3", n)
+	}
+}
