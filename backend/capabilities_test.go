@@ -1,6 +1,7 @@
 package backend_test
 
 import (
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -58,5 +59,31 @@ func TestSecretKeyNeverPrintsValue(t *testing.T) {
 	}
 	if got := s.String(); !strings.Contains(got, "aes-256") || !strings.Contains(got, "redacted") {
 		t.Errorf("String() = %q, want the algorithm and \"redacted\"", got)
+	}
+}
+
+func TestCapabilitiesDetailLimits(t *testing.T) {
+	anySalt := &backend.Capabilities{}
+	hash := &backend.Capabilities{Details: map[string]string{backend.DetailPSSSalt: backend.PSSSaltHashLength, backend.DetailOAEP: backend.OAEPNoLabel}}
+	max := &backend.Capabilities{Details: map[string]string{backend.DetailPSSSalt: backend.PSSSaltMaximum}}
+	for _, c := range []struct {
+		caps                  *backend.Capabilities
+		salt, hashLen, maxLen int
+		want                  bool
+	}{
+		{anySalt, 20, 32, 222, true}, {anySalt, 222, 32, 222, true}, {anySalt, 223, 32, 222, false}, {anySalt, 0, 32, 222, false},
+		{hash, 32, 32, 222, true}, {hash, 20, 32, 222, false}, {hash, 222, 32, 222, false},
+		{max, 222, 32, 222, true}, {max, 32, 32, 222, false},
+	} {
+		if got := c.caps.PSSSaltSupported(c.salt, c.hashLen, c.maxLen); got != c.want {
+			t.Errorf("%v.PSSSaltSupported(%d, %d, %d) = %v", c.caps.Details, c.salt, c.hashLen, c.maxLen, got)
+		}
+	}
+	if !anySalt.OAEPSupported(5, crypto.SHA256, crypto.SHA1) {
+		t.Errorf("without Details, OAEP with a label and MGF1-SHA1 is supported")
+	}
+	if !hash.OAEPSupported(0, crypto.SHA256, 0) || !hash.OAEPSupported(0, crypto.SHA256, crypto.SHA256) ||
+		hash.OAEPSupported(1, crypto.SHA256, crypto.SHA256) || hash.OAEPSupported(0, crypto.SHA256, crypto.SHA1) {
+		t.Errorf("with oaep=%s: only no label and the same MGF1 hash are supported", backend.OAEPNoLabel)
 	}
 }
