@@ -22,6 +22,9 @@ import (
 // MAC, by RFC 2104). Private and secret objects are sensitive and
 // non-extractable; key pairs get a public object too.
 func (b *Backend) ImportKey(ctx context.Context, label string, key any) (*backend.Key, error) {
+	if err := b.checkOpen(); err != nil { // before any other check: a closed backend says so first
+		return nil, err
+	}
 	if err := backend.ValidateLabel(label); err != nil {
 		return nil, err
 	}

@@ -77,6 +77,9 @@ func keyType(alg backend.Algorithm) uint {
 // GenerateKey makes a key inside the token: a key pair whose halves share
 // the label and a random 16-byte CKA_ID, or a secret key (two for fernet).
 func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backend.Key, error) {
+	if err := b.checkOpen(); err != nil { // before any other check: a closed backend says so first
+		return nil, err
+	}
 	if err := backend.ValidateLabel(spec.Label); err != nil {
 		return nil, err
 	}

@@ -36,6 +36,9 @@ func (b *Backend) tokenLabel() string {
 // secret keys that keyplane can use, sorted by label. Keys of types or
 // sizes keyplane does not support are left out.
 func (b *Backend) Keys(ctx context.Context) ([]*backend.Key, error) {
+	if err := b.checkOpen(); err != nil { // before any other check: a closed backend says so first
+		return nil, err
+	}
 	if !b.hasPIN && b.loginRequired() {
 		return nil, fmt.Errorf("pkcs11: token %q requires a login to list its private keys and the URI gives no PIN (add pin-source=file:/path): %w", b.tokenLabel(), backend.ErrAuthentication)
 	}
