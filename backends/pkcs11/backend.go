@@ -108,7 +108,7 @@ func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (
 	if err != nil {
 		return nil, err
 	}
-	mod, err := loadModule(path)
+	mod, err := loadModule(path, u.ModuleInitArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +208,9 @@ func (b *Backend) SessionPoolStats() backend.SessionPoolStats {
 	return backend.SessionPoolStats{Max: s.Max, Open: s.Open, Idle: s.Idle, Waiting: s.Waiting}
 }
 
-// URI returns the URI the backend was opened with, without the PIN.
-func (b *Backend) URI() *URI { u := *b.uri; u.PINValue = ""; return &u }
+// URI returns the URI the backend was opened with, without the PIN and
+// without module-init-args (which may hold a secret).
+func (b *Backend) URI() *URI { u := *b.uri; u.PINValue, u.ModuleInitArgs = "", ""; return &u }
 
 // Close closes the backend's sessions. The module stays loaded and
 // initialized for the rest of the process. Close is idempotent; other calls

@@ -2,15 +2,11 @@
 
 package pkcs11
 
-// #include <stdlib.h>
-import "C"
-
 import (
 	"context"
 	"fmt"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/miekg/pkcs11"
@@ -86,29 +82,12 @@ func discover(info *ModuleInfo, path string, opts DiscoverOptions, shownArgs str
 	return nil
 }
 
-// loadModuleForDiscovery is loadModule with module-init-args.
-//
-// TODO(merge): when loadModule takes the init args itself
-// (loadModule(path, initArgs)), this becomes that call.
+// loadModuleForDiscovery loads the module as Open does, with its init
+// args, in the registry every backend of the process shares: a backend
+// opened later with the same init args uses it, one with other init args
+// is refused (see loadModule).
 func loadModuleForDiscovery(path, initArgs string) (*module, error) {
-	if initArgs == "" {
-		return loadModule(path)
-	}
-	// A module of its own, not in the registry that Open shares, so that
-	// a backend opened later in the process initializes it its own way.
-	ctx := pkcs11.New(path)
-	if ctx == nil {
-		return nil, fmt.Errorf("pkcs11: cannot load module %s (not a PKCS#11 library, or a library it needs is missing): %w", path, backend.ErrUnavailable)
-	}
-	// The C copy is never freed: the module may keep the pointer, and it
-	// is never unloaded.
-	reserved := unsafe.Pointer(C.CString(initArgs))
-	if err := ctx.Initialize(pkcs11.InitializeWithReserved(reserved)); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
-		ctx.Destroy()
-		C.free(reserved)
-		return nil, fmt.Errorf("module %s: %w", path, ckErr("C_Initialize", err))
-	}
-	return &module{path: path, ctx: ctx}, nil
+	return loadModule(path, initArgs)
 }
 
 func readSlot(p pkcs11API, id uint) SlotInfo {

@@ -21,6 +21,7 @@ type module struct {
 	path  string
 	ctx   *pkcs11.Ctx
 	funcs *functionList // the module's function list, for signKept; nil if not found
+	args  initArgs      // module-init-args, given again to every C_Initialize
 
 	gen atomic.Uint64 // incremented by every re-initialization
 
@@ -52,23 +53,33 @@ var (
 )
 
 // loadModule returns the module at path, loading and initializing it on
-// first use. CKR_CRYPTOKI_ALREADY_INITIALIZED (someone else in the process
-// initialized it) is fine.
-func loadModule(path string) (*module, error) {
+// first use with initArgs (module-init-args, "" for none) as
+// CK_C_INITIALIZE_ARGS.pReserved. CKR_CRYPTOKI_ALREADY_INITIALIZED
+// (someone else in the process initialized it) is fine. A module is
+// initialized once per process, so asking for it again with other init
+// args is an error (ErrInvalidInput) rather than silently the first
+// configuration; the error never shows the args.
+func loadModule(path, initArgs string) (*module, error) {
 	modulesMu.Lock()
 	defer modulesMu.Unlock()
 	if m := modules[path]; m != nil {
+		if m.args.s != initArgs {
+			return nil, fmt.Errorf("pkcs11: module %s is already initialized in this process with %s; a module is initialized once per process, so every URI naming it must give the same module-init-args: %w",
+				path, initArgsNote(m.args.s), backend.ErrInvalidInput)
+		}
 		return m, nil
 	}
 	ctx := pkcs11.New(path)
 	if ctx == nil {
 		return nil, fmt.Errorf("pkcs11: cannot load module %s (not a PKCS#11 library, or a library it needs is missing): %w", path, backend.ErrUnavailable)
 	}
-	if err := ctx.Initialize(); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
+	args := newInitArgs(initArgs)
+	if err := ctx.Initialize(args.options()...); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
 		ctx.Destroy()
-		return nil, fmt.Errorf("module %s: %w", path, ckErr("C_Initialize", err))
+		args.free()
+		return nil, fmt.Errorf("module %s: %w%s", path, ckErr("C_Initialize", err), initArgsHint(codeOf(err), initArgs))
 	}
-	m := &module{path: path, ctx: ctx, funcs: functionListOf(ctx)}
+	m := &module{path: path, ctx: ctx, args: args, funcs: functionListOf(ctx)}
 	modules[path] = m
 	return m, nil
 }
@@ -117,7 +128,7 @@ func (m *module) reinit(p pkcs11API, seen uint64) (bool, error) {
 	}
 	defer m.calls.Unlock()
 	_ = p.Finalize() // CKR_CRYPTOKI_NOT_INITIALIZED is expected here
-	if err := p.Initialize(); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
+	if err := p.Initialize(m.args.options()...); err != nil && codeOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
 		return false, fmt.Errorf("module %s: %w", m.path, ckErr("C_Initialize", err))
 	}
 	m.gen.Add(1)

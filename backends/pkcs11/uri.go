@@ -44,6 +44,11 @@ type URI struct {
 	PINValue string `json:"-"`
 	// PINSource is where to read the PIN: "file:/path" or an absolute path.
 	PINSource string
+	// ModuleInitArgs is module-init-args: the string C_Initialize gets as
+	// CK_C_INITIALIZE_ARGS.pReserved (NSS softokn's configuration). It may
+	// hold a secret for some modules, so String, GoString and
+	// encoding/json never show it, and no error or log does.
+	ModuleInitArgs string `json:"-"`
 
 	// Keyplane's query attributes.
 	OAEPFallback string        // "", "on" or "off"
@@ -90,15 +95,28 @@ const scheme = "pkcs11:"
 //	pkcs11:token=signing;object=release;type=private
 //	pkcs11:id=%01%02%03?oaep-fallback=off&max-sessions=4
 //	pkcs11:token=signing?module-path=/opt/hsm/lib/libhsm.so&call-timeout=5s
+//	pkcs11:token=keyplane?module-path=/usr/lib/x86_64-linux-gnu/libsoftokn3.so&module-init-args=configdir%3D%27sql%3A%2Fhome%2Fme%2F.pki%2Fnssdb%27%20certPrefix%3D%27%27%20keyPrefix%3D%27%27%20secmod%3D%27secmod.db%27%20flags%3D%20dbTokenDescription%3D%27keyplane%27&pin-source=file:/run/secrets/pin
 //
 // Path attributes (separated by ";"): token, manufacturer, serial, model,
 // library-manufacturer, library-description, library-version, slot-id,
 // slot-description, slot-manufacturer, object, id, type. Query attributes
 // (separated by "&"): module-path, module-name, pin-value, pin-source, and
-// keyplane's oaep-fallback=on|off, max-sessions=N and call-timeout=D (a Go
+// keyplane's oaep-fallback=on|off, max-sessions=N, call-timeout=D (a Go
 // duration, how long an operation may stay inside the module before its
 // caller gets backend.ErrUnavailable; DefaultCallTimeout when absent; off
-// for none, see CallTimeoutOff). Values are
+// for none, see CallTimeoutOff) and module-init-args=<percent-encoded
+// string>. module-init-args is handed to the module's C_Initialize as
+// CK_C_INITIALIZE_ARGS.pReserved: NSS softokn needs its configuration
+// there. The last example opens the NSS database in /home/me/.pki/nssdb,
+// whose token is labelled by dbTokenDescription; decoded, its
+// module-init-args are
+//
+//	configdir='sql:/home/me/.pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags= dbTokenDescription='keyplane'
+//
+// A module is initialized once per process, so every URI naming one
+// module must give it the same module-init-args (Open refuses another
+// value). Like pin-value, module-init-args may hold a secret: String
+// leaves it out and no error shows it. Values are
 // percent-decoded. Vendor attributes whose names start with "x-" are kept;
 // any other unknown attribute, a repeated attribute, a malformed
 // percent-escape, a non-numeric slot-id, an unknown type, both pin-value
@@ -159,7 +177,8 @@ func splitAttr(attr string, seen map[string]bool) (name, value string, err error
 	return name, value, nil
 }
 
-func isSecretAttr(name string) bool { return name == "pin-value" }
+// isSecretAttr: attributes whose values never appear in an error.
+func isSecretAttr(name string) bool { return name == "pin-value" || name == "module-init-args" }
 
 // errAfterPIN is the error for a bad query attribute after pin-value. A
 // PIN holding an unencoded "&" splits the query there, so what follows may
@@ -256,6 +275,11 @@ func (u *URI) setQuery(attr string, seen map[string]bool) error {
 		u.ModuleName = v
 	case "pin-value":
 		u.PINValue = v
+	case "module-init-args":
+		if v == "" || strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("pkcs11 URI: module-init-args is empty or holds a NUL byte: %w", backend.ErrInvalidInput)
+		}
+		u.ModuleInitArgs = v
 	case "pin-source":
 		if _, err := pinSourcePath(v); err != nil {
 			return err
@@ -294,7 +318,7 @@ func (u *URI) setQuery(attr string, seen map[string]bool) error {
 
 func isQueryName(name string) bool {
 	switch name {
-	case "module-path", "module-name", "pin-value", "pin-source", "oaep-fallback", "max-sessions", "call-timeout":
+	case "module-path", "module-name", "module-init-args", "pin-value", "pin-source", "oaep-fallback", "max-sessions", "call-timeout":
 		return true
 	}
 	return false
@@ -345,6 +369,9 @@ func contains(list []string, s string) bool {
 // always, byte by byte). It never shows the PIN: pin-value is left out, so
 // that a URI copied from a log can never cause a login attempt with a
 // wrong PIN (a finite resource on real tokens). pin-source is kept.
+// module-init-args is left out too: it is opaque to keyplane and some
+// modules take secrets in it, so a URI that needs it must be kept as the
+// caller wrote it, not rebuilt from String.
 //
 // String has a value receiver so that a URI printed by value (fmt's %v, a
 // log attribute) is formatted by it too, not field by field.
