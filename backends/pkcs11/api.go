@@ -4,8 +4,9 @@ package pkcs11
 
 import "github.com/miekg/pkcs11"
 
-// pkcs11API is the part of *pkcs11.Ctx the backend uses, and nothing more,
-// so that tests can wrap it to count calls and inject faults (see openWith).
+// pkcs11API is the part of *pkcs11.Ctx the backend uses, and nothing more
+// (plus EncryptSized, a C call of keyplane's own), so that tests can wrap
+// it to count calls and inject faults (see openWith).
 // Every PKCS#11 call the backend makes goes through this interface; the
 // module registry alone calls C_Initialize (and C_GetInfo, to check the
 // function list signKept uses) on the raw context when it first loads a
@@ -47,12 +48,15 @@ type pkcs11API interface {
 	SignKeepingParams(sh pkcs11.SessionHandle, m *pkcs11.Mechanism, o pkcs11.ObjectHandle, message []byte) ([]byte, error)
 	EncryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
 	Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
+	// EncryptSized is one C_Encrypt into an outLen-byte buffer, without
+	// the size query (see functionList.encryptSized); not in miekg/pkcs11.
+	EncryptSized(sh pkcs11.SessionHandle, message []byte, outLen int) ([]byte, error)
 	DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
 	Decrypt(sh pkcs11.SessionHandle, cipher []byte) ([]byte, error)
 	DecryptFinal(sh pkcs11.SessionHandle) ([]byte, error)
 }
 
-// Every method but SignKeepingParams is (*pkcs11.Ctx)'s own.
+// Every method but SignKeepingParams and EncryptSized is (*pkcs11.Ctx)'s own.
 
 // PKCS#11 3.0 EdDSA constants that miekg/pkcs11 v1.1.2 lacks.
 const (

@@ -183,6 +183,15 @@ func (g guardedCtx) Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, er
 	return g.ctx.Encrypt(sh, message)
 }
 
+func (g guardedCtx) EncryptSized(sh pkcs11.SessionHandle, message []byte, outLen int) ([]byte, error) {
+	g.m.calls.RLock()
+	defer g.m.calls.RUnlock()
+	if g.m.funcs == nil {
+		return g.ctx.Encrypt(sh, message) // the size query, then the data
+	}
+	return g.m.funcs.encryptSized(sh, message, outLen)
+}
+
 func (g guardedCtx) DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
 	g.m.calls.RLock()
 	defer g.m.calls.RUnlock()

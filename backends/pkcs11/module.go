@@ -20,7 +20,7 @@ import (
 type module struct {
 	path  string
 	ctx   *pkcs11.Ctx
-	funcs *functionList // the module's function list, for signKept; nil if not found
+	funcs *functionList // the module's function list, for signKept and encryptSized; nil if not found
 	args  initArgs      // module-init-args, given again to every C_Initialize
 
 	gen atomic.Uint64 // incremented by every re-initialization

@@ -680,6 +680,12 @@ func (l *serialAPI) Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, er
 	return l.api.Encrypt(sh, message)
 }
 
+func (l *serialAPI) EncryptSized(sh pkcs11.SessionHandle, message []byte, outLen int) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.api.EncryptSized(sh, message, outLen)
+}
+
 func (l *serialAPI) DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

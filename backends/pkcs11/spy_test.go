@@ -221,6 +221,13 @@ func (s *spyAPI) Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, error
 	return s.api.Encrypt(sh, message)
 }
 
+func (s *spyAPI) EncryptSized(sh pkcs11.SessionHandle, message []byte, outLen int) ([]byte, error) {
+	if err := s.hit("EncryptSized"); err != nil {
+		return nil, err
+	}
+	return s.api.EncryptSized(sh, message, outLen)
+}
+
 func (s *spyAPI) DecryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
 	if err := s.hit("DecryptInit"); err != nil {
 		return err

@@ -58,7 +58,10 @@ func (a *aead) Seal(ctx context.Context, plaintext, ad []byte) ([]byte, error) {
 		if err := a.b.p.EncryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, k.secret); err != nil {
 			return ckErr("C_EncryptInit", err)
 		}
-		ct, err = a.b.p.Encrypt(s.h, plaintext)
+		// The output is the plaintext and the tag: ask for exactly that,
+		// not for what the token's size query says (NSS softokn leaves
+		// the tag out of it).
+		ct, err = a.b.p.EncryptSized(s.h, plaintext, len(plaintext)+gcmTagSize)
 		if err != nil {
 			return ckErr("C_Encrypt", err)
 		}
