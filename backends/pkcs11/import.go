@@ -136,7 +136,7 @@ func secretObjects(key backend.SecretKey, label string, id []byte) [][]*pkcs11.A
 	mac := make([]byte, 32)
 	copy(mac, key.Value[:16])
 	aes := append(fernetAESTemplate(label, id), attr(pkcs11.CKA_VALUE, key.Value[16:]))
-	hm := append(fernetMACTemplate(label, id), attr(pkcs11.CKA_VALUE, mac))
+	hm := append(fernetMACTemplate(label, fernetMACID(id)), attr(pkcs11.CKA_VALUE, mac))
 	return [][]*pkcs11.Attribute{aes, hm}
 }
 

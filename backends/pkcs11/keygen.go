@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/miekg/pkcs11"
@@ -275,12 +276,22 @@ func templateRefused(code uint) bool {
 
 // fernetAESTemplate and fernetMACTemplate are the two halves of a fernet
 // key: an AES-128 key for CKM_AES_CBC_PAD and a generic secret for
-// CKM_SHA256_HMAC, sharing label and CKA_ID.
+// CKM_SHA256_HMAC. They share the label; the AES half has the key's
+// CKA_ID and the HMAC half fernetMACID of it. (Until keyplane 0.x both
+// halves had the key's CKA_ID, which NSS softokn cannot hold: it keeps one
+// secret key per CKA_CLASS and CKA_ID. readSecret still reads such pairs.)
 func fernetAESTemplate(label string, id []byte) []*pkcs11.Attribute {
 	return append(privateTemplate(pkcs11.CKO_SECRET_KEY, pkcs11.CKK_AES, label, id),
 		attr(pkcs11.CKA_ENCRYPT, true), attr(pkcs11.CKA_DECRYPT, true), attr(pkcs11.CKA_SIGN, false),
 		attr(pkcs11.CKA_WRAP, false), attr(pkcs11.CKA_UNWRAP, false))
 }
+
+// fernetMACSuffix ends the CKA_ID of a fernet key's HMAC half.
+var fernetMACSuffix = []byte("hmac")
+
+// fernetMACID is the CKA_ID of the HMAC half of the fernet key whose AES
+// half has CKA_ID id.
+func fernetMACID(id []byte) []byte { return append(slices.Clone(id), fernetMACSuffix...) }
 
 func fernetMACTemplate(label string, id []byte) []*pkcs11.Attribute {
 	return append(privateTemplate(pkcs11.CKO_SECRET_KEY, pkcs11.CKK_GENERIC_SECRET, label, id),
@@ -298,7 +309,7 @@ func (b *Backend) generateFernet(s *session, label string, id []byte) (*keyObjec
 		return nil, ckErr("C_GenerateKey", err)
 	}
 	mac, err := b.p.GenerateKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_GENERIC_SECRET_KEY_GEN, nil)},
-		append(fernetMACTemplate(label, id), attr(pkcs11.CKA_VALUE_LEN, 32)))
+		append(fernetMACTemplate(label, fernetMACID(id)), attr(pkcs11.CKA_VALUE_LEN, 32)))
 	if err != nil {
 		_ = b.p.DestroyObject(s.h, aes)
 		return nil, ckErr("C_GenerateKey", err)

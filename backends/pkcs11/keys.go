@@ -64,19 +64,24 @@ func (b *Backend) Keys(ctx context.Context) ([]*backend.Key, error) {
 		if err != nil {
 			return err
 		}
-		// Group secret objects by label and ID (a fernet key is two).
+		// Group secret objects by label and ID (a fernet key is two; its
+		// HMAC half's ID is fernetMACID of the key's).
 		groups := map[string][]pkcs11.ObjectHandle{}
 		var order []string
 		queries := map[string]keyQuery{}
 		for _, h := range secrets {
-			a, err := b.attrs(s, h, pkcs11.CKA_LABEL, pkcs11.CKA_ID)
+			a, err := b.attrs(s, h, pkcs11.CKA_LABEL, pkcs11.CKA_ID, pkcs11.CKA_KEY_TYPE)
 			if err != nil {
 				return err
 			}
-			key := string(a[pkcs11.CKA_LABEL]) + "\x00" + string(a[pkcs11.CKA_ID])
+			id := a[pkcs11.CKA_ID]
+			if ulong(a[pkcs11.CKA_KEY_TYPE]) == pkcs11.CKK_GENERIC_SECRET && bytes.HasSuffix(id, fernetMACSuffix) {
+				id = id[:len(id)-len(fernetMACSuffix)]
+			}
+			key := string(a[pkcs11.CKA_LABEL]) + "\x00" + string(id)
 			if _, ok := groups[key]; !ok {
 				order = append(order, key)
-				queries[key] = keyQuery{label: string(a[pkcs11.CKA_LABEL]), hasLabel: true, id: a[pkcs11.CKA_ID]}
+				queries[key] = keyQuery{label: string(a[pkcs11.CKA_LABEL]), hasLabel: true, id: id}
 			}
 			groups[key] = append(groups[key], h)
 		}

@@ -401,10 +401,13 @@ func (b *Backend) readKeyPair(s *session, priv pkcs11.ObjectHandle) (*keyObject,
 }
 
 // readSecret classifies the secret objects matching a query: one AES-256
-// key, or a fernet pair (AES-128 and a generic secret with one CKA_ID).
+// key, or a fernet pair (an AES-128 key and a generic secret with one
+// label). The HMAC half's CKA_ID is fernetMACID of the AES half's, or (a
+// pair made by older keyplane versions) the same; when the query found
+// the AES half alone, the HMAC half is looked up by label and its ID.
 func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (*keyObject, error) {
 	k := &keyObject{}
-	var id []byte
+	var macID []byte
 	lenUnknown := false // an AES object without CKA_VALUE_LEN
 	for i, h := range hs {
 		a, err := b.secretAttrs(s, h)
@@ -412,8 +415,8 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 			return nil, err
 		}
 		if i == 0 {
-			k.label, id = string(a[pkcs11.CKA_LABEL]), a[pkcs11.CKA_ID]
-		} else if !bytes.Equal(id, a[pkcs11.CKA_ID]) || k.label != string(a[pkcs11.CKA_LABEL]) {
+			k.label = string(a[pkcs11.CKA_LABEL])
+		} else if k.label != string(a[pkcs11.CKA_LABEL]) {
 			return nil, fmt.Errorf("pkcs11: key %s: %d secret keys match; name one by id: %w", q, len(hs), backend.ErrInvalidInput)
 		}
 		switch ulong(a[pkcs11.CKA_KEY_TYPE]) {
@@ -421,7 +424,7 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 			if k.secret != 0 {
 				return nil, fmt.Errorf("pkcs11: key %s: several AES keys match; name one by id: %w", q, backend.ErrInvalidInput)
 			}
-			k.secret = h
+			k.secret, k.id = h, a[pkcs11.CKA_ID]
 			v := a[pkcs11.CKA_VALUE_LEN]
 			if len(v) == 0 {
 				lenUnknown = true
@@ -439,17 +442,28 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 			if k.mac != 0 {
 				return nil, fmt.Errorf("pkcs11: key %s: several generic secrets match; name one by id: %w", q, backend.ErrInvalidInput)
 			}
-			k.mac = h
+			k.mac, macID = h, a[pkcs11.CKA_ID]
 		default:
 			return nil, fmt.Errorf("pkcs11: key %s: secret key type 0x%x: %w", q, ulong(a[pkcs11.CKA_KEY_TYPE]), backend.ErrUnsupported)
 		}
 	}
-	k.id = id
+	if k.secret != 0 && k.mac == 0 && (lenUnknown || k.alg == backend.Fernet) {
+		// The AES half alone: its HMAC half has its own CKA_ID.
+		mac, err := b.fernetMACHalf(s, k)
+		switch {
+		case err == nil:
+			k.mac, macID = mac, fernetMACID(k.id)
+		case lenUnknown && backend.Kind(err) == backend.ErrUnsupported:
+			// No HMAC half: an AES key alone (below).
+		default:
+			return nil, err
+		}
+	}
 	if lenUnknown {
 		// The AES half of a fernet pair (an AES key with a generic
-		// secret of the same label and ID) is AES-128 by construction;
-		// an AES key alone of unknown length cannot be told from
-		// AES-128, so it is not taken for aes-256.
+		// secret of the same label) is AES-128 by construction; an AES
+		// key alone of unknown length cannot be told from AES-128, so it
+		// is not taken for aes-256.
 		if k.mac == 0 {
 			return nil, fmt.Errorf("pkcs11: key %s: AES key whose length the token does not report (no CKA_VALUE_LEN): %w", q, backend.ErrUnsupported)
 		}
@@ -457,7 +471,9 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 	}
 	switch {
 	case k.alg == backend.AES256 && k.mac == 0:
+	case k.alg == backend.Fernet && k.mac != 0 && (bytes.Equal(macID, k.id) || bytes.Equal(macID, fernetMACID(k.id))):
 	case k.alg == backend.Fernet && k.mac != 0:
+		return nil, fmt.Errorf("pkcs11: key %s: %d secret keys match; name one by id: %w", q, len(hs), backend.ErrInvalidInput)
 	default:
 		return nil, fmt.Errorf("pkcs11: key %s: secret objects that are neither an AES-256 key nor a fernet pair: %w", q, backend.ErrUnsupported)
 	}
@@ -476,6 +492,27 @@ func (b *Backend) secretAttrs(s *session, h pkcs11.ObjectHandle) (map[uint][]byt
 		return a, err
 	}
 	return b.attrs(s, h, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_ID, pkcs11.CKA_LABEL)
+}
+
+// fernetMACHalf finds the HMAC half of the fernet key whose AES half is k:
+// the one generic secret with k's label and fernetMACID(k.id).
+func (b *Backend) fernetMACHalf(s *session, k *keyObject) (pkcs11.ObjectHandle, error) {
+	q := keyQuery{label: k.label, hasLabel: true, id: fernetMACID(k.id)}
+	hs, err := b.findObjects(s, q.template(pkcs11.CKO_SECRET_KEY))
+	if err != nil {
+		return 0, err
+	}
+	if len(hs) == 1 {
+		a, err := b.attrs(s, hs[0], pkcs11.CKA_KEY_TYPE)
+		if err != nil {
+			return 0, err
+		}
+		if ulong(a[pkcs11.CKA_KEY_TYPE]) == pkcs11.CKK_GENERIC_SECRET {
+			return hs[0], nil
+		}
+	}
+	return 0, fmt.Errorf("pkcs11: key %q: an AES-128 key without its fernet HMAC half (%d objects with label %q and CKA_ID %x): %w",
+		k.label, len(hs), k.label, q.id, backend.ErrUnsupported)
 }
 
 // Curve object identifiers, as CKA_EC_PARAMS holds them (DER).
