@@ -26,6 +26,14 @@ type Capabilities struct {
 	Export bool `json:"export"`
 	// Persistent reports whether keys outlive the process.
 	Persistent bool `json:"persistent"`
+	// PKCS1v15ImplicitRejection reports that rsa-pkcs1v15 decryption never
+	// fails on bad padding, even without SessionKeyLen: the backend (a
+	// token doing implicit rejection, as NSS softokn 3.87 does) returns a
+	// synthetic plaintext derived from the key and the ciphertext instead,
+	// so a damaged ciphertext decrypts to a wrong message, the same one
+	// each time, and never to an error that could serve as a padding
+	// oracle. Only wrong ciphertext lengths are still errors.
+	PKCS1v15ImplicitRejection bool `json:"pkcs1v15ImplicitRejection,omitempty"`
 	// Notes are facts worth showing a user, one per line ("OAEP with
 	// SHA-2 or a label: decoded on the host over CKM_RSA_X_509").
 	Notes []string `json:"notes,omitempty"`

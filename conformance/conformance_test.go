@@ -248,6 +248,29 @@ func TestSuiteCatchesFaults(t *testing.T) {
 			passing: []string{"decrypt/rsa-2048/rsa-oaep-sha256"},
 		},
 		{
+			name:    "implicit rejection not reported",
+			algs:    []backend.Algorithm{backend.RSA2048},
+			wrap:    func(f *faulty) { f.decrypter = implicitRejection(true) },
+			failing: []string{"decrypt/rsa-2048/rsa-pkcs1v15"},
+			what:    "want ErrDecryption",
+		},
+		{
+			name: "implicit rejection reported, answers random",
+			algs: []backend.Algorithm{backend.RSA2048},
+			wrap: func(f *faulty) {
+				f.caps, f.decrypter = reportsImplicitRejection, implicitRejection(false)
+			},
+			failing: []string{"decrypt/rsa-2048/rsa-pkcs1v15"},
+			what:    "deterministic",
+		},
+		{
+			name:    "implicit rejection reported, errors",
+			algs:    []backend.Algorithm{backend.RSA2048},
+			wrap:    func(f *faulty) { f.caps = reportsImplicitRejection },
+			failing: []string{"decrypt/rsa-2048/rsa-pkcs1v15"},
+			what:    "want a synthetic plaintext",
+		},
+		{
 			name:    "Keys not sorted",
 			algs:    []backend.Algorithm{backend.ECP256, backend.Ed25519},
 			wrap:    func(f *faulty) { f.keys = unsortedKeys },
@@ -375,6 +398,16 @@ func TestSuiteCatchesFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSuiteAcceptsImplicitRejection: a backend that reports implicit
+// rejection and does it (a synthetic plaintext, the same for the same
+// ciphertext) passes the PKCS#1 v1.5 checks.
+func TestSuiteAcceptsImplicitRejection(t *testing.T) {
+	rep := checkWith(t, conformance.Config{Algorithms: []backend.Algorithm{backend.RSA2048}}, func(b backend.Backend) backend.Backend {
+		return &faulty{Backend: b, caps: reportsImplicitRejection, decrypter: implicitRejection(true)}
+	})
+	wantStatus(t, rep, conformance.Pass, "", "decrypt/rsa-2048/rsa-pkcs1v15", "decrypt/rsa-2048/rsa-oaep-sha256")
 }
 
 // TestCheckSurvivesPanics: a backend that panics fails the check, not the

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"strings"
 
@@ -201,16 +202,27 @@ func (s *suite) checkPKCS1v15(t tb, dec crypto.Decrypter, pub *rsa.PublicKey) {
 	one := leftPad(big.NewInt(1).Bytes(), k) // decrypts to 0x00…01: bad padding, always
 	nMinus1 := leftPad(new(big.Int).Sub(pub.N, big.NewInt(1)).Bytes(), k)
 
-	// Errors, vague, and the same for both padding failures.
-	same := &sameMessages{what: "rsa-pkcs1v15"}
-	for name, c := range map[string][]byte{
+	// Errors, vague, and the same for both padding failures — unless the
+	// backend reports implicit rejection: then every ciphertext of the
+	// right length decrypts, and checkImplicitRejection checks how.
+	bad := map[string][]byte{
+		"truncated":       ct[:len(ct)-1],
+		"one byte longer": append(append([]byte(nil), ct...), 0),
+		"empty":           nil,
+	}
+	wrong := map[string][]byte{
 		"ciphertext 1 (bad padding)":      one,
 		"ciphertext n-1 (bad padding)":    nMinus1,
-		"truncated":                       ct[:len(ct)-1],
-		"one byte longer":                 append(append([]byte(nil), ct...), 0),
-		"empty":                           nil,
 		"ciphertext of modulus (too big)": leftPad(pub.N.Bytes(), k),
-	} {
+	}
+	if s.caps.PKCS1v15ImplicitRejection {
+		wrong["tampered"] = flip(ct, len(ct)/2)
+		s.checkImplicitRejection(t, dec, k, msg, wrong)
+	} else {
+		maps.Copy(bad, wrong)
+	}
+	same := &sameMessages{what: "rsa-pkcs1v15"}
+	for name, c := range bad {
 		for _, opts := range []crypto.DecrypterOpts{nil, &rsa.PKCS1v15DecryptOptions{}} {
 			got, err := dec.Decrypt(rand.Reader, c, opts)
 			what := fmt.Sprintf("rsa-pkcs1v15 %s, options %T", name, opts)
@@ -247,6 +259,45 @@ func (s *suite) checkPKCS1v15(t tb, dec crypto.Decrypter, pub *rsa.PublicKey) {
 		}
 		if bytes.Equal(got, msg) {
 			t.Errorf("%s: Decrypt returned the original session key from a damaged ciphertext", what)
+		}
+	}
+}
+
+// checkImplicitRejection checks a backend that reports
+// PKCS1v15ImplicitRejection: a damaged ciphertext of the right length
+// decrypts without an error, with or without PKCS1v15DecryptOptions, to a
+// synthetic plaintext that fits the key (at most k-11 bytes), is not the
+// message, is the same each time for the same ciphertext (a random answer
+// would let an attacker tell rejection from success by asking twice), and
+// differs between ciphertexts.
+func (s *suite) checkImplicitRejection(t tb, dec crypto.Decrypter, k int, msg []byte, wrong map[string][]byte) {
+	t.Helper()
+	seen := map[string]string{}
+	for name, c := range wrong {
+		var first []byte
+		for i, opts := range []crypto.DecrypterOpts{nil, &rsa.PKCS1v15DecryptOptions{}, nil} {
+			what := fmt.Sprintf("rsa-pkcs1v15 %s, options %T (the backend reports implicit rejection)", name, opts)
+			got, err := dec.Decrypt(rand.Reader, c, opts)
+			if err != nil {
+				t.Errorf("%s: Decrypt: %v; want a synthetic plaintext and no error", what, err)
+				break
+			}
+			switch {
+			case len(got) > k-11:
+				t.Errorf("%s: %d bytes, more than a %d-byte key's PKCS#1 v1.5 plaintext can hold", what, len(got), k)
+			case bytes.Equal(got, msg):
+				t.Errorf("%s: Decrypt returned the real message from a damaged ciphertext", what)
+			case i == 0:
+				first = got
+			case !bytes.Equal(got, first):
+				t.Errorf("%s: a second decryption gave another plaintext (%d bytes, then %d); implicit rejection is deterministic", what, len(first), len(got))
+			}
+		}
+		if first != nil {
+			if other, ok := seen[string(first)]; ok && len(first) > 0 {
+				t.Errorf("rsa-pkcs1v15 %s and %s decrypt to the same synthetic plaintext", name, other)
+			}
+			seen[string(first)] = name
 		}
 	}
 }

@@ -5,7 +5,11 @@ package conformance_test
 import (
 	"context"
 	"crypto"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -214,3 +218,43 @@ func fixedNonce(a backend.AEAD) backend.AEAD {
 		return out, err
 	}}
 }
+
+
+// implicitRejection answers a PKCS#1 v1.5 decryption that fails (without
+// SessionKeyLen) with a synthetic plaintext, as NSS softokn does: with
+// deterministic, bytes derived from the ciphertext with HMAC-SHA256 under
+// a per-decrypter secret, of a length (at most k-11) derived the same way;
+// without, fresh random bytes every time (which tells a rejection from a
+// success to anyone who asks twice).
+func implicitRejection(deterministic bool) func(crypto.Decrypter) crypto.Decrypter {
+	return func(d crypto.Decrypter) crypto.Decrypter {
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		k := d.Public().(*rsa.PublicKey).Size()
+		return decrypterFunc{d, func(r io.Reader, m []byte, o crypto.DecrypterOpts) ([]byte, error) {
+			pt, err := d.Decrypt(r, m, o)
+			po, _ := o.(*rsa.PKCS1v15DecryptOptions)
+			_, oaep := o.(*rsa.OAEPOptions)
+			if err == nil || oaep || po != nil && po.SessionKeyLen > 0 || len(m) != k {
+				return pt, err
+			}
+			var stream []byte
+			if deterministic {
+				for i := byte(0); len(stream) < k; i++ {
+					h := hmac.New(sha256.New, secret)
+					h.Write([]byte{i})
+					h.Write(m)
+					stream = h.Sum(stream)
+				}
+			} else {
+				stream = make([]byte, k)
+				rand.Read(stream)
+			}
+			n := int(binary.BigEndian.Uint16(stream)) % (k - 10)
+			return stream[2 : 2+n], nil
+		}}
+	}
+}
+
+// reportsImplicitRejection sets Capabilities.PKCS1v15ImplicitRejection.
+func reportsImplicitRejection(c *backend.Capabilities) { c.PKCS1v15ImplicitRejection = true }
