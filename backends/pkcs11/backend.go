@@ -39,7 +39,8 @@ type Backend struct {
 	tokenMax  uint // ulMaxSessionCount as the token states it
 	oaepOff   bool // oaep-fallback=off
 	oaepState sync.Map
-	oaepProbe sync.Once
+	rsaProbe  sync.Once    // probeRSA
+	pkcs1v15  atomic.Int32 // pkcs1v15Mode, learned by probeRSA
 
 	// tokenSetsPublicUsage: the token refused a signing-only key pair
 	// whose public template set CKA_VERIFY and CKA_ENCRYPT and took it

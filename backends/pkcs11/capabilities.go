@@ -136,7 +136,7 @@ func (b *Backend) supportsOperation(op backend.Operation) bool {
 				return true
 			}
 			// Without the fallback: only what the token was seen to do
-			// (probeOAEP), with and without a label.
+			// (probeRSA), with and without a label.
 			return b.mechAllows(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.CKF_DECRYPT, 0) &&
 				b.oaepModeFor(oaepKey{op.Hash(), op.Hash(), false}) == oaepNative &&
 				b.oaepModeFor(oaepKey{op.Hash(), op.Hash(), true}) == oaepNative
@@ -160,7 +160,7 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	if err := b.checkOpen(); err != nil {
 		return nil, err
 	}
-	b.probeOAEP(ctx)
+	b.probeRSA(ctx)
 	b.probeCurves(ctx)
 	b.mu.Lock()
 	tok, slot := b.token, b.slot
@@ -170,6 +170,8 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 		Description: fmt.Sprintf("%s %s token '%s' (slot %d)", tok.ManufacturerID, tok.Model, tok.Label, slot),
 		Import:      b.probeImport(ctx) != importRefused,
 		Persistent:  true,
+		// Seen by probeRSA: bad padding gives a synthetic plaintext.
+		PKCS1v15ImplicitRejection: b.pkcs1v15Mode() == pkcs1v15Implicit,
 	}
 	if !c.Import {
 		c.Notes = append(c.Notes, "no key import: the token refuses private key material in C_CreateObject")
@@ -208,6 +210,10 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 		"mechanisms":           strings.Join(mechs, ", "),
 		"oaep-native":          b.oaepNative(),
 		"oaep-fallback":        b.oaepFallbackNote(),
+		"pkcs1v15-bad-padding": b.pkcs1v15Note(),
+	}
+	if c.PKCS1v15ImplicitRejection {
+		c.Notes = append(c.Notes, "PKCS#1 v1.5 decryption: the token answers bad padding with a synthetic plaintext (implicit rejection), never an error")
 	}
 	if b.fallbackAvailable() {
 		c.Notes = append(c.Notes, "OAEP with SHA-2 or a label: decoded on the host over CKM_RSA_X_509 when the token refuses the parameters")
@@ -260,4 +266,14 @@ func (b *Backend) oaepNative() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+func (b *Backend) pkcs1v15Note() string {
+	switch b.pkcs1v15Mode() {
+	case pkcs1v15Errors:
+		return "error"
+	case pkcs1v15Implicit:
+		return "synthetic plaintext (implicit rejection in the token)"
+	}
+	return "untried"
 }

@@ -92,13 +92,32 @@ func TestCapabilitiesOAEPProbe(t *testing.T) {
 	if calls := spy.snapshot(); calls["GenerateKeyPair"] != 0 {
 		t.Errorf("second Capabilities probed again: %v", calls)
 	}
-	// With the fallback on, no probe is needed.
+	// With the fallback on, no OAEP probe is needed; the session key pair
+	// is still made once, for the PKCS#1 v1.5 padding probe alone: one
+	// decryption of the ciphertext 1.
 	b2, spy2 := openSpy(t, "")
 	b2.probeCurves(t.Context())
 	b2.probeImport(t.Context())
 	spy2.snapshot()
-	b2.Capabilities(t.Context())
-	if calls := spy2.snapshot(); calls["GenerateKeyPair"] != 0 {
-		t.Errorf("probe with the fallback on: %v", calls)
+	_, err = b2.Capabilities(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := spy2.snapshot(); calls["GenerateKeyPair"] != 1 || calls["Decrypt"] != 1 || calls["DestroyObject"] != 2 {
+		t.Errorf("probe with the fallback on: %v, want one key pair, one decryption", calls)
+	}
+}
+
+// TestCapabilitiesPKCS1v15Padding: SoftHSM2 refuses bad PKCS#1 v1.5
+// padding with an error, and the probe says so (NSS softokn's implicit
+// rejection is tested in tokens/nss).
+func TestCapabilitiesPKCS1v15Padding(t *testing.T) {
+	b := openTest(t, "")
+	caps, err := b.Capabilities(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps.PKCS1v15ImplicitRejection || caps.Details["pkcs1v15-bad-padding"] != "error" {
+		t.Errorf("PKCS1v15ImplicitRejection %v, pkcs1v15-bad-padding %q; want false, \"error\"", caps.PKCS1v15ImplicitRejection, caps.Details["pkcs1v15-bad-padding"])
 	}
 }
