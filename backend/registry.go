@@ -90,8 +90,9 @@ func validScheme(s string) bool {
 	return true
 }
 
-// secretParams are URI query parameters whose values are secrets.
-var secretParams = []string{"pin-value", "passphrase", "pin"}
+// secretParams are URI query parameters whose values are secrets (or may
+// be: a PKCS#11 module's module-init-args).
+var secretParams = []string{"pin-value", "passphrase", "pin", "module-init-args"}
 
 // knownParams are the attribute names, none secret, of the URIs of the
 // backends in this module (RFC 7512's path and query attributes,
@@ -106,17 +107,17 @@ var knownParams = []string{
 	"object", "id", "type",
 	// PKCS#11 query attributes (RFC 7512 and keyplane's).
 	"module-path", "module-name", "pin-source",
-	"oaep-fallback", "max-sessions", "call-timeout", "module-init-args",
+	"oaep-fallback", "max-sessions", "call-timeout",
 	// software: and plugin: URIs.
 	"passphrase-source", "sha256", "timeout",
 }
 
 // Redact returns uri with the values of secret query parameters
-// (pin-value, passphrase, pin) replaced by "REDACTED", for errors and
-// logs. A secret holding an unencoded "&" (";" in a path) splits there,
-// and its tail reads as further parameters: so after a secret parameter,
-// every part whose name is not one of keyplane's known attribute names is
-// dropped. It works on any scheme and never fails.
+// (pin-value, passphrase, pin, module-init-args) replaced by "REDACTED",
+// for errors and logs. A secret holding an unencoded "&" (";" in a path)
+// splits there, and its tail reads as further parameters: so after a
+// secret parameter, every part whose name is not one of keyplane's known
+// attribute names is dropped. It works on any scheme and never fails.
 func Redact(uri string) string {
 	base, query, ok := strings.Cut(uri, "?")
 	if !ok {
