@@ -47,7 +47,7 @@
 //	generate/<alg>                GenerateKey and the returned metadata (an unreported algorithm must be refused)
 //	key/<alg>, list               Key by label, "id:<hex>" and URI; Signer/Decrypter public keys; Keys sorted
 //	sign/<alg>/<op>               every option form (PSS salt auto, equals-hash, 20; Ed25519 both forms), verified by the standard library
-//	decrypt/<alg>/<op>            OAEP with and without a label (and MGF1-SHA1), PKCS#1 v1.5 with implicit rejection; tampering is ErrDecryption
+//	decrypt/<alg>/<op>            OAEP with and without a label (and MGF1-SHA1), PKCS#1 v1.5 with implicit rejection; tampering is ErrDecryption (for PKCS#1 v1.5 on a backend reporting PKCS1v15ImplicitRejection: a deterministic synthetic plaintext instead)
 //	aead/..., fernet/...          round trips against crypto/cipher and crypto/hmac, nonces, tampering, wrong key types
 //	interop/x509/<alg>            crypto/x509 makes a self-signed certificate with the backend's crypto.Signer
 //	interop/tls/<alg>             a TLS 1.3 handshake (crypto/tls, in memory) with the backend's key as the server's

@@ -22,9 +22,16 @@
 // module-path is an absolute path; module-name is looked up in
 // [ModuleDirs] as "name", "name.so" and "libname.so". pin-source is
 // "file:/path" (or just "/path") and the file must not be readable by group
-// or others. keyplane adds three query attributes: oaep-fallback=on|off (see
-// below), max-sessions=N (the pool size) and call-timeout=D (see
-// Concurrency).
+// or others. keyplane adds four query attributes: oaep-fallback=on|off
+// (see below), max-sessions=N (the pool size), call-timeout=D (see
+// Concurrency) and module-init-args, a percent-encoded string handed to
+// the module's C_Initialize as CK_C_INITIALIZE_ARGS.pReserved, which NSS
+// softokn needs:
+//
+//	pkcs11:token=keyplane?module-path=/usr/lib/x86_64-linux-gnu/libsoftokn3.so&module-init-args=configdir%3D%27sql%3A%2Fhome%2Fme%2F.pki%2Fnssdb%27%20certPrefix%3D%27%27%20keyPrefix%3D%27%27%20secmod%3D%27secmod.db%27%20flags%3D%20dbTokenDescription%3D%27keyplane%27&pin-source=file:/run/secrets/pin
+//
+// A module is initialized once per process: every URI naming it must give
+// the same module-init-args, or Open refuses it.
 //
 // Without a PIN the backend opens and reports its capabilities, but on a
 // token that requires login (CKF_LOGIN_REQUIRED) every key operation fails
@@ -50,14 +57,22 @@
 // token sets them, as tpm2-pkcs11 does); whether the token takes key
 // material at all (Capabilities.Import) and whether its P-521 keys are
 // usable are probed with a throwaway object; OAEP parameters as described
-// below. docs/backends/pkcs11.md, "Tokens", has what was seen on each.
+// below; whether bad PKCS#1 v1.5 padding is an error or a synthetic
+// plaintext (implicit rejection, as NSS softokn does; reported as
+// Capabilities.PKCS1v15ImplicitRejection) with a throwaway key pair.
+// AES-GCM output is sized by the backend (plaintext plus tag), not by the
+// token's size query. docs/backends/pkcs11.md, "Tokens", has what was
+// seen on each.
 //
-// A Fernet key is two secret objects sharing the label and CKA_ID: an
-// AES-128 key (CKK_AES, CKM_AES_CBC_PAD; decryption over CKM_AES_CBC with
-// the padding checked on the host, where the token has CKM_AES_CBC) and an
-// HMAC key (CKK_GENERIC_SECRET, CKM_SHA256_HMAC) holding the 16-byte
-// signing key followed by 16 zero bytes (the same MAC, by RFC 2104;
-// SoftHSM2 refuses HMAC keys shorter than 32 bytes).
+// A Fernet key is two secret objects sharing the label: an AES-128 key
+// (CKK_AES, CKM_AES_CBC_PAD; decryption over CKM_AES_CBC with the padding
+// checked on the host, where the token has CKM_AES_CBC) with the key's
+// CKA_ID, and an HMAC key (CKK_GENERIC_SECRET, CKM_SHA256_HMAC) whose
+// CKA_ID is the key's followed by "hmac" (NSS softokn keeps one secret key
+// per CKA_ID), holding the 16-byte signing key followed by 16 zero bytes
+// (the same MAC, by RFC 2104; SoftHSM2 refuses HMAC keys shorter than 32
+// bytes). Pairs sharing one CKA_ID, as older versions made them, are still
+// read.
 //
 // # OAEP fallback
 //
@@ -120,7 +135,9 @@
 //
 // The PIN is read once at open and kept in memory for re-login after a
 // token drops the login; it never appears in an error, a log line or
-// [URI.String]. The backend checks the token's flags before logging in and
+// [URI.String]. module-init-args may hold a secret for some modules and
+// is treated the same way: never in an error, a log line, [URI.String] or
+// [Backend.URI]. The backend checks the token's flags before logging in and
 // refuses when CKF_USER_PIN_FINAL_TRY or CKF_USER_PIN_LOCKED is set; a
 // wrong PIN is never retried. Every decryption failure is
 // backend.ErrDecryption with no CKR code.
