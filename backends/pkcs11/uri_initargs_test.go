@@ -42,12 +42,12 @@ func TestParseModuleInitArgs(t *testing.T) {
 func TestParseModuleInitArgsErrors(t *testing.T) {
 	const secret = "hunter2"
 	for in, want := range map[string]string{
-		"pkcs11:?module-init-args=":                                         "module-init-args is empty",
-		"pkcs11:?module-init-args=a%00" + secret:                            "NUL",
-		"pkcs11:?module-init-args=" + secret + "%zz":                        "malformed percent-encoding",
-		"pkcs11:?module-init-args=" + secret + "%4":                         "malformed percent-encoding",
+		"pkcs11:?module-init-args=":                                          "module-init-args is empty",
+		"pkcs11:?module-init-args=a%00" + secret:                             "NUL",
+		"pkcs11:?module-init-args=" + secret + "%zz":                         "malformed percent-encoding",
+		"pkcs11:?module-init-args=" + secret + "%4":                          "malformed percent-encoding",
 		"pkcs11:?module-init-args=" + secret + "&module-init-args=" + secret: "given twice",
-		"pkcs11:module-init-args=" + secret:                                 "belongs in the query",
+		"pkcs11:module-init-args=" + secret:                                  "belongs in the query",
 	} {
 		_, err := ParseURI(in)
 		if err == nil {
