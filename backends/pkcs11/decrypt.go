@@ -19,7 +19,10 @@ import (
 // Decrypter returns a crypto.Decrypter for the RSA key ref names. It
 // decrypts RSA-OAEP (SHA-1 or SHA-2, any MGF1 hash, with a label) and
 // PKCS#1 v1.5 (with implicit rejection when SessionKeyLen is set). Every
-// decryption failure is the bare backend.ErrDecryption.
+// decryption failure is the bare backend.ErrDecryption — except that a
+// token doing implicit rejection itself (NSS softokn;
+// Capabilities.PKCS1v15ImplicitRejection) answers bad PKCS#1 v1.5 padding
+// with a synthetic plaintext, which is returned as it is.
 func (b *Backend) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
 	k, err := b.keyFor(ctx, ref)
 	if err != nil {
