@@ -62,7 +62,8 @@ func (r *Report) Counts() (pass, fail, skip int) {
 }
 
 // WriteTable writes the report for people: the capability report (backend,
-// description, algorithms, operations, import/export/persistence, notes,
+// description, algorithms, operations, import/export/persistence,
+// implicit rejection when reported, notes,
 // details), then the results grouped by their first name element, then the
 // totals.
 func (r *Report) WriteTable(w io.Writer) error {
@@ -81,6 +82,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  import\t%s\n", yesNo(c.Import))
 		fmt.Fprintf(tw, "  export\t%s\n", yesNo(c.Export))
 		fmt.Fprintf(tw, "  persistent\t%s\n", yesNo(c.Persistent))
+		if c.PKCS1v15ImplicitRejection {
+			fmt.Fprintf(tw, "  pkcs1v15 bad padding\tsynthetic plaintext (implicit rejection)\n")
+		}
 		for i, n := range c.Notes {
 			name := ""
 			if i == 0 {
