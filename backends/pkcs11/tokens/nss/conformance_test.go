@@ -59,6 +59,19 @@ func TestNSS(t *testing.T) {
 		}, conformance.Config{Reopen: true, Short: testing.Short()})
 	})
 
+	// softokn decodes OAEP itself (every SHA-2 hash, labels checked): with
+	// the host-side fallback off, the RSA checks go through the token's
+	// own CKM_RSA_PKCS_OAEP.
+	t.Run("conformance-oaep-native", func(t *testing.T) {
+		conformance.Run(t, func(t *testing.T) backend.Backend {
+			b, err := backend.Open(t.Context(), uri+"&oaep-fallback=off")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}, conformance.Config{Algorithms: []backend.Algorithm{backend.RSA2048}, Short: true})
+	})
+
 	// The module is loaded now: another database is another configuration,
 	// refused without showing it.
 	t.Run("other-init-args", func(t *testing.T) {
