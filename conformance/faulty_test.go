@@ -219,7 +219,6 @@ func fixedNonce(a backend.AEAD) backend.AEAD {
 	}}
 }
 
-
 // implicitRejection answers a PKCS#1 v1.5 decryption that fails (without
 // SessionKeyLen) with a synthetic plaintext, as NSS softokn does: with
 // deterministic, bytes derived from the ciphertext with HMAC-SHA256 under
