@@ -13,6 +13,14 @@ type quirk struct {
 // a work-around adds its line here; TestQuirks checks that every kind is
 // registered and every link's section exists.
 var quirks = map[string][]quirk{
+	"nss": {
+		{"C_Initialize needs the database configuration in CK_C_INITIALIZE_ARGS.pReserved (CKR_ARGUMENTS_BAD without): module-init-args",
+			"pkcs11.md#nss-softokn-387"},
+		{"a second secret key with the same CKA_CLASS and CKA_ID overwrites the first: a Fernet key's HMAC half has its own CKA_ID",
+			"pkcs11.md#nss-softokn-387"},
+		{"the C_Encrypt size query under CKM_AES_GCM leaves out the tag (then CKR_BUFFER_TOO_SMALL): AES-GCM seals into plaintext + 16 bytes without the query",
+			"pkcs11.md#nss-softokn-387"},
+	},
 	"softhsm2": {
 		{"HMAC keys shorter than 32 bytes are refused (CKR_KEY_SIZE_RANGE): an imported Fernet signing key is stored zero-padded to 32 bytes, the same MAC by RFC 2104",
 			"pkcs11.md#keys-inside-the-token"},
