@@ -3,6 +3,7 @@
 package pkcs11
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +22,22 @@ import (
 // a token that needs a login is closed as well.
 func TestClosedFirst(t *testing.T) {
 	b := openTest(t, "")
+	// Handles taken before Close must refuse too.
+	other := openTest(t, "") // deletes the keys at the end: b is closed by then
+	ec := genKey(t, other, backend.ECP256)
+	aesKey, fernetKey := genKey(t, other, backend.AES256), genKey(t, other, backend.Fernet)
+	signer, err := b.Signer(t.Context(), ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := b.AEAD(t.Context(), aesKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fernet, err := b.Fernet(t.Context(), fernetKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range []uint{pkcs11.CKM_AES_KEY_GEN, pkcs11.CKM_AES_GCM, pkcs11.CKM_AES_CBC_PAD, pkcs11.CKM_EC_KEY_PAIR_GEN} {
 		delete(b.mechs, m)
 	}
@@ -35,7 +52,7 @@ func TestClosedFirst(t *testing.T) {
 	if err := pinless.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecPriv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +68,7 @@ func TestClosedFirst(t *testing.T) {
 			return err
 		},
 		"ImportKey of an unsupported algorithm": func() error { _, err := b.ImportKey(ctx, "closed", aes); return err },
-		"ImportKey of an unsupported EC key":    func() error { _, err := b.ImportKey(ctx, "closed", ec); return err },
+		"ImportKey of an unsupported EC key":    func() error { _, err := b.ImportKey(ctx, "closed", ecPriv); return err },
 		"ImportKey with a bad label":            func() error { _, err := b.ImportKey(ctx, "", aes); return err },
 		"ImportKey of a bad key":                func() error { _, err := b.ImportKey(ctx, "closed", 42); return err },
 		"Key":                                   func() error { _, err := b.Key(ctx, "closed"); return err },
@@ -64,6 +81,12 @@ func TestClosedFirst(t *testing.T) {
 		"AEAD":                                  func() error { _, err := b.AEAD(ctx, "closed"); return err },
 		"Fernet":                                func() error { _, err := b.Fernet(ctx, "closed"); return err },
 		"Capabilities":                          func() error { _, err := b.Capabilities(ctx); return err },
+		"Sign with a signer from before Close": func() error {
+			_, err := signer.Sign(rand.Reader, make([]byte, 32), crypto.SHA256)
+			return err
+		},
+		"Seal with an AEAD from before Close":     func() error { _, err := sealer.Seal(ctx, []byte("x"), nil); return err },
+		"MAC with a Fernet key from before Close": func() error { _, err := fernet.MAC(ctx, []byte("x")); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, backend.ErrClosed) {
