@@ -123,17 +123,17 @@ func openBlocking(t *testing.T, extra string) (*Backend, *blockAPI) {
 	return b, a
 }
 
-// timed runs f and returns its error and how long it took, giving up
+// timed runs f and returns how long it took and its error, giving up
 // after limit (then the error is errStillBlocked).
-func timed(limit time.Duration, f func() error) (error, time.Duration) {
+func timed(limit time.Duration, f func() error) (time.Duration, error) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- f() }()
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(limit):
-		return errStillBlocked, time.Since(start)
+		return time.Since(start), errStillBlocked
 	}
 }
 
@@ -183,7 +183,7 @@ func TestCallTimeout(t *testing.T) {
 	sign(t, s, []byte("m"), crypto.SHA256)
 
 	entered := a.arm("SignInit")
-	err, took := timed(timeout+5*time.Second, func() error { return signOnce(s) })
+	took, err := timed(timeout+5*time.Second, func() error { return signOnce(s) })
 	t.Logf("stuck signature: %v after %v", err, took.Round(time.Millisecond))
 	select {
 	case <-entered:
@@ -214,7 +214,7 @@ func TestCallTimeout(t *testing.T) {
 			return err
 		},
 	} {
-		err, took := timed(5*time.Second, f)
+		took, err := timed(5*time.Second, f)
 		var hung *HungModuleError
 		if !errors.As(err, &hung) || !errors.Is(err, backend.ErrUnavailable) || took > 50*time.Millisecond+slack {
 			t.Errorf("%s on a hung module: %v after %v, want a HungModuleError at once", name, err, took)
@@ -259,7 +259,7 @@ func TestContextDeadline(t *testing.T) {
 	a.arm("FindObjectsInit")
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	err, took := timed(5*time.Second, func() error { _, err := b.Key(ctx, label); return err })
+	took, err := timed(5*time.Second, func() error { _, err := b.Key(ctx, label); return err })
 	t.Logf("Key with a 200ms context, its search stuck: %v after %v", err, took.Round(time.Millisecond))
 	if err == errStillBlocked || took > 200*time.Millisecond+slack {
 		a.release()
@@ -270,7 +270,7 @@ func TestContextDeadline(t *testing.T) {
 	}
 	// Not hung yet: signing goes on, on another session.
 	for range 20 {
-		if err, took := timed(5*time.Second, func() error { return signOnce(s) }); err != nil || took > slack {
+		if took, err := timed(5*time.Second, func() error { return signOnce(s) }); err != nil || took > slack {
 			t.Fatalf("Sign while a call abandoned by its context is inside: %v after %v, want a signature", err, took)
 		}
 	}
@@ -327,7 +327,7 @@ func TestPendingReinitDoesNotBlockCallers(t *testing.T) {
 				t.Errorf("re-initialization ran while a call was inside the module")
 			}
 		default:
-			err, took := timed(5*time.Second, func() error { return signOnce(s) })
+			took, err := timed(5*time.Second, func() error { return signOnce(s) })
 			if err != nil {
 				t.Fatalf("Sign while a re-initialization waits: %v after %v", err, took)
 			}
@@ -378,7 +378,7 @@ func TestCallTimeoutOff(t *testing.T) {
 	sign(t, s, []byte("m"), crypto.SHA256)
 	entered := a.arm("SignInit")
 	go func() { <-entered; time.Sleep(300 * time.Millisecond); a.release() }()
-	err, took := timed(5*time.Second, func() error { return signOnce(s) })
+	took, err := timed(5*time.Second, func() error { return signOnce(s) })
 	if err != nil || took < 300*time.Millisecond {
 		t.Errorf("Sign with call-timeout=off and a call stuck for 300ms: %v after %v, want a signature after the call returned", err, took)
 	}
