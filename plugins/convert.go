@@ -85,13 +85,14 @@ func keyFromWire(w *pb.Key) (*backend.Key, error) {
 
 func capsToWire(c *backend.Capabilities) *pb.Capabilities {
 	w := &pb.Capabilities{
-		Backend:     c.Backend,
-		Description: c.Description,
-		Import:      c.Import,
-		Export:      c.Export,
-		Persistent:  c.Persistent,
-		Notes:       c.Notes,
-		Details:     c.Details,
+		Backend:                   c.Backend,
+		Description:               c.Description,
+		Import:                    c.Import,
+		Export:                    c.Export,
+		Persistent:                c.Persistent,
+		Pkcs1V15ImplicitRejection: c.PKCS1v15ImplicitRejection,
+		Notes:                     c.Notes,
+		Details:                   c.Details,
 	}
 	for _, a := range c.Algorithms {
 		w.Algorithms = append(w.Algorithms, string(a))
@@ -104,13 +105,14 @@ func capsToWire(c *backend.Capabilities) *pb.Capabilities {
 
 func capsFromWire(w *pb.Capabilities) *backend.Capabilities {
 	c := &backend.Capabilities{
-		Backend:     w.GetBackend(),
-		Description: w.GetDescription(),
-		Import:      w.GetImport(),
-		Export:      w.GetExport(),
-		Persistent:  w.GetPersistent(),
-		Notes:       w.GetNotes(),
-		Details:     w.GetDetails(),
+		Backend:                   w.GetBackend(),
+		Description:               w.GetDescription(),
+		Import:                    w.GetImport(),
+		Export:                    w.GetExport(),
+		Persistent:                w.GetPersistent(),
+		PKCS1v15ImplicitRejection: w.GetPkcs1V15ImplicitRejection(),
+		Notes:                     w.GetNotes(),
+		Details:                   w.GetDetails(),
 	}
 	for _, a := range w.GetAlgorithms() {
 		c.Algorithms = append(c.Algorithms, backend.Algorithm(a))

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/keyplane/keyplane/backend"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -139,5 +141,19 @@ func TestDescriptorOnlyGrows(t *testing.T) {
 		if !slices.Contains(lines, l) {
 			t.Errorf("pinned protocol element changed or removed: %q (a breaking change needs keyplane.plugin.v2)", l)
 		}
+	}
+}
+
+// TestCapabilitiesRoundTrip: every field of backend.Capabilities crosses
+// the process boundary (a field left out of capsToWire reads false or
+// empty in the host, and the suite then checks the wrong behaviour).
+func TestCapabilitiesRoundTrip(t *testing.T) {
+	in := &backend.Capabilities{Backend: "pkcs11", Description: "d",
+		Algorithms: []backend.Algorithm{backend.RSA2048}, Operations: []backend.Operation{backend.RSAPKCS1v15},
+		Import: true, Export: true, Persistent: true, PKCS1v15ImplicitRejection: true,
+		Notes: []string{"n"}, Details: map[string]string{"a": "b"}}
+	out := capsFromWire(capsToWire(in))
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("capabilities after the wire:\n got %+v\nwant %+v", out, in)
 	}
 }

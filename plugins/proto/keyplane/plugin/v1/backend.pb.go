@@ -342,18 +342,21 @@ func (*CapabilitiesRequest) Descriptor() ([]byte, []int) {
 
 // Capabilities mirrors backend.Capabilities.
 type Capabilities struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Backend       string                 `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
-	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	Algorithms    []string               `protobuf:"bytes,3,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
-	Operations    []string               `protobuf:"bytes,4,rep,name=operations,proto3" json:"operations,omitempty"`
-	Import        bool                   `protobuf:"varint,5,opt,name=import,proto3" json:"import,omitempty"`
-	Export        bool                   `protobuf:"varint,6,opt,name=export,proto3" json:"export,omitempty"`
-	Persistent    bool                   `protobuf:"varint,7,opt,name=persistent,proto3" json:"persistent,omitempty"`
-	Notes         []string               `protobuf:"bytes,8,rep,name=notes,proto3" json:"notes,omitempty"`
-	Details       map[string]string      `protobuf:"bytes,9,rep,name=details,proto3" json:"details,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Backend     string                 `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
+	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Algorithms  []string               `protobuf:"bytes,3,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
+	Operations  []string               `protobuf:"bytes,4,rep,name=operations,proto3" json:"operations,omitempty"`
+	Import      bool                   `protobuf:"varint,5,opt,name=import,proto3" json:"import,omitempty"`
+	Export      bool                   `protobuf:"varint,6,opt,name=export,proto3" json:"export,omitempty"`
+	Persistent  bool                   `protobuf:"varint,7,opt,name=persistent,proto3" json:"persistent,omitempty"`
+	Notes       []string               `protobuf:"bytes,8,rep,name=notes,proto3" json:"notes,omitempty"`
+	Details     map[string]string      `protobuf:"bytes,9,rep,name=details,proto3" json:"details,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// backend.Capabilities.PKCS1v15ImplicitRejection (added in v1; an older
+	// plugin leaves it false).
+	Pkcs1V15ImplicitRejection bool `protobuf:"varint,10,opt,name=pkcs1v15_implicit_rejection,json=pkcs1v15ImplicitRejection,proto3" json:"pkcs1v15_implicit_rejection,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -447,6 +450,13 @@ func (x *Capabilities) GetDetails() map[string]string {
 		return x.Details
 	}
 	return nil
+}
+
+func (x *Capabilities) GetPkcs1V15ImplicitRejection() bool {
+	if x != nil {
+		return x.Pkcs1V15ImplicitRejection
+	}
+	return false
 }
 
 // Key mirrors backend.Key; it never holds private material.
@@ -1897,7 +1907,7 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\n" +
 	"interfaces\x18\x01 \x03(\x0e2\x1d.keyplane.plugin.v1.InterfaceR\n" +
 	"interfaces\"\x15\n" +
-	"\x13CapabilitiesRequest\"\xf5\x02\n" +
+	"\x13CapabilitiesRequest\"\xb5\x03\n" +
 	"\fCapabilities\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1e\n" +
@@ -1913,7 +1923,9 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"persistent\x18\a \x01(\bR\n" +
 	"persistent\x12\x14\n" +
 	"\x05notes\x18\b \x03(\tR\x05notes\x12G\n" +
-	"\adetails\x18\t \x03(\v2-.keyplane.plugin.v1.Capabilities.DetailsEntryR\adetails\x1a:\n" +
+	"\adetails\x18\t \x03(\v2-.keyplane.plugin.v1.Capabilities.DetailsEntryR\adetails\x12>\n" +
+	"\x1bpkcs1v15_implicit_rejection\x18\n" +
+	" \x01(\bR\x19pkcs1v15ImplicitRejection\x1a:\n" +
 	"\fDetailsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x01\n" +
