@@ -360,9 +360,18 @@ type toolObject struct {
 
 func pkcs11ToolObjects(t *testing.T, tool string, args []string) []*toolObject {
 	t.Helper()
-	out, err := exec.Command(tool, args...).CombinedOutput()
+	// Standard output only: pkcs11-tool writes warnings (reading CKA_VALUE
+	// of a sensitive key: CKR_ATTRIBUTE_SENSITIVE) unbuffered to stderr,
+	// and in a combined pipe they land wherever stdout's 4 KiB buffer was
+	// last flushed — in the middle of an attribute line once the token
+	// holds enough objects (seen in CI: "Access: sensitive, always
+	// sensitive, warning: PKCS11 function C_GetAttributeValue(VALUE)…").
+	var stderr bytes.Buffer
+	cmd := exec.Command(tool, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("pkcs11-tool %s: %v\n%s", strings.Join(args[4:], " "), err, out)
+		t.Fatalf("pkcs11-tool %s: %v\n%s%s", strings.Join(args[4:], " "), err, out, stderr.Bytes())
 	}
 	var objs []*toolObject
 	for _, line := range strings.Split(string(out), "\n") {
