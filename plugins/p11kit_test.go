@@ -1,9 +1,6 @@
 package plugins_test
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -102,80 +97,6 @@ func (s *p11kitServer) kill() {
 	s.cmd = nil
 }
 
-// signLoad signs and verifies from n goroutines until halted: a signature
-// must verify, a failure must be ErrUnavailable.
-type signLoad struct {
-	ok, unavailable atomic.Int64
-	lastOK          atomic.Int64 // UnixNano of the latest success
-	mu              sync.Mutex
-	bad             []string
-	wg              sync.WaitGroup
-	stop            chan struct{}
-}
-
-func startLoad(s crypto.Signer, n int) *signLoad {
-	l := &signLoad{stop: make(chan struct{})}
-	pub := s.Public().(*ecdsa.PublicKey)
-	for w := range n {
-		l.wg.Go(func() {
-			digest := sha256.Sum256(fmt.Appendf(nil, "worker %d", w))
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				sig, err := s.Sign(nil, digest[:], crypto.SHA256)
-				switch {
-				case err == nil && ecdsa.VerifyASN1(pub, digest[:], sig):
-					l.ok.Add(1)
-					l.lastOK.Store(time.Now().UnixNano())
-				case err == nil:
-					l.fail("a signature that does not verify")
-				case errors.Is(err, backend.ErrUnavailable):
-					l.unavailable.Add(1)
-					time.Sleep(2 * time.Millisecond) // as a caller backing off would
-				default:
-					l.fail(err.Error())
-				}
-			}
-		})
-	}
-	return l
-}
-
-func (l *signLoad) fail(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.bad) < 20 {
-		l.bad = append(l.bad, s)
-	}
-}
-
-// halt stops the workers; one still blocked after 30 s is reported.
-func (l *signLoad) halt() {
-	close(l.stop)
-	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		l.fail("a signing goroutine did not return within 30 s")
-	}
-}
-
-// waitOK waits until a signature succeeds after t0, at most limit.
-func (l *signLoad) waitOK(t0 time.Time, limit time.Duration) (time.Time, bool) {
-	deadline := t0.Add(limit)
-	for time.Now().Before(deadline) {
-		if last := l.lastOK.Load(); last > t0.UnixNano() {
-			return time.Unix(0, last), true
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return time.Time{}, false
-}
-
 // TestP11KitServerCyclesThroughPlugin is the network-HSM case through
 // plugin+pkcs11:: SoftHSM2 behind `p11-kit server`, reached by
 // p11-kit-client.so in the plugin child, 4 goroutines signing and
@@ -202,11 +123,11 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := startLoad(s, 4)
+	load := testenv.StartSignLoad(s, 4, testenv.SignLoadOptions{Backoff: 2 * time.Millisecond})
 	halted := false
 	defer func() {
 		if !halted {
-			load.halt()
+			load.Halt(30 * time.Second)
 		}
 	}()
 
@@ -215,15 +136,15 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 	recovered, replaced := 0, 0
 	start := time.Now()
 	for cycle := range cycles {
-		if _, ok := load.waitOK(time.Now(), 10*time.Second); !ok {
-			t.Fatalf("cycle %d: no signature before the fault (%d ok, %d unavailable, other: %q)", cycle, load.ok.Load(), load.unavailable.Load(), load.bad)
+		if _, ok := load.WaitOK(time.Now(), 10*time.Second); !ok {
+			t.Fatalf("cycle %d: no signature before the fault (%d ok, %d unavailable, other: %q)", cycle, load.OK.Load(), load.Unavailable.Load(), load.Bad())
 		}
 		pid := p.PID()
 		srv.kill()
 		time.Sleep(1500 * time.Millisecond)
 		srv.start()
 		back := time.Now()
-		at, ok := load.waitOK(back, 15*time.Second)
+		at, ok := load.WaitOK(back, 15*time.Second)
 		if !ok {
 			t.Errorf("cycle %d: no signature within 15 s of the server's return (child %d, now %d)", cycle, pid, p.PID())
 			continue
@@ -239,7 +160,7 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 			replaced++
 		}
 	}
-	load.halt()
+	load.Halt(30 * time.Second)
 	halted = true
 	slices.Sort(recoveries)
 	var worst, median time.Duration
@@ -247,11 +168,11 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 		worst, median = recoveries[n-1], recoveries[n/2]
 	}
 	t.Logf("%d cycles in %v: %d recovered within %v (median %v, worst %v after the server's return), child replaced in %d; %d signatures verified, %d ErrUnavailable, %d other outcomes",
-		cycles, time.Since(start).Round(time.Second), recovered, limit, median.Round(time.Millisecond), worst.Round(time.Millisecond), replaced, load.ok.Load(), load.unavailable.Load(), len(load.bad))
-	if len(load.bad) > 0 {
-		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", load.bad)
+		cycles, time.Since(start).Round(time.Second), recovered, limit, median.Round(time.Millisecond), worst.Round(time.Millisecond), replaced, load.OK.Load(), load.Unavailable.Load(), len(load.Bad()))
+	if len(load.Bad()) > 0 {
+		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", load.Bad())
 	}
-	if load.unavailable.Load() == 0 {
+	if load.Unavailable.Load() == 0 {
 		t.Errorf("no ErrUnavailable while the server was away: the fault was not seen")
 	}
 }

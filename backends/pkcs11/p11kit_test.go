@@ -10,9 +10,7 @@ package pkcs11
 
 import (
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -121,86 +119,6 @@ func (s *p11kitServer) waitGone() {
 	}
 }
 
-// signLoad signs from n goroutines until stop is closed, checking every
-// outcome: a signature must verify, an error must be ErrUnavailable.
-type signLoad struct {
-	ok, unavailable atomic.Int64
-	lastOK          atomic.Int64 // UnixNano of the latest success
-	mu              sync.Mutex
-	bad             []string // wrong signatures and errors of another kind
-	unavErrs        []string // the first ErrUnavailable errors
-	wg              sync.WaitGroup
-	stop            chan struct{}
-}
-
-func startLoad(s crypto.Signer, n int) *signLoad {
-	l := &signLoad{stop: make(chan struct{})}
-	pub := s.Public().(*ecdsa.PublicKey)
-	for w := range n {
-		l.wg.Go(func() {
-			digest := sha256.Sum256(fmt.Appendf(nil, "worker %d", w))
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				sig, err := s.Sign(nil, digest[:], crypto.SHA256)
-				switch {
-				case err == nil && ecdsa.VerifyASN1(pub, digest[:], sig):
-					l.ok.Add(1)
-					l.lastOK.Store(time.Now().UnixNano())
-				case err == nil:
-					l.fail("a signature that does not verify")
-				case errors.Is(err, backend.ErrUnavailable):
-					if l.unavailable.Add(1) <= 3 {
-						l.mu.Lock()
-						l.unavErrs = append(l.unavErrs, err.Error())
-						l.mu.Unlock()
-					}
-					time.Sleep(time.Millisecond) // as a caller backing off would
-				default:
-					l.fail(err.Error())
-				}
-			}
-		})
-	}
-	return l
-}
-
-func (l *signLoad) fail(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.bad) < 20 {
-		l.bad = append(l.bad, s)
-	}
-}
-
-// halt stops the workers and waits for them, at most 30 s: a worker stuck
-// in a module call that never returns is reported, not waited for.
-func (l *signLoad) halt() {
-	close(l.stop)
-	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		l.fail("a signing goroutine did not return within 30 s: stuck in a module call")
-	}
-}
-
-// waitOK waits until a signature succeeds after t0 and returns when.
-func (l *signLoad) waitOK(t0 time.Time, limit time.Duration) (time.Time, bool) {
-	deadline := t0.Add(limit)
-	for time.Now().Before(deadline) {
-		if last := l.lastOK.Load(); last > t0.UnixNano() {
-			return time.Unix(0, last), true
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return time.Time{}, false
-}
-
 // TestP11KitServerRestart: under a signing load of 8 goroutines the token
 // server is killed and started again, twice. Every signature returned
 // verifies, every failure is ErrUnavailable, and signing works again within
@@ -223,46 +141,40 @@ func TestP11KitServerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := startLoad(s, 8)
-	defer func() {
-		select {
-		case <-load.stop:
-		default:
-			load.halt()
-		}
-	}()
+	load := testenv.StartSignLoad(s, 8, testenv.SignLoadOptions{})
+	defer load.Halt(30 * time.Second)
 
 	const rounds = 2
 	var worst time.Duration
 	for round := range rounds {
-		if _, ok := load.waitOK(time.Now(), 10*time.Second); !ok {
+		if _, ok := load.WaitOK(time.Now(), 10*time.Second); !ok {
 			t.Fatalf("round %d: no signature before the fault", round)
 		}
-		okBefore, unavBefore := load.ok.Load(), load.unavailable.Load()
+		okBefore, unavBefore := load.OK.Load(), load.Unavailable.Load()
 		srv.kill()
 		killed := time.Now()
 		time.Sleep(300 * time.Millisecond) // the token is away
-		okDown := load.ok.Load() - okBefore
+		okDown := load.OK.Load() - okBefore
 		srv.start()
 		back := time.Now()
-		at, ok := load.waitOK(back, 10*time.Second)
+		at, ok := load.WaitOK(back, 10*time.Second)
 		if !ok {
 			t.Fatalf("round %d: no signature within 10s of the server's return (%d ok, %d unavailable, other: %v)",
-				round, load.ok.Load(), load.unavailable.Load(), load.bad)
+				round, load.OK.Load(), load.Unavailable.Load(), load.Bad())
 		}
 		rec := at.Sub(back)
 		worst = max(worst, rec)
 		t.Logf("round %d: server killed; %d signatures completed while it was away (in flight at the kill), %d ErrUnavailable; signing again %v after the server's return (%v after the kill)",
-			round, okDown, load.unavailable.Load()-unavBefore, rec.Round(time.Millisecond), at.Sub(killed).Round(time.Millisecond))
+			round, okDown, load.Unavailable.Load()-unavBefore, rec.Round(time.Millisecond), at.Sub(killed).Round(time.Millisecond))
 		time.Sleep(200 * time.Millisecond) // steady again
 	}
-	load.halt()
+	load.Halt(30 * time.Second)
 	t.Logf("total: %d signatures verified, %d ErrUnavailable, %d other outcomes; slowest recovery %v; pool %+v",
-		load.ok.Load(), load.unavailable.Load(), len(load.bad), worst.Round(time.Millisecond), b.Stats())
-	if len(load.bad) > 0 {
-		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", load.bad)
+		load.OK.Load(), load.Unavailable.Load(), len(load.Bad()), worst.Round(time.Millisecond), b.Stats())
+	if len(load.Bad()) > 0 {
+		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", load.Bad())
 	}
-	if load.unavailable.Load() == 0 {
+	if load.Unavailable.Load() == 0 {
 		t.Errorf("no ErrUnavailable while the server was away: the fault was not seen")
 	}
 	if worst > 2*time.Second {
@@ -335,27 +247,35 @@ func TestForcedLogout(t *testing.T) {
 	defer ctx.CloseSession(sh)
 
 	spy.snapshot()
-	load := startLoad(s, 4)
+	var unavErrs []string // the first ErrUnavailable errors
+	var unavMu sync.Mutex
+	load := testenv.StartSignLoad(s, 4, testenv.SignLoadOptions{OnUnavailable: func(err error) {
+		unavMu.Lock()
+		defer unavMu.Unlock()
+		if len(unavErrs) < 3 {
+			unavErrs = append(unavErrs, err.Error())
+		}
+	}})
 	const logouts = 5
 	for i := range logouts {
 		time.Sleep(50 * time.Millisecond)
 		if err := ctx.Logout(sh); err != nil {
-			load.halt()
+			load.Halt(30 * time.Second)
 			t.Fatalf("forced C_Logout %d: %v", i, err)
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
-	load.halt()
+	load.Halt(30 * time.Second)
 	calls := spy.snapshot()
-	t.Logf("%d forced logouts under 4 signing goroutines: %d signatures, %d ErrUnavailable %q, calls %v", logouts, load.ok.Load(), load.unavailable.Load(), load.unavErrs, calls)
+	t.Logf("%d forced logouts under 4 signing goroutines: %d signatures, %d ErrUnavailable %q, calls %v", logouts, load.OK.Load(), load.Unavailable.Load(), unavErrs, calls)
 	// Almost always no signature fails. Rarely (about one run in 20 here)
 	// an operation whose C_SignInit meets the logout after another
 	// goroutine already logged in again gets SoftHSM2's
 	// CKR_GENERAL_ERROR, which the backend cannot tell from a real
 	// failure and returns as ErrUnavailable (retryable): allowed, at most
 	// one per logout. Anything else fails the test.
-	if len(load.bad) > 0 || load.unavailable.Load() > logouts {
-		t.Errorf("signing failed around a forced logout: %d unavailable %q, other: %q", load.unavailable.Load(), load.unavErrs, load.bad)
+	if len(load.Bad()) > 0 || load.Unavailable.Load() > logouts {
+		t.Errorf("signing failed around a forced logout: %d unavailable %q, other: %q", load.Unavailable.Load(), unavErrs, load.Bad())
 	}
 	if calls["Login"] < 1 || calls["Login"] > 2*logouts {
 		t.Errorf("C_Login %d times for %d logouts, want between 1 and %d", calls["Login"], logouts, 2*logouts)
@@ -409,11 +329,11 @@ func TestFaultDeadSessionUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := startLoad(s, 8)
-	for deadline := time.Now().Add(10 * time.Second); load.ok.Load() < 200 || b.Stats().Open < min(8, b.Stats().Max); {
+	load := testenv.StartSignLoad(s, 8, testenv.SignLoadOptions{})
+	for deadline := time.Now().Add(10 * time.Second); load.OK.Load() < 200 || b.Stats().Open < min(8, b.Stats().Max); {
 		if time.Now().After(deadline) {
-			load.halt()
-			t.Fatalf("warm-up: %d signatures, pool %+v", load.ok.Load(), b.Stats())
+			load.Halt(30 * time.Second)
+			t.Fatalf("warm-up: %d signatures, pool %+v", load.OK.Load(), b.Stats())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -421,16 +341,16 @@ func TestFaultDeadSessionUnderLoad(t *testing.T) {
 	const kills = 3
 	for range kills {
 		d.killNext.Store(true)
-		start := load.ok.Load()
-		for load.ok.Load() < start+200 {
+		start := load.OK.Load()
+		for load.OK.Load() < start+200 {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	load.halt()
+	load.Halt(30 * time.Second)
 	after := b.Stats()
-	t.Logf("%d sessions killed under load: %d signatures, %d calls met a dead session, pool %+v → %+v", kills, load.ok.Load(), d.used.Load(), before, after)
-	if len(load.bad) > 0 || load.unavailable.Load() > 0 {
-		t.Errorf("signatures failed: %d unavailable, %q", load.unavailable.Load(), load.bad)
+	t.Logf("%d sessions killed under load: %d signatures, %d calls met a dead session, pool %+v → %+v", kills, load.OK.Load(), d.used.Load(), before, after)
+	if len(load.Bad()) > 0 || load.Unavailable.Load() > 0 {
+		t.Errorf("signatures failed: %d unavailable, %q", load.Unavailable.Load(), load.Bad())
 	}
 	if d.used.Load() != kills {
 		t.Errorf("%d calls on dead sessions for %d deaths: a dead session was handed out again", d.used.Load(), kills)
@@ -491,34 +411,34 @@ func TestFaultDeviceErrorUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := startLoad(s, 8)
+	load := testenv.StartSignLoad(s, 8, testenv.SignLoadOptions{})
 	var worst time.Duration
 	const faults = 3
 	for i := range faults {
-		if _, ok := load.waitOK(time.Now(), 10*time.Second); !ok {
-			load.halt()
+		if _, ok := load.WaitOK(time.Now(), 10*time.Second); !ok {
+			load.Halt(30 * time.Second)
 			t.Fatalf("fault %d: no signature before it", i)
 		}
-		unav := load.unavailable.Load()
+		unav := load.Unavailable.Load()
 		spy.inject("Sign", pkcs11.CKR_DEVICE_ERROR)
 		injected := time.Now()
-		for load.unavailable.Load() == unav && time.Since(injected) < 10*time.Second {
+		for load.Unavailable.Load() == unav && time.Since(injected) < 10*time.Second {
 			time.Sleep(100 * time.Microsecond)
 		}
-		at, ok := load.waitOK(time.Now(), 10*time.Second)
+		at, ok := load.WaitOK(time.Now(), 10*time.Second)
 		if !ok {
-			load.halt()
+			load.Halt(30 * time.Second)
 			t.Fatalf("fault %d: no recovery within 10s", i)
 		}
 		worst = max(worst, at.Sub(injected))
 	}
-	load.halt()
-	t.Logf("%d CKR_DEVICE_ERROR injected under 8 signers: %d signatures, %d ErrUnavailable, slowest recovery %v", faults, load.ok.Load(), load.unavailable.Load(), worst)
-	if len(load.bad) > 0 {
-		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", load.bad)
+	load.Halt(30 * time.Second)
+	t.Logf("%d CKR_DEVICE_ERROR injected under 8 signers: %d signatures, %d ErrUnavailable, slowest recovery %v", faults, load.OK.Load(), load.Unavailable.Load(), worst)
+	if len(load.Bad()) > 0 {
+		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", load.Bad())
 	}
-	if load.unavailable.Load() < faults {
-		t.Errorf("%d ErrUnavailable for %d faults", load.unavailable.Load(), faults)
+	if load.Unavailable.Load() < faults {
+		t.Errorf("%d ErrUnavailable for %d faults", load.Unavailable.Load(), faults)
 	}
 	if worst > 2*time.Second {
 		t.Errorf("recovery took %v", worst)

@@ -10,8 +10,6 @@ package pkcs11
 // wrong result.
 
 import (
-	"crypto"
-	"crypto/ecdsa"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -19,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,97 +25,6 @@ import (
 	"github.com/keyplane/keyplane/internal/testenv"
 	"github.com/miekg/pkcs11"
 )
-
-// cycleLoad signs and verifies from n goroutines until stopped, timing
-// every call.
-type cycleLoad struct {
-	ok, unavailable, hung atomic.Int64
-	lastOK                atomic.Int64 // UnixNano of the latest good signature
-	maxBlock              atomic.Int64 // the longest Sign call, ns
-	lastHung              atomic.Pointer[string]
-	mu                    sync.Mutex
-	bad                   []string // wrong signatures, errors of another kind
-	wg                    sync.WaitGroup
-	stop                  chan struct{}
-}
-
-func startCycleLoad(s crypto.Signer, n int) *cycleLoad {
-	l := &cycleLoad{stop: make(chan struct{})}
-	pub := s.Public().(*ecdsa.PublicKey)
-	for w := range n {
-		l.wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				digest := sha256.Sum256(fmt.Appendf(nil, "worker %d message %d", w, i))
-				start := time.Now()
-				sig, err := s.Sign(nil, digest[:], crypto.SHA256)
-				took := time.Since(start)
-				for {
-					m := l.maxBlock.Load()
-					if int64(took) <= m || l.maxBlock.CompareAndSwap(m, int64(took)) {
-						break
-					}
-				}
-				var hung *HungModuleError
-				switch {
-				case err == nil && ecdsa.VerifyASN1(pub, digest[:], sig):
-					l.ok.Add(1)
-					l.lastOK.Store(time.Now().UnixNano())
-				case err == nil:
-					l.fail("a signature that does not verify")
-				case errors.As(err, &hung):
-					l.hung.Add(1)
-					msg := err.Error()
-					l.lastHung.Store(&msg)
-					time.Sleep(time.Millisecond) // as a caller backing off would
-				case errors.Is(err, backend.ErrUnavailable):
-					l.unavailable.Add(1)
-					time.Sleep(time.Millisecond)
-				default:
-					l.fail(err.Error())
-				}
-			}
-		})
-	}
-	return l
-}
-
-func (l *cycleLoad) fail(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.bad) < 20 {
-		l.bad = append(l.bad, s)
-	}
-}
-
-// halt stops the workers; every one of them returns, since no call may
-// block past its deadline.
-func (l *cycleLoad) halt(limit time.Duration) bool {
-	close(l.stop)
-	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(limit):
-		return false
-	}
-}
-
-// okAfter waits until a signature succeeds after t0, until limit, or
-// until stop reports true.
-func (l *cycleLoad) okAfter(t0 time.Time, limit time.Duration) (time.Time, bool) {
-	for deadline := t0.Add(limit); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if last := l.lastOK.Load(); last > t0.UnixNano() {
-			return time.Unix(0, last), true
-		}
-	}
-	return time.Time{}, false
-}
 
 // TestP11KitKillCycles: SoftHSM2 behind `p11-kit server`, reached through
 // p11-kit-client.so called from 4 goroutines at once (no serialization),
@@ -163,14 +69,23 @@ func TestP11KitKillCycles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := startCycleLoad(s, 4)
+	var hungErrs atomic.Int64           // the ErrUnavailable errors that were HungModuleError
+	var lastHung atomic.Pointer[string] // the latest of them
+	load := testenv.StartSignLoad(s, 4, testenv.SignLoadOptions{OnUnavailable: func(err error) {
+		var hung *HungModuleError
+		if errors.As(err, &hung) {
+			hungErrs.Add(1)
+			msg := err.Error()
+			lastHung.Store(&msg)
+		}
+	}})
 	halted := false
 	defer func() {
 		if !halted {
-			load.halt(5 * time.Second)
+			load.Halt(5 * time.Second)
 		}
 	}()
-	if _, ok := load.okAfter(time.Now(), 10*time.Second); !ok {
+	if _, ok := load.WaitOK(time.Now(), 10*time.Second); !ok {
 		t.Fatal("no signature before the first fault")
 	}
 
@@ -178,12 +93,12 @@ func TestP11KitKillCycles(t *testing.T) {
 	var recovered, hungCycles, freshOK int
 	var worst, freshWorst time.Duration
 	for c := range cycles {
-		ok0, unav0, hung0 := load.ok.Load(), load.unavailable.Load(), load.hung.Load()
+		ok0, unav0, hung0 := load.OK.Load(), load.Unavailable.Load(), hungErrs.Load()
 		srv.kill()
 		time.Sleep(down)
 		srv.start()
 		back := time.Now()
-		at, ok := load.okAfter(back, recoveryLimit)
+		at, ok := load.WaitOK(back, recoveryLimit)
 		outcome := ""
 		if ok {
 			recovered++
@@ -209,28 +124,28 @@ func TestP11KitKillCycles(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("cycle %2d: %s; %d signatures, %d ErrUnavailable, %d HungModuleError since the kill; longest Sign call so far %v",
-			c+1, outcome, load.ok.Load()-ok0, load.unavailable.Load()-unav0, load.hung.Load()-hung0,
-			time.Duration(load.maxBlock.Load()).Round(time.Millisecond))
+		t.Logf("cycle %2d: %s; %d signatures, %d ErrUnavailable (%d of them HungModuleError) since the kill; longest Sign call so far %v",
+			c+1, outcome, load.OK.Load()-ok0, load.Unavailable.Load()-unav0, hungErrs.Load()-hung0,
+			time.Duration(load.MaxBlock.Load()).Round(time.Millisecond))
 	}
 	halted = true
-	if !load.halt(callTimeout + 5*time.Second) {
+	if !load.Halt(callTimeout + 5*time.Second) {
 		t.Errorf("a signing goroutine did not return within %v of the stop: blocked past its deadline", callTimeout+5*time.Second)
 	}
-	maxBlock := time.Duration(load.maxBlock.Load())
-	t.Logf("summary: %d kill/restart cycles, %d recovered within %v of the server's return (worst %v), %d ended hung (a fresh instance signed in %d of them, in at most %v); %d signatures verified, %d ErrUnavailable, %d HungModuleError; longest Sign call %v (call-timeout %v); module calls still inside: %d",
-		cycles, recovered, recoveryLimit, worst.Round(time.Millisecond), hungCycles, freshOK, freshWorst.Round(time.Millisecond), load.ok.Load(), load.unavailable.Load(), load.hung.Load(),
+	maxBlock := time.Duration(load.MaxBlock.Load())
+	t.Logf("summary: %d kill/restart cycles, %d recovered within %v of the server's return (worst %v), %d ended hung (a fresh instance signed in %d of them, in at most %v); %d signatures verified, %d ErrUnavailable (%d of them HungModuleError); longest Sign call %v (call-timeout %v); module calls still inside: %d",
+		cycles, recovered, recoveryLimit, worst.Round(time.Millisecond), hungCycles, freshOK, freshWorst.Round(time.Millisecond), load.OK.Load(), load.Unavailable.Load(), hungErrs.Load(),
 		maxBlock.Round(time.Millisecond), callTimeout, b.mod.abandoned.count.Load())
-	if len(load.bad) > 0 {
-		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", load.bad)
+	if bad := load.Bad(); len(bad) > 0 {
+		t.Errorf("outcomes other than a good signature or ErrUnavailable: %q", bad)
 	}
 	if maxBlock > callTimeout+blockSlack {
 		t.Errorf("a Sign call took %v, past its %v call timeout", maxBlock, callTimeout)
 	}
-	if load.unavailable.Load()+load.hung.Load() == 0 {
+	if load.Unavailable.Load() == 0 {
 		t.Errorf("no ErrUnavailable in %d cycles: the faults were not seen", cycles)
 	}
-	if msg := load.lastHung.Load(); msg != nil {
+	if msg := lastHung.Load(); msg != nil {
 		t.Logf("the callers' last HungModuleError: %s", *msg)
 		if !strings.Contains(*msg, "plugin+pkcs11:") {
 			t.Errorf("hung-module error %q does not point to plugin+pkcs11:", *msg)
