@@ -56,7 +56,7 @@ func Read(what, path string) ([]byte, error) {
 		return nil, openError(what, path, err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s is not a regular file (%s): %w", what, path, fileType(st.Mode()), backend.ErrInvalidInput)
+		return nil, fmt.Errorf("%s %s is not a regular file (%s): %w", what, path, FileKind(st.Mode()), backend.ErrInvalidInput)
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
@@ -69,7 +69,7 @@ func Read(what, path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %v: %w", what, path, errors.Unwrap(err), backend.ErrInvalidInput)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s is not a regular file (%s): %w", what, path, fileType(st.Mode()), backend.ErrInvalidInput)
+		return nil, fmt.Errorf("%s %s is not a regular file (%s): %w", what, path, FileKind(st.Mode()), backend.ErrInvalidInput)
 	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
 		return nil, fmt.Errorf("%s %s has mode %04o: group and others must have no access (chmod 600 %s): %w", what, path, perm, path, backend.ErrInvalidInput)
@@ -116,8 +116,9 @@ func openError(what, path string, err error) error {
 	return fmt.Errorf("%s %s: %w: %w", what, path, reason, kind)
 }
 
-// fileType names a non-regular file's type for messages.
-func fileType(m fs.FileMode) string {
+// FileKind names what a non-regular file is ("a FIFO", "a directory"),
+// for messages; the CLI's --out and --audit-log refusals use it too.
+func FileKind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
