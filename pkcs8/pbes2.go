@@ -9,13 +9,13 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
-	"crypto/subtle"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"hash"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/pkcs7"
 )
 
 // DefaultIterations is the PBKDF2 iteration count Encrypt uses when none is
@@ -209,12 +209,7 @@ func Encrypt(plaintext, passphrase []byte, opts *EncryptOptions) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("pkcs8: AES: %v: %w", err, backend.ErrInvalidInput)
 	}
-	padLen := aes.BlockSize - len(plaintext)%aes.BlockSize
-	buf := make([]byte, len(plaintext)+padLen)
-	copy(buf, plaintext)
-	for i := len(plaintext); i < len(buf); i++ {
-		buf[i] = byte(padLen)
-	}
+	buf := pkcs7.Pad(plaintext, aes.BlockSize)
 	cipher.NewCBCEncrypter(block, iv).CryptBlocks(buf, buf)
 
 	saltDER, _ := asn1.Marshal(salt)
@@ -378,18 +373,12 @@ func Decrypt(der, passphrase []byte) ([]byte, error) {
 	}
 	out := make([]byte, len(s.data))
 	cipher.NewCBCDecrypter(block, s.iv).CryptBlocks(out, s.data)
-	n := int(out[len(out)-1])
-	good := subtle.ConstantTimeLessOrEq(1, n) & subtle.ConstantTimeLessOrEq(n, aes.BlockSize)
-	if good == 1 {
-		for _, b := range out[len(out)-n:] {
-			good &= subtle.ConstantTimeByteEq(b, byte(n))
-		}
-	}
-	if good != 1 {
+	n, ok := pkcs7.Unpad(out, aes.BlockSize)
+	if !ok {
 		clear(out)
 		return nil, errWrongPassphrase
 	}
-	return out[:len(out)-n], nil
+	return out[:n], nil
 }
 
 var errWrongPassphrase = fmt.Errorf("pkcs8: wrong passphrase (the key did not decrypt): %w", backend.ErrAuthentication)

@@ -3,6 +3,7 @@ package plugins_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func waitChildren(t *testing.T, want ...int) {
 		got := children(t)
 		ok := len(got) == len(want)
 		for _, c := range got {
-			if c.state == "Z" || !contains(want, c.pid) {
+			if c.state == "Z" || !slices.Contains(want, c.pid) {
 				ok = false
 			}
 		}
@@ -64,15 +65,6 @@ func waitChildren(t *testing.T, want ...int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func procAlive(pid int) bool {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -315,7 +316,7 @@ func (b *Backend) findSlot() (uint, pkcs11.TokenInfo, error) {
 	case 0:
 		there := "no token is present"
 		if len(seen) > 0 {
-			there = "present: " + joinStrings(seen)
+			there = "present: " + strings.Join(seen, "; ")
 		}
 		return 0, pkcs11.TokenInfo{}, fmt.Errorf("pkcs11: no token in module %s matches %s (%s): %w", b.mod.path, u.selector(), there, backend.ErrUnavailable)
 	}
@@ -330,17 +331,6 @@ func (u *URI) selector() string {
 		return s
 	}
 	return "any token"
-}
-
-func joinStrings(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += "; "
-		}
-		out += x
-	}
-	return out
 }
 
 // openSession opens a serial read-write session and logs in on it when the

@@ -12,12 +12,9 @@ package pkcs11
 // workers together: the inverse of throughput.
 
 import (
-	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,7 +29,6 @@ import (
 
 	"github.com/ThalesGroup/crypto11"
 	"github.com/keyplane/keyplane/backend"
-	"github.com/keyplane/keyplane/internal/ecsig"
 	"github.com/miekg/pkcs11"
 )
 
@@ -311,41 +307,6 @@ func (a *instantSignAPI) Sign(sh pkcs11.SessionHandle, msg []byte) ([]byte, erro
 		return append([]byte(nil), a.sig...), nil // miekg returns a fresh slice too
 	}
 	return a.pkcs11API.Sign(sh, msg)
-}
-
-// TestP1363ToDER: the signing path's DER encoder gives exactly what
-// ecsig.P1363ToASN1 (encoding/asn1 over math/big) gives, for every curve
-// size, with leading zero bytes, high bits set, and zero values.
-func TestP1363ToDER(t *testing.T) {
-	for _, size := range []int{32, 48, 66} {
-		for i := range 2000 {
-			sig := make([]byte, 2*size)
-			rand.Read(sig)
-			switch i % 8 {
-			case 1:
-				sig[0], sig[size] = 0, 0 // short values
-			case 2:
-				sig[0], sig[size] = 0x80, 0xff // padding byte needed
-			case 3:
-				clear(sig[:size-1]) // r is one byte
-			case 4:
-				clear(sig[size:]) // s is zero
-			case 5:
-				clear(sig[:size/2+3])
-				sig[size/2+3] = 0x90 // leading zeros, then a high bit
-			}
-			want, werr := ecsig.P1363ToASN1(sig, size)
-			got, err := p1363ToDER(sig, size)
-			if !bytes.Equal(got, want) || (err == nil) != (werr == nil) {
-				t.Fatalf("size %d, %x:\n got %x, %v\nwant %x, %v", size, sig, got, err, want, werr)
-			}
-		}
-	}
-	for _, bad := range [][]byte{nil, make([]byte, 63), make([]byte, 65)} {
-		if _, err := p1363ToDER(bad, 32); !errors.Is(err, backend.ErrInvalidInput) {
-			t.Errorf("%d bytes: %v, want ErrInvalidInput", len(bad), err)
-		}
-	}
 }
 
 // pairedEnv turns TestPairedSignRatios on: the number of rounds.

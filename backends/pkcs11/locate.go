@@ -3,13 +3,12 @@ package pkcs11
 import (
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/secretfile"
 )
 
 // ModuleDirs are the directories searched, in order, for a module-name.
@@ -75,12 +74,10 @@ func pinSourcePath(src string) (string, error) {
 	return filepath.Clean(p), nil
 }
 
-// maxPINFile bounds what is read from a PIN file.
-const maxPINFile = 4096
-
 // PIN returns the user PIN: pin-value, or the contents of the pin-source
-// file without its trailing newline. A PIN file that group or others may
-// read (or write) is refused, naming the path. ok is false when the URI
+// file read by internal/secretfile's rule (a regular file, no access for
+// group or others, at most 64 KiB, one trailing newline dropped; see
+// docs/security.md), errors naming the path. ok is false when the URI
 // gives no PIN. Errors never contain the PIN.
 func (u *URI) PIN() (pin string, ok bool, err error) {
 	if u.PINValue != "" {
@@ -93,35 +90,11 @@ func (u *URI) PIN() (pin string, ok bool, err error) {
 	if err != nil {
 		return "", false, err
 	}
-	f, err := os.Open(p)
+	b, err := secretfile.Read("pkcs11: pin-source", p)
 	if err != nil {
-		kind := backend.ErrInvalidInput
-		if errors.Is(err, fs.ErrPermission) {
-			kind = backend.ErrAuthentication
-		}
-		return "", false, fmt.Errorf("pkcs11: pin-source %s: %w: %w", p, errors.Unwrap(err), kind)
+		return "", false, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", false, fmt.Errorf("pkcs11: pin-source %s: %w: %w", p, errors.Unwrap(err), backend.ErrInvalidInput)
-	}
-	if !st.Mode().IsRegular() {
-		return "", false, fmt.Errorf("pkcs11: pin-source %s is not a regular file: %w", p, backend.ErrInvalidInput)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return "", false, fmt.Errorf("pkcs11: pin-source %s has mode %04o: group and others must have no access (chmod 600 %s): %w", p, perm, p, backend.ErrInvalidInput)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPINFile+1))
-	if err != nil {
-		return "", false, fmt.Errorf("pkcs11: pin-source %s: reading failed: %w", p, backend.ErrInvalidInput)
-	}
-	if len(b) > maxPINFile {
-		return "", false, fmt.Errorf("pkcs11: pin-source %s is longer than %d bytes: %w", p, maxPINFile, backend.ErrInvalidInput)
-	}
-	pin = strings.TrimRight(string(b), "\r\n")
-	if pin == "" {
-		return "", false, fmt.Errorf("pkcs11: pin-source %s is empty: %w", p, backend.ErrInvalidInput)
-	}
+	pin = string(b)
+	clear(b)
 	return pin, true, nil
 }

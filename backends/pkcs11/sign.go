@@ -84,56 +84,9 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 		return nil, fmt.Errorf("pkcs11: sign with %q: %w", s.ref, err)
 	}
 	if s.alg.Family() == backend.FamilyEC {
-		return p1363ToDER(sig, ecsig.ScalarSize(s.pub.(*ecdsa.PublicKey).Curve))
+		return ecsig.P1363ToASN1(sig, ecsig.ScalarSize(s.pub.(*ecdsa.PublicKey).Curve))
 	}
 	return sig, nil
-}
-
-// p1363ToDER encodes CKM_ECDSA's r ‖ s as the DER SEQUENCE { r INTEGER,
-// s INTEGER } that crypto/ecdsa and crypto/x509 expect: the output of
-// ecsig.P1363ToASN1 (which handles anything unusual here), without
-// encoding/asn1's reflection and math/big. On the signing path that
-// conversion cost more than everything else keyplane does per signature
-// (2 µs and 15 allocations; see BenchmarkSignOverhead).
-func p1363ToDER(sig []byte, size int) ([]byte, error) {
-	if size <= 0 || size > 120 || len(sig) != 2*size {
-		return ecsig.P1363ToASN1(sig, size)
-	}
-	r, s := trimInt(sig[:size]), trimInt(sig[size:])
-	body := derIntLen(r) + derIntLen(s)
-	out := make([]byte, 0, 3+body)
-	out = append(out, 0x30)
-	if body >= 0x80 {
-		out = append(out, 0x81)
-	}
-	out = append(out, byte(body))
-	return appendDERInt(appendDERInt(out, r), s), nil
-}
-
-// trimInt drops the leading zero bytes of a big-endian unsigned integer,
-// keeping one byte for zero.
-func trimInt(v []byte) []byte {
-	for len(v) > 1 && v[0] == 0 {
-		v = v[1:]
-	}
-	return v
-}
-
-// derIntLen is the DER length of the INTEGER v (trimmed, unsigned, at most
-// 126 bytes): tag, length, a zero byte when the high bit is set, v.
-func derIntLen(v []byte) int {
-	if v[0]&0x80 != 0 {
-		return 3 + len(v)
-	}
-	return 2 + len(v)
-}
-
-func appendDERInt(b, v []byte) []byte {
-	b = append(b, 0x02, byte(derIntLen(v)-2))
-	if v[0]&0x80 != 0 {
-		b = append(b, 0)
-	}
-	return append(b, v...)
 }
 
 // hashMechs maps a hash to its CKM_ digest and CKG_MGF1_ values.

@@ -2,6 +2,8 @@ package pkcs11
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,7 +169,7 @@ func splitAttr(attr string, seen map[string]bool) (name, value string, err error
 		return "", "", fmt.Errorf("pkcs11 URI: attribute %q given twice: %w", clip(name), backend.ErrInvalidInput)
 	}
 	seen[name] = true
-	value, err = unescape(raw)
+	value, err = url.PathUnescape(raw) // RFC 3986 escapes; "+" stays "+"
 	if err != nil {
 		if isSecretAttr(name) {
 			return "", "", fmt.Errorf("pkcs11 URI: attribute %s: malformed percent-encoding: %w", name, backend.ErrInvalidInput)
@@ -240,7 +242,7 @@ func (u *URI) setPath(attr string, seen map[string]bool) error {
 	case "id":
 		u.ID = []byte(v)
 	case "type":
-		if !contains(objectTypes, v) {
+		if !slices.Contains(objectTypes, v) {
 			return fmt.Errorf("pkcs11 URI: type %q: want one of %s: %w", clip(v), strings.Join(objectTypes, ", "), backend.ErrInvalidInput)
 		}
 		u.Type = v
@@ -356,15 +358,6 @@ func allDigits(s string) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // String formats the URI, percent-encoding what RFC 7512 requires (the id
 // always, byte by byte). It never shows the PIN: pin-value is left out, so
 // that a URI copied from a log can never cause a login attempt with a
@@ -477,40 +470,4 @@ func escapeAll(p []byte) string {
 		b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
 	}
 	return string(b)
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-func unescape(s string) (string, error) {
-	if !strings.Contains(s, "%") {
-		return s, nil
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", fmt.Errorf("truncated percent-escape at offset %d", i)
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return "", fmt.Errorf("bad percent-escape %q at offset %d", s[i:i+3], i)
-		}
-		b = append(b, hi<<4|lo)
-		i += 2
-	}
-	return string(b), nil
 }

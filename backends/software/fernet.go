@@ -2,43 +2,36 @@ package software
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/fernet"
 )
 
-// fernetKey holds a Fernet key's halves: a 16-byte HMAC-SHA256 signing key
-// and an AES-128-CBC encryption key.
+// fernetKey is package fernet's in-memory key (fernet.NewSoftwareKey: the
+// one copy of the HMAC, AES-CBC and PKCS#7 code) behind the keystore's
+// checks, so that a closed keystore refuses to use it.
 type fernetKey struct {
-	ks      *Keystore
-	signKey []byte
-	block   cipher.Block
+	ks  *Keystore
+	key backend.FernetKey
 }
 
 func newFernetKey(ks *Keystore, key []byte) (*fernetKey, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("software: fernet key of %d bytes: %w", len(key), backend.ErrInvalidInput)
-	}
-	block, err := aes.NewCipher(key[16:])
+	k, err := fernet.NewSoftwareKey(backend.SecretKey{Algorithm: backend.Fernet, Value: key})
 	if err != nil {
-		return nil, fmt.Errorf("software: fernet key: %v: %w", err, backend.ErrInvalidInput)
+		return nil, fmt.Errorf("software: %w", err)
 	}
-	return &fernetKey{ks: ks, signKey: append([]byte(nil), key[:16]...), block: block}, nil
+	return &fernetKey{ks: ks, key: k}, nil
 }
+
+func (f *fernetKey) String() string { return "software.fernetKey{redacted}" }
 
 // MAC returns HMAC-SHA256(signing key, data).
 func (f *fernetKey) MAC(ctx context.Context, data []byte) ([]byte, error) {
 	if err := f.ks.check(ctx); err != nil {
 		return nil, err
 	}
-	m := hmac.New(sha256.New, f.signKey)
-	m.Write(data)
-	return m.Sum(nil), nil
+	return f.key.MAC(ctx, data)
 }
 
 // EncryptCBC encrypts with AES-128-CBC and PKCS#7 padding.
@@ -46,17 +39,7 @@ func (f *fernetKey) EncryptCBC(ctx context.Context, iv, plaintext []byte) ([]byt
 	if err := f.ks.check(ctx); err != nil {
 		return nil, err
 	}
-	if len(iv) != aes.BlockSize {
-		return nil, fmt.Errorf("software: fernet: IV of %d bytes, want %d: %w", len(iv), aes.BlockSize, backend.ErrInvalidInput)
-	}
-	pad := aes.BlockSize - len(plaintext)%aes.BlockSize
-	out := make([]byte, len(plaintext)+pad)
-	copy(out, plaintext)
-	for i := len(plaintext); i < len(out); i++ {
-		out[i] = byte(pad)
-	}
-	cipher.NewCBCEncrypter(f.block, iv).CryptBlocks(out, out)
-	return out, nil
+	return f.key.EncryptCBC(ctx, iv, plaintext)
 }
 
 // DecryptCBC reverses EncryptCBC; every failure is backend.ErrDecryption.
@@ -64,20 +47,5 @@ func (f *fernetKey) DecryptCBC(ctx context.Context, iv, ciphertext []byte) ([]by
 	if err := f.ks.check(ctx); err != nil {
 		return nil, err
 	}
-	if len(iv) != aes.BlockSize || len(ciphertext) == 0 || len(ciphertext)%aes.BlockSize != 0 {
-		return nil, backend.ErrDecryption
-	}
-	out := make([]byte, len(ciphertext))
-	cipher.NewCBCDecrypter(f.block, iv).CryptBlocks(out, ciphertext)
-	n := int(out[len(out)-1])
-	good := subtle.ConstantTimeLessOrEq(1, n) & subtle.ConstantTimeLessOrEq(n, aes.BlockSize)
-	if good == 1 {
-		for _, b := range out[len(out)-n:] {
-			good &= subtle.ConstantTimeByteEq(b, byte(n))
-		}
-	}
-	if good != 1 {
-		return nil, backend.ErrDecryption
-	}
-	return out[:len(out)-n], nil
+	return f.key.DecryptCBC(ctx, iv, ciphertext)
 }

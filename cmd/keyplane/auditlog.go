@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+
+	"github.com/keyplane/keyplane/internal/secretfile"
 )
 
 // openAuditLog opens the --audit-log file for appending JSON records, by
@@ -36,7 +38,7 @@ func openAuditLog(path string) (*os.File, error) {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return nil, fmt.Errorf("--audit-log %s: it is a symbolic link; refused (name the file itself)", path)
 	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("--audit-log %s: it is not a regular file (%s); refused, and not opened", path, fileKind(fi.Mode()))
+		return nil, fmt.Errorf("--audit-log %s: it is not a regular file (%s); refused, and not opened", path, secretfile.FileKind(fi.Mode()))
 	case !ownedByMe(fi):
 		return nil, fmt.Errorf("--audit-log %s: it is owned by another user; refused", path)
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/keyplane/keyplane/internal/secretfile"
 )
 
 // maxInput bounds what keyplane reads into memory from one file or stdin.
@@ -120,28 +122,13 @@ func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("writing %s: it is a symbolic link; refused (name the file itself, or - for stdout)", path)
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("writing %s: it is not a regular file (%s); refused, and not opened (use - for stdout)", path, fileKind(fi.Mode()))
+		return fmt.Errorf("writing %s: it is not a regular file (%s); refused, and not opened (use - for stdout)", path, secretfile.FileKind(fi.Mode()))
 	case !ownedByMe(fi):
 		return fmt.Errorf("writing %s: it is owned by another user; refused", path)
 	case !c.force:
 		return fmt.Errorf("writing %s: it exists; pass --force to replace it", path)
 	}
 	return replaceOutput(path, data, perm)
-}
-
-// fileKind names what a non-regular file is, for errors.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "mode " + m.String()
 }
 
 // tempOutput writes data to a new temporary file next to path, synced, of

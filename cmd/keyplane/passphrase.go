@@ -1,10 +1,6 @@
 package main
 
-import (
-	"bytes"
-	"fmt"
-	"os"
-)
+import "github.com/keyplane/keyplane/internal/secretfile"
 
 // passphrase returns the passphrase from the file named by --passphrase-file
 // (flagValue), else from the environment variable envName, else nil. A
@@ -29,16 +25,8 @@ func (c *cli) passphraseFrom(flagValue, envName string) (pass []byte, from strin
 	return nil, "", nil
 }
 
-// passphraseFile reads the file named by --passphrase-file.
+// passphraseFile reads the file named by --passphrase-file, by
+// internal/secretfile's rule (docs/security.md).
 func (c *cli) passphraseFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--passphrase-file: %w", pathError(err))
-	}
-	data = bytes.TrimSuffix(data, []byte("\n"))
-	data = bytes.TrimSuffix(data, []byte("\r"))
-	if len(data) == 0 {
-		return nil, fmt.Errorf("--passphrase-file %s is empty", path)
-	}
-	return data, nil
+	return secretfile.Read("--passphrase-file", path)
 }

@@ -1,6 +1,8 @@
 // Package pkcs7 is PKCS#7 padding (RFC 5652, section 6.3), the one copy
-// that package fernet and the PKCS#11 backend (which checks the padding of
-// CKM_AES_CBC output itself: some tokens' CKM_AES_CBC_PAD does not) use.
+// that package fernet (and through it the software backend's Fernet keys),
+// package pkcs8 (PBES2 AES-CBC) and the PKCS#11 backend (which checks the
+// padding of CKM_AES_CBC output itself: some tokens' CKM_AES_CBC_PAD does
+// not) use.
 // It imports only the standard library.
 package pkcs7
 

@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,7 +106,7 @@ func generate(ctx context.Context, o options) error {
 	}()
 	var missing []string
 	for _, k := range testenv.TokenKinds() {
-		if o.kinds != nil && !contains(o.kinds, k.Name) {
+		if o.kinds != nil && !slices.Contains(o.kinds, k.Name) {
 			continue
 		}
 		dir := filepath.Join(work, k.Name)
@@ -222,15 +223,6 @@ func moduleRoot() (string, error) {
 		return "", errors.New("run tokenmatrix inside the keyplane module")
 	}
 	return filepath.Dir(gomod), nil
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func logf(format string, args ...any) {
