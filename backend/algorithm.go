@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"fmt"
+	"slices"
 )
 
 // Algorithm names a key type: what GenerateKey makes and what a key is.
@@ -28,18 +29,22 @@ const (
 	Fernet Algorithm = "fernet"
 )
 
-// Algorithms lists every key algorithm, in a fixed order.
-var Algorithms = []Algorithm{RSA2048, RSA3072, RSA4096, ECP256, ECP384, ECP521, Ed25519, AES256, Fernet}
+// algorithms lists every key algorithm, in a fixed order.
+var algorithms = []Algorithm{RSA2048, RSA3072, RSA4096, ECP256, ECP384, ECP521, Ed25519, AES256, Fernet}
+
+// AllAlgorithms returns every key algorithm, in a fixed order. The slice is
+// a fresh copy: changing it changes nothing in the package.
+func AllAlgorithms() []Algorithm { return slices.Clone(algorithms) }
 
 // ParseAlgorithm returns the algorithm with that name, or an error wrapping
 // ErrUnsupported that lists the known names.
 func ParseAlgorithm(name string) (Algorithm, error) {
-	for _, a := range Algorithms {
+	for _, a := range algorithms {
 		if string(a) == name {
 			return a, nil
 		}
 	}
-	return "", fmt.Errorf("unknown key type %q (known: %s): %w", name, joinNames(Algorithms), ErrUnsupported)
+	return "", fmt.Errorf("unknown key type %q (known: %s): %w", name, joinNames(algorithms), ErrUnsupported)
 }
 
 // Family is the broad kind of an algorithm.

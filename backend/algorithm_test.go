@@ -18,7 +18,7 @@ import (
 )
 
 func TestParseAlgorithm(t *testing.T) {
-	for _, a := range backend.Algorithms {
+	for _, a := range backend.AllAlgorithms() {
 		got, err := backend.ParseAlgorithm(string(a))
 		if err != nil || got != a {
 			t.Errorf("ParseAlgorithm(%q) = %q, %v", a, got, err)
@@ -147,10 +147,10 @@ func TestAlgorithmOf(t *testing.T) {
 }
 
 func TestParseOperation(t *testing.T) {
-	if len(backend.Operations) != 17 {
-		t.Errorf("%d operations, want 17", len(backend.Operations))
+	if len(backend.AllOperations()) != 17 {
+		t.Errorf("%d operations, want 17", len(backend.AllOperations()))
 	}
-	for _, op := range backend.Operations {
+	for _, op := range backend.AllOperations() {
 		got, err := backend.ParseOperation(string(op))
 		if err != nil || got != op {
 			t.Errorf("ParseOperation(%q) = %q, %v", op, got, err)
@@ -219,8 +219,8 @@ func TestOperationsFor(t *testing.T) {
 		}
 	}
 	// Every operation applies to some algorithm.
-	for _, op := range backend.Operations {
-		if !slices.ContainsFunc(backend.Algorithms, op.Applies) {
+	for _, op := range backend.AllOperations() {
+		if !slices.ContainsFunc(backend.AllAlgorithms(), op.Applies) {
 			t.Errorf("%s applies to no algorithm", op)
 		}
 	}
@@ -238,7 +238,7 @@ func TestOperationOptsAccepted(t *testing.T) {
 	pubs[backend.FamilyEd25519] = edPub
 	algOf := map[backend.Family]backend.Algorithm{backend.FamilyRSA: backend.RSA2048, backend.FamilyEC: backend.ECP256, backend.FamilyEd25519: backend.Ed25519}
 
-	for _, op := range backend.Operations {
+	for _, op := range backend.AllOperations() {
 		switch op.Kind() {
 		case backend.OpSign:
 			if op.DecrypterOpts() != nil {

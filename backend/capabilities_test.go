@@ -15,13 +15,13 @@ func TestCapabilitiesSupports(t *testing.T) {
 		Algorithms: []backend.Algorithm{backend.ECP256, backend.AES256},
 		Operations: []backend.Operation{backend.ECDSASHA256, backend.AES256GCM},
 	}
-	for _, a := range backend.Algorithms {
+	for _, a := range backend.AllAlgorithms() {
 		want := a == backend.ECP256 || a == backend.AES256
 		if got := c.SupportsAlgorithm(a); got != want {
 			t.Errorf("SupportsAlgorithm(%s) = %v", a, got)
 		}
 	}
-	for _, op := range backend.Operations {
+	for _, op := range backend.AllOperations() {
 		want := op == backend.ECDSASHA256 || op == backend.AES256GCM
 		if got := c.SupportsOperation(op); got != want {
 			t.Errorf("SupportsOperation(%s) = %v", op, got)

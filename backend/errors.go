@@ -1,6 +1,9 @@
 package backend
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // Sentinel errors. Backends wrap them with context (fmt.Errorf("...: %w",
 // ErrNotFound)); callers test them with errors.Is. No error a backend returns
@@ -30,9 +33,14 @@ var (
 	ErrClosed = errors.New("backend closed")
 )
 
-// Sentinels lists every sentinel error, in a fixed order. The plugin protocol
-// uses the order to carry them across the process boundary; append only.
-var Sentinels = []error{
+// AllSentinels returns every sentinel error, in a fixed order: the order
+// Kind tries them in (the first one an error wraps wins). New sentinels are
+// only ever appended; the plugin protocol carries each by name. The slice
+// is a fresh copy: changing it changes nothing in the package.
+func AllSentinels() []error { return slices.Clone(sentinels) }
+
+// sentinels lists every sentinel error, in a fixed order; append only.
+var sentinels = []error{
 	ErrNotFound,
 	ErrAlreadyExists,
 	ErrUnsupported,
@@ -45,7 +53,7 @@ var Sentinels = []error{
 
 // Kind returns the first sentinel that err wraps, or nil when err wraps none.
 func Kind(err error) error {
-	for _, s := range Sentinels {
+	for _, s := range sentinels {
 		if errors.Is(err, s) {
 			return s
 		}

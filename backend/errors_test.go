@@ -9,7 +9,7 @@ import (
 )
 
 func TestKind(t *testing.T) {
-	for _, s := range backend.Sentinels {
+	for _, s := range backend.AllSentinels() {
 		if got := backend.Kind(s); got != s {
 			t.Errorf("Kind(%v) = %v", s, got)
 		}
@@ -37,11 +37,11 @@ func TestSentinelsFixed(t *testing.T) {
 		backend.ErrNotFound, backend.ErrAlreadyExists, backend.ErrUnsupported, backend.ErrInvalidInput,
 		backend.ErrDecryption, backend.ErrAuthentication, backend.ErrUnavailable, backend.ErrClosed,
 	}
-	if len(backend.Sentinels) < len(want) {
-		t.Fatalf("Sentinels has %d entries, want at least %d", len(backend.Sentinels), len(want))
+	if len(backend.AllSentinels()) < len(want) {
+		t.Fatalf("Sentinels has %d entries, want at least %d", len(backend.AllSentinels()), len(want))
 	}
 	seen := map[error]bool{}
-	for i, s := range backend.Sentinels {
+	for i, s := range backend.AllSentinels() {
 		if i < len(want) && s != want[i] {
 			t.Errorf("Sentinels[%d] = %v, want %v", i, s, want[i])
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"fmt"
+	"slices"
 )
 
 // Operation names a cryptographic operation, as the CLI and the docs spell it.
@@ -74,8 +75,12 @@ var opTable = map[Operation]opInfo{
 	FernetToken:       {OpFernet, FamilyFernet, 0, false},
 }
 
-// Operations lists every operation, in a fixed order.
-var Operations = []Operation{
+// AllOperations returns every operation, in a fixed order. The slice is a
+// fresh copy: changing it changes nothing in the package.
+func AllOperations() []Operation { return slices.Clone(operations) }
+
+// operations lists every operation, in a fixed order.
+var operations = []Operation{
 	RSAPKCS1v15SHA256, RSAPKCS1v15SHA384, RSAPKCS1v15SHA512,
 	RSAPSSSHA256, RSAPSSSHA384, RSAPSSSHA512,
 	ECDSASHA256, ECDSASHA384, ECDSASHA512,
@@ -90,7 +95,7 @@ func ParseOperation(name string) (Operation, error) {
 	if _, ok := opTable[Operation(name)]; ok {
 		return Operation(name), nil
 	}
-	return "", fmt.Errorf("unknown algorithm %q (known: %s): %w", name, joinNames(Operations), ErrUnsupported)
+	return "", fmt.Errorf("unknown algorithm %q (known: %s): %w", name, joinNames(operations), ErrUnsupported)
 }
 
 // Kind returns what the operation does (0 for an unknown operation).
@@ -145,7 +150,7 @@ func (op Operation) DecrypterOpts() crypto.DecrypterOpts {
 // OperationsFor returns the operations that apply to keys of algorithm a.
 func OperationsFor(a Algorithm) []Operation {
 	var ops []Operation
-	for _, op := range Operations {
+	for _, op := range operations {
 		if op.Applies(a) {
 			ops = append(ops, op)
 		}

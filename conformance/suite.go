@@ -21,7 +21,7 @@ type suite struct {
 	done bool            // cleanup and Close already ran
 
 	caps *backend.Capabilities
-	// algs are the algorithms under test, in backend.Algorithms order.
+	// algs are the algorithms under test, in backend.AllAlgorithms() order.
 	algs []backend.Algorithm
 	// keys are the keys made by generate/<alg>, by algorithm.
 	keys map[backend.Algorithm]*suiteKey
@@ -118,7 +118,7 @@ func (s *suite) runAll(r runner) error {
 	s.planAlgorithms()
 
 	// Keys: generate one of each algorithm, find it, list it.
-	for _, alg := range backend.Algorithms {
+	for _, alg := range backend.AllAlgorithms() {
 		r.run("generate/"+string(alg), func(t tb) { s.checkGenerate(t, alg) })
 	}
 	for _, alg := range s.algs {
@@ -203,7 +203,7 @@ func (s *suite) runAll(r runner) error {
 
 // planAlgorithms decides which algorithms to test.
 func (s *suite) planAlgorithms() {
-	for _, a := range backend.Algorithms {
+	for _, a := range backend.AllAlgorithms() {
 		if s.skipReason(a) == "" {
 			s.algs = append(s.algs, a)
 		}

@@ -67,7 +67,7 @@
 // refuses to start it. Serve and ServeOpen turn core dumps off in the
 // child (RLIMIT_CORE 0, PR_SET_DUMPABLE 0 on Linux); the buffers reused
 // for plaintexts and key material on both sides are zeroed after use. The child does not inherit the host's environment: only the
-// variables in ChildEnv (PATH, HOME, TMPDIR, SOFTHSM2_CONF, ...) and
+// variables in ChildEnvNames (PATH, HOME, TMPDIR, SOFTHSM2_CONF, ...) and
 // Options.ForwardEnv reach it, never a PIN or passphrase variable. The
 // backend URI, which may hold a PIN, is sent in the first gRPC call, never
 // on the command line or in the environment. ImportKey sends key material

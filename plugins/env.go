@@ -10,12 +10,20 @@ import (
 	"github.com/keyplane/keyplane/backend"
 )
 
-// ChildEnv lists the host environment variables a plugin process inherits
-// (when set): what programs and PKCS#11 modules need to run and find their
-// configuration. Nothing else of the host's environment reaches the child:
-// no PIN or passphrase variable (KEYPLANE_PASSPHRASE is never passed), no
-// cloud credentials. Options.ForwardEnv adds names.
-var ChildEnv = []string{
+// ChildEnvNames returns the names of the host environment variables a
+// plugin process inherits (when set): what programs and PKCS#11 modules need
+// to run and find their configuration. Nothing else of the host's
+// environment reaches the child: no PIN or passphrase variable
+// (KEYPLANE_PASSPHRASE is never passed), no cloud credentials.
+// Options.ForwardEnv adds names for one backend.
+//
+// The slice is a fresh copy: the allow-list itself cannot be changed by an
+// importer, so no package linked into the program can widen what every
+// plugin inherits.
+func ChildEnvNames() []string { return slices.Clone(childEnvNames) }
+
+// childEnvNames is the allow-list ChildEnvNames returns a copy of.
+var childEnvNames = []string{
 	"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ",
 	"SOFTHSM2_CONF",                 // SoftHSM2's configuration file
 	"P11_KIT_SERVER_ADDRESS",        // p11-kit-client.so's server socket
@@ -45,7 +53,7 @@ func checkForwardEnv(names []string) error {
 // childEnv builds the plugin's environment from the host's, at start time.
 func childEnv(forward []string, logger *slog.Logger) []string {
 	var env []string
-	for _, n := range slices.Concat(ChildEnv, forward) {
+	for _, n := range slices.Concat(childEnvNames, forward) {
 		if v, ok := os.LookupEnv(n); ok {
 			env = append(env, n+"="+v)
 		}

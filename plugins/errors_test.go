@@ -18,10 +18,10 @@ import (
 // (except for ErrDecryption, which stays vague), and nothing is taken for
 // a broken channel.
 func TestSentinelRoundTrip(t *testing.T) {
-	if len(sentinelWire) != len(backend.Sentinels) {
-		t.Fatalf("sentinelWire maps %d sentinels, backend.Sentinels has %d: map the new one", len(sentinelWire), len(backend.Sentinels))
+	if len(sentinelWire) != len(backend.AllSentinels()) {
+		t.Fatalf("sentinelWire maps %d sentinels, backend.AllSentinels() has %d: map the new one", len(sentinelWire), len(backend.AllSentinels()))
 	}
-	for _, s := range backend.Sentinels {
+	for _, s := range backend.AllSentinels() {
 		t.Run(s.Error(), func(t *testing.T) {
 			in := fmt.Errorf("key %q in slot 3: %w", "k1", s)
 			out, transport := fromStatus("p", toStatus(in))

@@ -44,7 +44,7 @@ type Options struct {
 	// the default is 20 seconds.
 	StartTimeout time.Duration
 	// ForwardEnv names more host environment variables to pass to the
-	// plugin, beyond ChildEnv. Names that look like they hold secrets
+	// plugin, beyond ChildEnvNames. Names that look like they hold secrets
 	// (containing PIN, PASSPHRASE, PASSWORD, SECRET) are refused.
 	ForwardEnv []string
 	// HealthInterval is how often the host sends the child a health check

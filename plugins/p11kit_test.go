@@ -31,7 +31,7 @@ type p11kitServer struct {
 }
 
 // startP11Kit starts the server on a fresh token and sets
-// P11_KIT_SERVER_ADDRESS, which reaches the plugin through ChildEnv.
+// P11_KIT_SERVER_ADDRESS, which reaches the plugin through the ChildEnvNames allow-list.
 func startP11Kit(t *testing.T) *p11kitServer {
 	t.Helper()
 	tok := testenv.SoftHSMToken(t, "p11kit-plugin")

@@ -112,8 +112,9 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	} else {
 		ops = append(ops, backend.RSAOAEPSHA1, backend.RSAOAEPSHA256)
 	}
+	order := backend.AllOperations()
 	slices.SortFunc(ops, func(x, y backend.Operation) int {
-		return slices.Index(backend.Operations, x) - slices.Index(backend.Operations, y)
+		return slices.Index(order, x) - slices.Index(order, y)
 	})
 	where := "AWS KMS"
 	if b.cfg.Endpoint != "" {

@@ -176,12 +176,12 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	if !c.Import {
 		c.Notes = append(c.Notes, "no key import: the token refuses private key material in C_CreateObject")
 	}
-	for _, a := range backend.Algorithms {
+	for _, a := range backend.AllAlgorithms() {
 		if b.supportsAlgorithm(a) {
 			c.Algorithms = append(c.Algorithms, a)
 		}
 	}
-	for _, op := range backend.Operations {
+	for _, op := range backend.AllOperations() {
 		if b.supportsOperation(op) {
 			c.Operations = append(c.Operations, op)
 		}

@@ -155,12 +155,12 @@ func readSlot(p pkcs11API, id uint) SlotInfo {
 func describeMechanisms(tok *TokenInfo, mechs map[uint]pkcs11.MechanismInfo) {
 	offered := func(mechs map[uint]pkcs11.MechanismInfo) (algs, ops []string) {
 		b := &Backend{mechs: mechs}
-		for _, a := range backend.Algorithms {
+		for _, a := range backend.AllAlgorithms() {
 			if b.supportsAlgorithm(a) {
 				algs = append(algs, string(a))
 			}
 		}
-		for _, op := range backend.Operations {
+		for _, op := range backend.AllOperations() {
 			if b.supportsOperation(op) {
 				ops = append(ops, string(op))
 			}

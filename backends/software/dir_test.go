@@ -25,7 +25,7 @@ func TestDirPersistence(t *testing.T) {
 			dir := newDir(t)
 			ks := openDir(t, dir, pass)
 			made := map[string]*backend.Key{}
-			for _, alg := range backend.Algorithms {
+			for _, alg := range backend.AllAlgorithms() {
 				if alg == backend.RSA4096 || alg == backend.RSA3072 {
 					continue // slow to generate; covered in memory
 				}

@@ -175,8 +175,9 @@ func (ks *Keystore) GenerateKey(ctx context.Context, spec backend.KeySpec) (*bac
 }
 
 func joinAlgs() string {
-	s := make([]string, len(backend.Algorithms))
-	for i, a := range backend.Algorithms {
+	algs := backend.AllAlgorithms()
+	s := make([]string, len(algs))
+	for i, a := range algs {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
@@ -357,8 +358,8 @@ func (ks *Keystore) Capabilities(ctx context.Context) (*backend.Capabilities, er
 	c := &backend.Capabilities{
 		Backend:     Scheme,
 		Description: ks.st.describe(),
-		Algorithms:  slices.Clone(backend.Algorithms),
-		Operations:  slices.Clone(backend.Operations),
+		Algorithms:  backend.AllAlgorithms(),
+		Operations:  backend.AllOperations(),
 		Import:      true,
 		Export:      true,
 		Persistent:  ks.st.persistent(),

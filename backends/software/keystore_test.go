@@ -95,7 +95,7 @@ func sign(t testing.TB, s crypto.Signer, op backend.Operation, msg []byte) []byt
 func TestGenerateSignVerifyEveryAlgorithm(t *testing.T) {
 	ks := openMem(t)
 	msg := []byte("keyplane signs this")
-	for _, alg := range backend.Algorithms {
+	for _, alg := range backend.AllAlgorithms() {
 		if !alg.Asymmetric() || alg == backend.RSA4096 && testing.Short() {
 			continue
 		}
@@ -441,12 +441,12 @@ func TestCapabilities(t *testing.T) {
 	if c.Backend != "software" || !c.Import || !c.Export || c.Persistent {
 		t.Fatalf("memory capabilities %+v", c)
 	}
-	for _, a := range backend.Algorithms {
+	for _, a := range backend.AllAlgorithms() {
 		if !c.SupportsAlgorithm(a) {
 			t.Errorf("missing algorithm %s", a)
 		}
 	}
-	for _, op := range backend.Operations {
+	for _, op := range backend.AllOperations() {
 		if !c.SupportsOperation(op) {
 			t.Errorf("missing operation %s", op)
 		}

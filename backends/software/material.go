@@ -55,7 +55,7 @@ func generate(alg backend.Algorithm) (any, error) {
 		_, err := rand.Read(k)
 		return k, err
 	}
-	return nil, fmt.Errorf("software: key type %q (known: %v): %w", alg, backend.Algorithms, backend.ErrUnsupported)
+	return nil, fmt.Errorf("software: key type %q (known: %v): %w", alg, backend.AllAlgorithms(), backend.ErrUnsupported)
 }
 
 // newEntry describes freshly made or imported material.

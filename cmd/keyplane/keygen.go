@@ -15,7 +15,7 @@ func newKeygenCmd(c *cli) *cobra.Command {
 		Short: "Generate a key inside the backend",
 		Long: `Generate a key inside the backend and print its label, ID and algorithm.
 
-Key types: ` + joinAlgorithms(backend.Algorithms) + `.
+Key types: ` + joinAlgorithms(backend.AllAlgorithms()) + `.
 Not every backend makes every type: "keyplane conformance" lists what one does.`,
 		Example: `  keyplane keygen --label release --type ec-p256
   keyplane --backend software:memory keygen --label k --type rsa-3072 --json`,
@@ -43,7 +43,7 @@ Not every backend makes every type: "keyplane conformance" lists what one does.`
 		},
 	}
 	cmd.Flags().StringVar(&label, "label", "", "`label` of the new key (required)")
-	cmd.Flags().StringVar(&typ, "type", "", "key `type`: "+joinAlgorithms(backend.Algorithms)+" (required)")
+	cmd.Flags().StringVar(&typ, "type", "", "key `type`: "+joinAlgorithms(backend.AllAlgorithms())+" (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the key as JSON")
 	cmd.MarkFlagRequired("label")
 	cmd.MarkFlagRequired("type")

@@ -81,7 +81,7 @@ func parseOp(name string, kinds ...backend.OpKind) (backend.Operation, error) {
 
 func opsOfKind(kinds ...backend.OpKind) []backend.Operation {
 	var ops []backend.Operation
-	for _, op := range backend.Operations {
+	for _, op := range backend.AllOperations() {
 		for _, k := range kinds {
 			if op.Kind() == k {
 				ops = append(ops, op)
@@ -97,7 +97,7 @@ func checkApplies(op backend.Operation, k *backend.Key) error {
 		return nil
 	}
 	var want []backend.Algorithm
-	for _, a := range backend.Algorithms {
+	for _, a := range backend.AllAlgorithms() {
 		if op.Applies(a) {
 			want = append(want, a)
 		}
