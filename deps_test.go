@@ -151,9 +151,11 @@ func openTelemetry(path string) bool {
 }
 
 // buildConfigs are the configurations whose file sets are checked: cgo on
-// and off (the PKCS#11 backend has a stub without cgo), and other systems.
+// and off (the PKCS#11 backend has a stub without cgo), cgo on with the
+// nopkcs11 tag (the same stub), and other systems.
 var buildConfigs = [][]string{
 	{"GOOS=linux", "CGO_ENABLED=1"},
+	{"GOOS=linux", "CGO_ENABLED=1", "GOFLAGS=-tags=nopkcs11"},
 	{"GOOS=linux", "CGO_ENABLED=0"},
 	{"GOOS=darwin", "CGO_ENABLED=0"},
 	{"GOOS=windows", "CGO_ENABLED=0"},

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && !nopkcs11
 
 package pkcs11
 
@@ -132,11 +132,11 @@ func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (
 	// Open (and log in on) a first session now, so that a wrong PIN or an
 	// absent token shows at Open.
 	err = b.run(ctx, func() error {
-		s, err := b.pool.Get(ctx)
+		s, err := b.pool.get(ctx)
 		if err != nil {
 			return err
 		}
-		b.pool.Put(s)
+		b.pool.put(s)
 		return nil
 	})
 	if err != nil {
@@ -224,7 +224,7 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	b.keys.clear()
-	err := b.run(context.Background(), func() error { b.pool.Reset(); return nil })
+	err := b.run(context.Background(), func() error { b.pool.reset(); return nil })
 	if err != nil {
 		return fmt.Errorf("pkcs11: close: sessions not closed: %w", err)
 	}
@@ -412,7 +412,7 @@ func (b *Backend) login(h pkcs11.SessionHandle) error {
 // the next use recovers first.
 func (b *Backend) markBroken() {
 	b.broken.Store(true)
-	b.pool.Reset()
+	b.pool.reset()
 	b.keys.stale()
 }
 
@@ -449,7 +449,7 @@ func (b *Backend) recover() error {
 	b.mu.Lock()
 	b.slot, b.token = slot, token
 	b.mu.Unlock()
-	b.pool.Reset()
+	b.pool.reset()
 	b.keys.stale()
 	b.broken.Store(false)
 	return nil
@@ -493,7 +493,7 @@ func (b *Backend) sessionOp(ctx context.Context, fn func(s *session) error) erro
 		if err := b.recoverIfNeeded(); err != nil {
 			return err
 		}
-		s, err := b.pool.Get(ctx)
+		s, err := b.pool.get(ctx)
 		if err != nil {
 			if c := codeOf(err); sessionGone(c) && !reopened {
 				reopened = true
@@ -513,42 +513,42 @@ func (b *Backend) sessionOp(ctx context.Context, fn func(s *session) error) erro
 		}
 		switch {
 		case err == nil:
-			b.pool.Put(s)
+			b.pool.put(s)
 			return nil
 		case sessionGone(code), code == pkcs11.CKR_OPERATION_ACTIVE:
-			b.pool.Drop(s)
+			b.pool.drop(s)
 			if reopened {
 				return err
 			}
 			reopened = true
 		case code == pkcs11.CKR_USER_NOT_LOGGED_IN:
 			if relogins == maxRelogins || !b.hasPIN {
-				b.pool.Put(s)
+				b.pool.put(s)
 				return err
 			}
 			relogins++
 			lerr := b.relogin(s.h, gen)
 			gen = b.loginGen.Load()
-			b.pool.Put(s)
+			b.pool.put(s)
 			if lerr != nil {
 				return lerr
 			}
 		case handleStale(code):
-			b.pool.Put(s)
+			b.pool.put(s)
 			b.keys.stale()
 			if refound {
 				return err
 			}
 			refound = true
 		case gone:
-			b.pool.Drop(s)
+			b.pool.drop(s)
 			b.markBroken()
 			return err
 		case healthy:
-			b.pool.Put(s)
+			b.pool.put(s)
 			return &operationFailed{err}
 		default:
-			b.pool.Put(s)
+			b.pool.put(s)
 			return err
 		}
 		if err := ctx.Err(); err != nil {

@@ -144,7 +144,9 @@
 //
 // # Limitations
 //
-// A build without cgo registers a "pkcs11" opener that fails with
-// backend.ErrUnsupported. Keys are found by label or CKA_ID; certificates
+// A build without cgo, or with the nopkcs11 build tag, has the same
+// exported API and registers the same "pkcs11" opener, but Open, Discover
+// and the Backend methods fail with [ErrNoCgo] (which wraps
+// backend.ErrUnsupported); URI parsing and the module search on disk work. Keys are found by label or CKA_ID; certificates
 // and data objects are ignored.
 package pkcs11

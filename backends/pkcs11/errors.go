@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && !nopkcs11
 
 package pkcs11
 
@@ -10,21 +10,6 @@ import (
 	"github.com/keyplane/keyplane/backend"
 	"github.com/miekg/pkcs11"
 )
-
-// Error is a failed PKCS#11 call. It prints as "pkcs11: C_Sign:
-// CKR_DEVICE_ERROR" and unwraps to the backend sentinel the code maps onto
-// (see [Sentinel]), so errors.Is(err, backend.ErrUnavailable) works.
-// Decryption failures are never an *Error: they are bare
-// backend.ErrDecryption.
-type Error struct {
-	Func string // the PKCS#11 function, "C_Sign"
-	Code uint   // the CKR_ value
-}
-
-func (e *Error) Error() string { return "pkcs11: " + e.Func + ": " + CodeName(e.Code) }
-
-// Unwrap returns the backend sentinel for the code.
-func (e *Error) Unwrap() error { return Sentinel(e.Code) }
 
 // CodeName returns the name of a CKR_ code ("CKR_PIN_INCORRECT"), or its
 // value in hex for a code that has no name (vendor-defined codes).

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && !nopkcs11
 
 package pkcs11
 
@@ -12,14 +12,15 @@ import (
 	"github.com/miekg/pkcs11"
 )
 
-// SessionPool holds the open PKCS#11 sessions of one backend. A session is
+// SessionPool holds the open PKCS#11 sessions of one Backend; only the
+// Backend uses it (its Stats method reports it as PoolStats). A session is
 // used by one goroutine at a time (miekg/pkcs11 sessions are not safe for
-// concurrent use): Get hands it out, Put returns it, Drop closes one that
-// went bad. At most Max sessions are open at once; Get waits for a free one
+// concurrent use): get hands it out, put returns it, drop closes one that
+// went bad. At most Max sessions are open at once; get waits for a free one
 // when all are busy.
 //
-// Reset closes every idle session and makes the busy ones close when they
-// come back (after a device error or a re-initialization); the next Get
+// reset closes every idle session and makes the busy ones close when they
+// come back (after a device error or a re-initialization); the next get
 // opens fresh ones.
 type SessionPool struct {
 	openFn  func() (pkcs11.SessionHandle, error)
@@ -42,22 +43,13 @@ type session struct {
 	gen uint64
 }
 
-// PoolStats is a snapshot of a SessionPool.
-type PoolStats struct {
-	Max     int    // the most sessions open at once
-	Open    int    // sessions open now
-	Idle    int    // open sessions not in use
-	Opened  uint64 // sessions opened since the pool was made
-	Waiting int    // callers of Get waiting because all Max are in use
-}
-
 func newSessionPool(max int, open func() (pkcs11.SessionHandle, error), close func(pkcs11.SessionHandle)) *SessionPool {
 	return &SessionPool{openFn: open, closeFn: close, sem: make(chan struct{}, max)}
 }
 
-// Get returns a session for the caller's exclusive use, opening one when
+// get returns a session for the caller's exclusive use, opening one when
 // none is idle and fewer than Max are open.
-func (p *SessionPool) Get(ctx context.Context) (*session, error) {
+func (p *SessionPool) get(ctx context.Context) (*session, error) {
 	select {
 	case p.sem <- struct{}{}:
 	default:
@@ -94,8 +86,8 @@ func (p *SessionPool) Get(ctx context.Context) (*session, error) {
 	return &session{h: h, gen: gen}, nil
 }
 
-// Put returns a healthy session to the pool.
-func (p *SessionPool) Put(s *session) {
+// put returns a healthy session to the pool.
+func (p *SessionPool) put(s *session) {
 	p.mu.Lock()
 	if s.gen != p.gen {
 		p.open--
@@ -108,8 +100,8 @@ func (p *SessionPool) Put(s *session) {
 	<-p.sem
 }
 
-// Drop closes a session that must not be used again.
-func (p *SessionPool) Drop(s *session) {
+// drop closes a session that must not be used again.
+func (p *SessionPool) drop(s *session) {
 	p.mu.Lock()
 	p.open--
 	p.mu.Unlock()
@@ -117,9 +109,9 @@ func (p *SessionPool) Drop(s *session) {
 	<-p.sem
 }
 
-// Reset closes the idle sessions and marks the busy ones to be closed when
+// reset closes the idle sessions and marks the busy ones to be closed when
 // they are put back.
-func (p *SessionPool) Reset() {
+func (p *SessionPool) reset() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil

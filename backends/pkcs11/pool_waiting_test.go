@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && !nopkcs11
 
 package pkcs11
 
@@ -20,7 +20,7 @@ func TestPoolWaiting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := b.pool.Get(t.Context())
+	held, err := b.pool.get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestPoolWaiting(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for b.SessionPoolStats().Waiting != 1 {
 		if time.Now().After(deadline) {
-			b.pool.Put(held)
+			b.pool.put(held)
 			t.Fatalf("no waiting caller reported while the only session is held: %+v", b.SessionPoolStats())
 		}
 		time.Sleep(time.Millisecond)
@@ -41,7 +41,7 @@ func TestPoolWaiting(t *testing.T) {
 	if st := b.SessionPoolStats(); st.Open != 1 || st.Idle != 0 || st.Max != 1 {
 		t.Errorf("with the only session held: %+v, want Max 1, Open 1, Idle 0", st)
 	}
-	b.pool.Put(held)
+	b.pool.put(held)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

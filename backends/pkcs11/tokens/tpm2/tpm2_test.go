@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && !nopkcs11
 
 //lint:file-ignore SA1019 a tampered PKCS#1 v1.5 ciphertext is how a failed C_Decrypt is made on purpose; docs/decisions.md says why keyplane keeps rsa-pkcs1v15 decryption
 
