@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"fmt"
+	"slices"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -28,8 +29,11 @@ const (
 	EdDSA Algorithm = "EdDSA" // Ed25519 (RFC 8037)
 )
 
-// Algorithms lists every algorithm of the package.
-var Algorithms = []Algorithm{ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384, PS512, EdDSA}
+// AllAlgorithms returns every algorithm of the package, in a fixed order.
+// The slice is a fresh copy: changing it changes nothing in the package.
+func AllAlgorithms() []Algorithm { return slices.Clone(algorithms) }
+
+var algorithms = []Algorithm{ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384, PS512, EdDSA}
 
 // hash returns the algorithm's hash (0 for EdDSA) and whether it is known.
 func (a Algorithm) hash() (crypto.Hash, bool) {

@@ -94,8 +94,8 @@ func checkOutput(t *testing.T, tool string, cases []interopCase, out []byte) {
 			verified[c.Alg] = true
 		}
 	}
-	if len(verified) != len(jose.Algorithms) {
-		t.Errorf("%s verified %d algorithms, want %d", tool, len(verified), len(jose.Algorithms))
+	if len(verified) != len(jose.AllAlgorithms()) {
+		t.Errorf("%s verified %d algorithms, want %d", tool, len(verified), len(jose.AllAlgorithms()))
 	}
 	t.Logf("%s:\n%s", tool, out)
 }

@@ -48,8 +48,8 @@ func signAll(t *testing.T, b backend.Backend, payload []byte) []signed {
 			out = append(out, signed{alg, tok, s.Public()})
 		}
 	}
-	if len(out) != len(jose.Algorithms) {
-		t.Fatalf("signed with %d algorithms, want all %d", len(out), len(jose.Algorithms))
+	if len(out) != len(jose.AllAlgorithms()) {
+		t.Fatalf("signed with %d algorithms, want all %d", len(out), len(jose.AllAlgorithms()))
 	}
 	return out
 }
