@@ -25,7 +25,6 @@ var ModuleDirs = []string{
 	"/usr/lib/x86_64-linux-gnu",
 	"/usr/lib",
 	"/opt/homebrew/lib/softhsm",
-	"/usr/local/lib/softhsm",
 }
 
 // Module returns the module the URI names: module-path as given, or
