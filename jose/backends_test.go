@@ -2,10 +2,7 @@ package jose_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -28,7 +25,7 @@ func openBackend(t *testing.T, name string) backend.Backend {
 		if !haveCgo {
 			testenv.Missing(t, "a cgo build (the pkcs11 backend needs cgo)", "CGO_ENABLED=1 and a C compiler")
 		}
-		uri = sharedToken(t)
+		uri = testenv.SharedSoftHSMURI(t, "jose")
 	}
 	b, err := backend.Open(context.Background(), uri)
 	if err != nil {
@@ -58,51 +55,8 @@ func generate(t *testing.T, b backend.Backend, algs []backend.Algorithm) map[bac
 	return keys
 }
 
-var (
-	tokenOnce sync.Once
-	tokenURI  string
-	tokenDir  string
-	tokenErr  error
-)
-
-// sharedToken returns the URI of the one SoftHSM2 token of this test
-// binary: SoftHSM2 reads SOFTHSM2_CONF once, when the module is first
-// initialized.
-func sharedToken(t *testing.T) string {
-	t.Helper()
-	util := testenv.Command(t, "softhsm2-util", "softhsm2")
-	if _, err := os.Stat(testenv.SoftHSMModule); err != nil {
-		testenv.Missing(t, testenv.SoftHSMModule, "apt-get install -y softhsm2")
-	}
-	tokenOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kpjosetok")
-		if err != nil {
-			tokenErr = err
-			return
-		}
-		tokenDir = dir
-		tok, err := testenv.CreateSoftHSMToken(util, dir, "jose")
-		if err != nil {
-			tokenErr = err
-			return
-		}
-		pin := filepath.Join(dir, "pin")
-		if tokenErr = os.WriteFile(pin, []byte(tok.PIN+"\n"), 0o600); tokenErr != nil {
-			return
-		}
-		os.Setenv("SOFTHSM2_CONF", tok.Conf)
-		tokenURI = fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, tok.Module, pin)
-	})
-	if tokenErr != nil {
-		t.Fatalf("creating the SoftHSM2 token: %v", tokenErr)
-	}
-	return tokenURI
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if tokenDir != "" {
-		os.RemoveAll(tokenDir)
-	}
+	testenv.RemoveSharedSoftHSM()
 	os.Exit(code)
 }

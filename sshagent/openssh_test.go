@@ -36,7 +36,7 @@ func openBackend(t *testing.T, name string) backend.Backend {
 		if !haveCgo {
 			testenv.Missing(t, "a cgo build (the pkcs11 backend needs cgo)", "CGO_ENABLED=1 and a C compiler")
 		}
-		uri = sharedToken(t)
+		uri = testenv.SharedSoftHSMURI(t, "sshagent")
 	}
 	b, err := backend.Open(context.Background(), uri)
 	if err != nil {
@@ -46,55 +46,9 @@ func openBackend(t *testing.T, name string) backend.Backend {
 	return b
 }
 
-var (
-	tokenOnce sync.Once
-	tokenURI  string
-	tokenErr  error
-)
-
-// sharedToken returns the URI of the one SoftHSM2 token of this test
-// binary: SoftHSM2 reads SOFTHSM2_CONF once, when the module is first
-// initialized, so every test uses the same token (and generate deletes its
-// keys at the end of each test).
-func sharedToken(t *testing.T) string {
-	t.Helper()
-	util := testenv.Command(t, "softhsm2-util", "softhsm2")
-	if _, err := os.Stat(testenv.SoftHSMModule); err != nil {
-		testenv.Missing(t, testenv.SoftHSMModule, "apt-get install -y softhsm2")
-	}
-	tokenOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kpsshtok")
-		if err != nil {
-			tokenErr = err
-			return
-		}
-		tok, err := testenv.CreateSoftHSMToken(util, dir, "sshagent")
-		if err != nil {
-			tokenErr = err
-			return
-		}
-		pin := filepath.Join(dir, "pin")
-		if tokenErr = os.WriteFile(pin, []byte(tok.PIN+"\n"), 0o600); tokenErr != nil {
-			return
-		}
-		os.Setenv("SOFTHSM2_CONF", tok.Conf)
-		tokenURI = fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, tok.Module, pin)
-		tokenDir = dir
-	})
-	if tokenErr != nil {
-		t.Fatalf("creating the SoftHSM2 token: %v", tokenErr)
-	}
-	return tokenURI
-}
-
-// tokenDir is removed by TestMain.
-var tokenDir string
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if tokenDir != "" {
-		os.RemoveAll(tokenDir)
-	}
+	testenv.RemoveSharedSoftHSM()
 	os.Exit(code)
 }
 

@@ -159,7 +159,13 @@ func startSoftHSM(dir string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("softhsm2: %w (%v)", ErrNotInstalled, err)
 	}
-	tok, err := CreateSoftHSMToken(util, dir, "keyplane")
+	return startSoftHSMWith(util, dir, "keyplane")
+}
+
+// startSoftHSMWith makes a SoftHSM2 token labelled label in dir with
+// softhsm2-util at util.
+func startSoftHSMWith(util, dir, label string) (*Instance, error) {
+	tok, err := CreateSoftHSMToken(util, dir, label)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,58 @@
+package testenv
+
+import (
+	"os"
+	"sync"
+	"testing"
+)
+
+// SoftHSM2 reads SOFTHSM2_CONF once per process, when its module is first
+// initialized, so a test binary that opens SoftHSM2 through pkcs11: URIs
+// uses one token for all its tests.
+var sharedSoftHSM struct {
+	once sync.Once
+	uri  string
+	dir  string
+	err  error
+}
+
+// SharedSoftHSMURI returns a pkcs11: URI (PIN from a 0600 file) of the one
+// SoftHSM2 token of this test process, made on first use in a temporary
+// directory with SOFTHSM2_CONF set for the process; it skips/fails t when
+// SoftHSM2 is not installed. Tests share the token, so each deletes the
+// keys it makes. A TestMain calls RemoveSharedSoftHSM after m.Run.
+func SharedSoftHSMURI(t testing.TB, label string) string {
+	t.Helper()
+	util := Command(t, "softhsm2-util", "softhsm2")
+	if _, err := os.Stat(SoftHSMModule); err != nil {
+		Missing(t, SoftHSMModule, "apt-get install -y softhsm2")
+	}
+	s := &sharedSoftHSM
+	s.once.Do(func() {
+		if s.dir, s.err = os.MkdirTemp("", "keyplane-shared-softhsm-"); s.err != nil {
+			return
+		}
+		var in *Instance
+		if in, s.err = startSoftHSMWith(util, s.dir, label); s.err != nil {
+			return
+		}
+		var pin string
+		if pin, s.err = in.WritePINFile(s.dir); s.err != nil {
+			return
+		}
+		if s.err = in.Setenv(); s.err == nil {
+			s.uri = in.URI(pin)
+		}
+	})
+	if s.err != nil {
+		t.Fatalf("the shared SoftHSM2 token: %v", s.err)
+	}
+	return s.uri
+}
+
+// RemoveSharedSoftHSM removes the shared token's directory, if one was made.
+func RemoveSharedSoftHSM() {
+	if sharedSoftHSM.dir != "" {
+		os.RemoveAll(sharedSoftHSM.dir)
+	}
+}
