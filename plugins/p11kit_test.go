@@ -3,10 +3,7 @@ package plugins_test
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,82 +16,12 @@ import (
 	"github.com/keyplane/keyplane/plugins"
 )
 
-// p11kitServer is a running `p11-kit server` exporting a SoftHSM2 token
-// over a Unix socket, the stand-in for a network HSM (TOKEN-FACTS.md).
-type p11kitServer struct {
-	t    *testing.T
-	exe  string
-	tok  *testenv.Token
-	sock string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startP11Kit starts the server on a fresh token and sets
-// P11_KIT_SERVER_ADDRESS, which reaches the plugin through the ChildEnvNames allow-list.
-func startP11Kit(t *testing.T) *p11kitServer {
+// startP11Kit starts a p11-kit server on a fresh token; the
+// P11_KIT_SERVER_ADDRESS it sets reaches the plugin through the
+// ChildEnvNames allow-list.
+func startP11Kit(t *testing.T) *testenv.P11KitServer {
 	t.Helper()
-	tok := testenv.SoftHSMToken(t, "p11kit-plugin")
-	exe := testenv.Command(t, "p11-kit", "p11-kit")
-	if _, err := os.Stat(testenv.P11KitClientModule); err != nil {
-		testenv.Missing(t, testenv.P11KitClientModule, "apt-get install -y p11-kit-modules")
-	}
-	s := &p11kitServer{t: t, exe: exe, tok: tok, sock: filepath.Join(t.TempDir(), "p11kit.sock")}
-	t.Setenv("P11_KIT_SERVER_ADDRESS", "unix:path="+s.sock)
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-// start runs the server and waits until its socket accepts connections.
-func (s *p11kitServer) start() {
-	s.t.Helper()
-	os.Remove(s.sock)
-	cmd := exec.Command(s.exe, "server", "-f", "-n", s.sock, "--provider", s.tok.Module, "pkcs11:token="+s.tok.Label)
-	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+s.tok.Conf)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	// It forks a process per client connection: its own process group,
-	// so that a kill takes the connections down with the listener.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("p11-kit server: %v", err)
-	}
-	s.cmd, s.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("unix", s.sock); err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-s.done:
-			s.t.Fatalf("p11-kit server exited at start: %v", cmd.ProcessState)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.kill()
-			s.t.Fatal("p11-kit server's socket did not come up within 10s")
-		}
-	}
-}
-
-// kill ends the server's whole process group with SIGKILL.
-func (s *p11kitServer) kill() {
-	if s.cmd == nil {
-		return
-	}
-	pgid := s.cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGKILL)
-	<-s.done
-	for range 1000 {
-		if syscall.Kill(-pgid, 0) != nil {
-			break
-		}
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		time.Sleep(time.Millisecond)
-	}
-	s.cmd = nil
+	return testenv.StartP11KitServer(t, testenv.SoftHSMToken(t, "p11kit-plugin"), filepath.Join(t.TempDir(), "p11kit.sock"))
 }
 
 // TestP11KitServerCyclesThroughPlugin is the network-HSM case through
@@ -114,7 +41,7 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 	}
 	srv := startP11Kit(t)
 	const deadline = 2 * time.Second
-	uri := fmt.Sprintf("plugin+pkcs11:token=%s?module-path=%s&pin-source=file:%s", srv.tok.Label, testenv.P11KitClientModule, srv.tok.PINFile(t))
+	uri := fmt.Sprintf("plugin+pkcs11:token=%s?module-path=%s&pin-source=file:%s", srv.Tok.Label, testenv.P11KitClientModule, srv.Tok.PINFile(t))
 	b, p := openPlugin(t, uri, plugins.Options{CallTimeout: deadline})
 	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "net", Algorithm: backend.ECP256}); err != nil {
 		t.Fatal(err)
@@ -140,9 +67,9 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 			t.Fatalf("cycle %d: no signature before the fault (%d ok, %d unavailable, other: %q)", cycle, load.OK.Load(), load.Unavailable.Load(), load.Bad())
 		}
 		pid := p.PID()
-		srv.kill()
+		srv.Kill()
 		time.Sleep(1500 * time.Millisecond)
-		srv.start()
+		srv.Start()
 		back := time.Now()
 		at, ok := load.WaitOK(back, 15*time.Second)
 		if !ok {

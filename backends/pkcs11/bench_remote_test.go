@@ -64,7 +64,7 @@ func BenchmarkSignRemote(b *testing.B) {
 func openRemoteBench(tb testing.TB, extra string) (*Backend, *crypto11.Context) {
 	tb.Helper()
 	srv := startP11Kit(tb)
-	tok := srv.tok
+	tok := srv.Tok
 	uri := fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, testenv.P11KitClientModule, pinFile(tb, tok.PIN))
 	if extra != "" {
 		uri += "&" + extra

@@ -12,14 +12,10 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,89 +30,15 @@ import (
 // for every test in the process.
 var p11kitSocket = filepath.Join(os.TempDir(), fmt.Sprintf("keyplane-p11kit-%d", os.Getpid()), "sock")
 
-// p11kitServer is a running `p11-kit server` exporting the shared token.
-type p11kitServer struct {
-	t    testing.TB
-	exe  string
-	tok  *testenv.Token
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startP11Kit starts the server and sets P11_KIT_SERVER_ADDRESS for the
-// client module.
-func startP11Kit(t testing.TB) *p11kitServer {
+// startP11Kit starts a p11-kit server for the shared token on
+// p11kitSocket.
+func startP11Kit(t testing.TB) *testenv.P11KitServer {
 	t.Helper()
-	tok := token(t)
-	exe := testenv.Command(t, "p11-kit", "p11-kit")
-	if _, err := os.Stat(testenv.P11KitClientModule); err != nil {
-		testenv.Missing(t, testenv.P11KitClientModule, "apt-get install -y p11-kit-modules")
-	}
 	if err := os.MkdirAll(filepath.Dir(p11kitSocket), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(filepath.Dir(p11kitSocket)) })
-	t.Setenv("P11_KIT_SERVER_ADDRESS", "unix:path="+p11kitSocket)
-	s := &p11kitServer{t: t, exe: exe, tok: tok}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-// start runs the server and waits until its socket accepts connections.
-func (s *p11kitServer) start() {
-	s.t.Helper()
-	os.Remove(p11kitSocket)
-	cmd := exec.Command(s.exe, "server", "-f", "-n", p11kitSocket, "--provider", s.tok.Module, "pkcs11:token="+s.tok.Label)
-	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+s.tok.Conf)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr // stdout: shell variables
-	// The server forks a process per client connection: its own process
-	// group, so that kill takes the connections down with the listener.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("p11-kit server: %v", err)
-	}
-	s.cmd, s.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("unix", p11kitSocket); err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-s.done:
-			s.t.Fatalf("p11-kit server exited at start: %v", cmd.ProcessState)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.kill()
-			s.t.Fatal("p11-kit server's socket did not come up within 10s")
-		}
-	}
-}
-
-// kill ends the server with SIGKILL (no goodbye to its clients).
-func (s *p11kitServer) kill() {
-	if s.cmd == nil {
-		return
-	}
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	<-s.done
-	s.waitGone()
-	s.cmd = nil
-}
-
-// waitGone waits until no process of the server's group is left.
-func (s *p11kitServer) waitGone() {
-	pgid := s.cmd.Process.Pid
-	for range 1000 {
-		if syscall.Kill(-pgid, 0) != nil {
-			return
-		}
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		time.Sleep(time.Millisecond)
-	}
+	return testenv.StartP11KitServer(t, token(t), p11kitSocket)
 }
 
 // TestP11KitServerRestart: under a signing load of 8 goroutines the token
@@ -125,7 +47,7 @@ func (s *p11kitServer) waitGone() {
 // 2 s of the server's return, without any action from the caller.
 func TestP11KitServerRestart(t *testing.T) {
 	srv := startP11Kit(t)
-	tok := srv.tok
+	tok := srv.Tok
 	uri := fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, testenv.P11KitClientModule, pinFile(t, tok.PIN))
 	var wrap func(pkcs11API) pkcs11API
 	if os.Getenv("KEYPLANE_P11KIT_PARALLEL") != "1" {
@@ -151,11 +73,11 @@ func TestP11KitServerRestart(t *testing.T) {
 			t.Fatalf("round %d: no signature before the fault", round)
 		}
 		okBefore, unavBefore := load.OK.Load(), load.Unavailable.Load()
-		srv.kill()
+		srv.Kill()
 		killed := time.Now()
 		time.Sleep(300 * time.Millisecond) // the token is away
 		okDown := load.OK.Load() - okBefore
-		srv.start()
+		srv.Start()
 		back := time.Now()
 		at, ok := load.WaitOK(back, 10*time.Second)
 		if !ok {
@@ -188,7 +110,7 @@ func TestP11KitServerRestart(t *testing.T) {
 // dead connection first: Open must re-initialize the module, not fail.
 func TestP11KitOpenAfterServerLoss(t *testing.T) {
 	srv := startP11Kit(t)
-	tok := srv.tok
+	tok := srv.Tok
 	uri := fmt.Sprintf("pkcs11:token=%s?module-path=%s&pin-source=file:%s", tok.Label, testenv.P11KitClientModule, pinFile(t, tok.PIN))
 	b, err := Open(t.Context(), uri)
 	if err != nil {
@@ -201,8 +123,8 @@ func TestP11KitOpenAfterServerLoss(t *testing.T) {
 	}
 	sign(t, s, []byte("m"), crypto.SHA256)
 	b.Close()
-	srv.kill()
-	srv.start()
+	srv.Kill()
+	srv.Start()
 	start := time.Now()
 	b2, err := Open(t.Context(), uri)
 	if err != nil {

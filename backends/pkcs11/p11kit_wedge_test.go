@@ -47,7 +47,7 @@ func TestP11KitKillCycles(t *testing.T) {
 		t.Skip("20 kill/restart cycles take 70–100 s; run without -short")
 	}
 	srv := startP11Kit(t)
-	tok := srv.tok
+	tok := srv.Tok
 	cycles := 20
 	if v, err := strconv.Atoi(os.Getenv("KEYPLANE_P11KIT_CYCLES")); err == nil && v > 0 {
 		cycles = v
@@ -94,9 +94,9 @@ func TestP11KitKillCycles(t *testing.T) {
 	var worst, freshWorst time.Duration
 	for c := range cycles {
 		ok0, unav0, hung0 := load.OK.Load(), load.Unavailable.Load(), hungErrs.Load()
-		srv.kill()
+		srv.Kill()
 		time.Sleep(down)
-		srv.start()
+		srv.Start()
 		back := time.Now()
 		at, ok := load.WaitOK(back, recoveryLimit)
 		outcome := ""
