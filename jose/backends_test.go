@@ -17,22 +17,9 @@ var backendNames = []string{"software", "softhsm2"}
 var keyAlgorithms = []backend.Algorithm{backend.ECP256, backend.ECP384, backend.ECP521, backend.RSA2048, backend.Ed25519}
 
 // openBackend opens "software" (software:memory) or "softhsm2" (the test
-// binary's SoftHSM2 token through backends/pkcs11).
+// binary's shared SoftHSM2 token).
 func openBackend(t *testing.T, name string) backend.Backend {
-	t.Helper()
-	uri := "software:memory"
-	if name == "softhsm2" {
-		if !haveCgo {
-			testenv.Missing(t, "a cgo build (the pkcs11 backend needs cgo)", "CGO_ENABLED=1 and a C compiler")
-		}
-		uri = testenv.SharedSoftHSMURI(t, "jose")
-	}
-	b, err := backend.Open(context.Background(), uri)
-	if err != nil {
-		t.Fatalf("opening %s: %v", name, err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	return testenv.OpenSoftwareOrSoftHSM(t, name, "jose")
 }
 
 // generate makes one key of each algorithm (labelled by it), deleted at the

@@ -27,23 +27,10 @@ import (
 // sshKeyAlgorithms are the key types the agent serves, each tested.
 var sshKeyAlgorithms = []backend.Algorithm{backend.ECP256, backend.ECP384, backend.ECP521, backend.Ed25519, backend.RSA2048}
 
-// openBackend opens the named test backend: "software" (software:memory)
-// or "softhsm2" (a fresh SoftHSM2 token through backends/pkcs11).
+// openBackend opens "software" (software:memory) or "softhsm2" (the test
+// binary's shared SoftHSM2 token).
 func openBackend(t *testing.T, name string) backend.Backend {
-	t.Helper()
-	uri := "software:memory"
-	if name == "softhsm2" {
-		if !haveCgo {
-			testenv.Missing(t, "a cgo build (the pkcs11 backend needs cgo)", "CGO_ENABLED=1 and a C compiler")
-		}
-		uri = testenv.SharedSoftHSMURI(t, "sshagent")
-	}
-	b, err := backend.Open(context.Background(), uri)
-	if err != nil {
-		t.Fatalf("opening %s: %v", name, err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	return testenv.OpenSoftwareOrSoftHSM(t, name, "sshagent")
 }
 
 func TestMain(m *testing.M) {

@@ -1,9 +1,12 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/keyplane/keyplane/backend"
 )
 
 // SoftHSM2 reads SOFTHSM2_CONF once per process, when its module is first
@@ -55,4 +58,30 @@ func RemoveSharedSoftHSM() {
 	if sharedSoftHSM.dir != "" {
 		os.RemoveAll(sharedSoftHSM.dir)
 	}
+}
+
+// OpenSoftwareOrSoftHSM opens the backend a test names: "software"
+// (software:memory) or "softhsm2" (the shared SoftHSM2 token, labelled
+// label, through backends/pkcs11), closed at the end of the test. The
+// caller's package imports the backends, so that their schemes are
+// registered.
+func OpenSoftwareOrSoftHSM(t testing.TB, name, label string) backend.Backend {
+	t.Helper()
+	uri := "software:memory"
+	switch name {
+	case "software":
+	case "softhsm2":
+		if !PKCS11Built {
+			Missing(t, "a cgo build (the pkcs11 backend needs cgo)", "CGO_ENABLED=1 and a C compiler")
+		}
+		uri = SharedSoftHSMURI(t, label)
+	default:
+		t.Fatalf("testenv: no test backend %q", name)
+	}
+	b, err := backend.Open(context.Background(), uri)
+	if err != nil {
+		t.Fatalf("opening %s: %v", name, err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }

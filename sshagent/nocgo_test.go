@@ -1,5 +1,0 @@
-//go:build !cgo || nopkcs11
-
-package sshagent_test
-
-const haveCgo = false
