@@ -16,7 +16,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/ThalesGroup/crypto11"
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/internal/testenv"
 	"github.com/miekg/pkcs11"
 )
 
@@ -196,7 +196,7 @@ func crypto11Context(tb testing.TB) *crypto11.Context {
 	tb.Helper()
 	tok := token(tb)
 	lib := filepath.Join(tb.TempDir(), "libsofthsm2-crypto11.so")
-	if err := copyFile(lib, tok.Module); err != nil {
+	if err := testenv.CopyFile(lib, tok.Module, 0o700); err != nil {
 		tb.Fatal(err)
 	}
 	c, err := crypto11.Configure(&crypto11.Config{Path: lib, TokenLabel: tok.Label, Pin: tok.PIN})
@@ -205,23 +205,6 @@ func crypto11Context(tb testing.TB) *crypto11.Context {
 	}
 	tb.Cleanup(func() { c.Close() })
 	return c
-}
-
-func copyFile(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // BenchmarkSignOverhead measures what keyplane adds to a signature on top

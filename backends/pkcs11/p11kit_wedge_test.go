@@ -53,7 +53,7 @@ func TestP11KitKillCycles(t *testing.T) {
 		cycles = v
 	}
 	lib := filepath.Join(t.TempDir(), "p11-kit-client-kill-cycles.so")
-	if err := copyFile(lib, testenv.P11KitClientModule); err != nil {
+	if err := testenv.CopyFile(lib, testenv.P11KitClientModule, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	const callTimeout = time.Second

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"io"
+	"github.com/keyplane/keyplane/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,7 +19,7 @@ func TestNoCoreDumps(t *testing.T) {
 		t.Fatal(err)
 	}
 	named := filepath.Join(t.TempDir(), "keyplane")
-	if err := copyExecutable(exe, named); err != nil {
+	if err := testenv.CopyFile(named, exe, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cmd := nocoretest.Command(t, named, "import", "--label", "waiting", "--in", "-")
@@ -52,21 +52,4 @@ func TestNoCoreDumps(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	nocoretest.Check(t, pid)
-}
-
-func copyExecutable(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

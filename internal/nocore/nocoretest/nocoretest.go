@@ -7,7 +7,7 @@ package nocoretest
 import (
 	"bufio"
 	"fmt"
-	"io"
+	"github.com/keyplane/keyplane/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +36,7 @@ func Command(t testing.TB, exe string, args ...string) *exec.Cmd {
 		}
 	}
 	copied := filepath.Join(dir, filepath.Base(exe))
-	if err := copyFile(exe, copied); err != nil {
+	if err := testenv.CopyFile(copied, exe, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(copied, args...)
@@ -45,23 +45,6 @@ func Command(t testing.TB, exe string, args ...string) *exec.Cmd {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: unprivileged, Gid: unprivileged}}
 	}
 	return cmd
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // State is what /proc says of a process's core dumps.
