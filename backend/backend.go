@@ -38,6 +38,9 @@ type Key struct {
 	// and the other methods taking a ref accept; empty when the label is
 	// the only reference.
 	URI string
+	// Version is the key version this Key describes (see KeyVersions), 0
+	// when the backend does not version keys (which means version 1).
+	Version int
 }
 
 // IDHex returns the key's ID in lowercase hex.
