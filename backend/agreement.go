@@ -21,6 +21,12 @@ const (
 	MLDSA87 Algorithm = "ml-dsa-87"
 )
 
+// The extension interfaces (KeyAgreement, KEM, KeyVersions, and those that
+// follow them) are optional interfaces with one difference from the ones
+// before: wrappers (observe.Wrap, the plugin host) always have them and
+// answer ErrUnsupported when the backend inside does not. Capabilities says
+// what a backend can do.
+
 // KeyAgreement is an optional interface: backends whose keys do
 // elliptic-curve Diffie-Hellman with the private key inside them (X25519
 // keys, and EC P-256/P-384/P-521 keys where the backend allows derivation).
