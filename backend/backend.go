@@ -17,6 +17,8 @@ type KeySpec struct {
 	Label string
 	// Algorithm is the key type.
 	Algorithm Algorithm
+	// Wrappable makes a key that may leave the backend only wrapped under a trusted wrapping key (PKCS#11: CKA_EXTRACTABLE and CKA_WRAP_WITH_TRUSTED true; see KeyWrapper); a backend that cannot make such keys returns ErrUnsupported.
+	Wrappable bool
 }
 
 // Key describes a key held by a backend. It never holds private material.

@@ -86,6 +86,9 @@ func (p *Plugin) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backen
 	if err := checkText("key label", spec.Label); err != nil {
 		return nil, err
 	}
+	if spec.Wrappable {
+		return nil, fmt.Errorf("generate %q: wrappable keys are not carried by the plugin protocol: %w", spec.Label, backend.ErrUnsupported)
+	}
 	resp, err := slowCall(ctx, p, &pb.GenerateKeyRequest{Label: spec.Label, Algorithm: string(spec.Algorithm)}, pb.BackendClient.GenerateKey)
 	if err != nil {
 		return nil, err

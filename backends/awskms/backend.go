@@ -171,6 +171,9 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 	if err != nil {
 		return nil, err
 	}
+	if spec.Wrappable {
+		return nil, fmt.Errorf("awskms: GenerateKey %q: KMS keys never leave KMS, so none is wrappable: %w", spec.Label, backend.ErrUnsupported)
+	}
 	ks, ok := keySpecs[spec.Algorithm]
 	if !ok {
 		if _, perr := backend.ParseAlgorithm(string(spec.Algorithm)); perr != nil {

@@ -102,6 +102,11 @@ func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (
 	if err != nil {
 		return nil, err
 	}
+	return openParsed(ctx, u, wrap)
+}
+
+// openParsed is openWith for a parsed URI.
+func openParsed(ctx context.Context, u *URI, wrap func(pkcs11API) pkcs11API) (*Backend, error) {
 	path, err := u.Module()
 	if err != nil {
 		return nil, err

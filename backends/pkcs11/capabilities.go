@@ -37,6 +37,7 @@ var mechNames = map[uint]string{
 	pkcs11.CKM_AES_CTR:                "AES-CTR",
 	pkcs11.CKM_AES_KEY_WRAP:           "AES-KEY-WRAP",
 	pkcs11.CKM_AES_KEY_WRAP_PAD:       "AES-KEY-WRAP-PAD",
+	pkcs11.CKM_RSA_AES_KEY_WRAP:       "RSA-AES-KEY-WRAP",
 	pkcs11.CKM_GENERIC_SECRET_KEY_GEN: "GENERIC-SECRET-KEY-GEN",
 	pkcs11.CKM_SHA_1:                  "SHA-1",
 	pkcs11.CKM_SHA256:                 "SHA256",
@@ -212,6 +213,7 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 		"oaep-fallback":        b.oaepFallbackNote(),
 		"pkcs1v15-bad-padding": b.pkcs1v15Note(),
 	}
+	b.wrapCapabilities(c)
 	if c.PKCS1v15ImplicitRejection {
 		c.Notes = append(c.Notes, "PKCS#1 v1.5 decryption: the token answers bad padding with a synthetic plaintext (implicit rejection), never an error")
 	}

@@ -39,6 +39,17 @@ func privateTemplate(class, ktype uint, label string, id []byte) []*pkcs11.Attri
 	}
 }
 
+// wrappable makes a private or secret key template wrappable (on): the
+// key may leave the token, but only wrapped under a key with CKA_TRUSTED
+// true (CKA_EXTRACTABLE and CKA_WRAP_WITH_TRUSTED true).
+func wrappable(t []*pkcs11.Attribute, on bool) []*pkcs11.Attribute {
+	if on {
+		setAttr(t, pkcs11.CKA_EXTRACTABLE, true)
+		t = append(t, attr(pkcs11.CKA_WRAP_WITH_TRUSTED, true))
+	}
+	return t
+}
+
 func publicTemplate(ktype uint, label string, id []byte) []*pkcs11.Attribute {
 	return []*pkcs11.Attribute{
 		attr(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
@@ -107,6 +118,7 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 			t := append(privateTemplate(pkcs11.CKO_SECRET_KEY, pkcs11.CKK_AES, spec.Label, id),
 				attr(pkcs11.CKA_VALUE_LEN, 32), attr(pkcs11.CKA_ENCRYPT, true), attr(pkcs11.CKA_DECRYPT, true),
 				attr(pkcs11.CKA_SIGN, false), attr(pkcs11.CKA_WRAP, false), attr(pkcs11.CKA_UNWRAP, false))
+			t = wrappable(t, spec.Wrappable)
 			h, err := b.p.GenerateKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, t)
 			if err != nil {
 				return ckErr("C_GenerateKey", err)
@@ -114,6 +126,9 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 			k = &keyObject{label: spec.Label, id: id, alg: backend.AES256, secret: h}
 			return nil
 		case backend.FamilyFernet:
+			if spec.Wrappable {
+				return fmt.Errorf("pkcs11: fernet keys (two token objects) are not made wrappable: %w", backend.ErrUnsupported)
+			}
 			k, err = b.generateFernet(s, spec.Label, id)
 			return err
 		}
@@ -165,7 +180,7 @@ func (b *Backend) generateKeyPair(s *session, spec backend.KeySpec, id []byte, t
 	signOnly := alg.Family() != backend.FamilyRSA
 	gen := func(pubUsage []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
 		pubT := append(append(publicTemplate(kt, spec.Label, id), pubUsage...), params...)
-		privT := append(privateTemplate(pkcs11.CKO_PRIVATE_KEY, kt, spec.Label, id), privUsage...)
+		privT := wrappable(append(privateTemplate(pkcs11.CKO_PRIVATE_KEY, kt, spec.Label, id), privUsage...), spec.Wrappable)
 		if !token {
 			setAttr(pubT, pkcs11.CKA_TOKEN, false)
 			setAttr(privT, pkcs11.CKA_TOKEN, false)

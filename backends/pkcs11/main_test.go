@@ -53,6 +53,16 @@ func run(m *testing.M) int {
 			setupErr = fmt.Errorf("softhsm2-util: %v: %s", err, out)
 		}
 	}
+	for _, label := range wrapTokenLabels { // wrap_test.go
+		if setupErr != nil {
+			break
+		}
+		cmd := exec.Command(util, "--init-token", "--free", "--label", label, "--pin", testToken.PIN, "--so-pin", testToken.SOPIN)
+		cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+testToken.Conf)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			setupErr = fmt.Errorf("softhsm2-util: %v: %s", err, out)
+		}
+	}
 	if setupErr == nil {
 		os.Setenv("SOFTHSM2_CONF", testToken.Conf)
 	}

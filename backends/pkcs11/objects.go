@@ -433,6 +433,13 @@ func (b *Backend) readSecret(s *session, q keyQuery, hs []pkcs11.ObjectHandle) (
 			switch ulong(v) {
 			case 32:
 				k.alg = backend.AES256
+			case 0:
+				// No AES key is 0 bytes long: this is one that
+				// SoftHSM2 2.6.1 unwrapped (C_UnwrapKey sets CKA_VALUE
+				// but not CKA_VALUE_LEN, and refuses it in the
+				// template). keyplane unwraps aes-256 keys only
+				// (UnwrapKey, wrap.go).
+				k.alg = backend.AES256
 			case 16:
 				k.alg = backend.Fernet
 			default:

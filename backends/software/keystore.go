@@ -167,6 +167,9 @@ func (ks *Keystore) GenerateKey(ctx context.Context, spec backend.KeySpec) (*bac
 	if spec.Algorithm.Family() == backend.FamilyUnknown {
 		return nil, fmt.Errorf("software: key type %q (known: %s): %w", spec.Algorithm, joinAlgs(), backend.ErrUnsupported)
 	}
+	if spec.Wrappable {
+		return nil, fmt.Errorf("software: generate %q: a wrappable key (leaving only under a trusted wrapping key) needs a backend that enforces it, and a keystore's keys can always be exported: %w", spec.Label, backend.ErrUnsupported)
+	}
 	priv, err := generate(spec.Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("software: generating %s key: %v: %w", spec.Algorithm, err, backend.ErrUnavailable)
