@@ -68,9 +68,9 @@ var depRules = []depRule{
 		allowed: func(_ string, dep *listedPackage, _ string) bool { return dep.Standard },
 	},
 	{
-		what: "conformance and pkcs8 import only the standard library, backend and internal/*",
+		what: "conformance, pkcs8 and keywrap import only the standard library, backend and internal/*",
 		applies: func(p *listedPackage, rel string) bool {
-			return under(rel, "conformance") || under(rel, "pkcs8")
+			return under(rel, "conformance") || under(rel, "pkcs8") || under(rel, "keywrap")
 		},
 		allowed: func(_ string, dep *listedPackage, depRel string) bool {
 			return dep.Standard || depRel == "backend" || under(depRel, "internal")

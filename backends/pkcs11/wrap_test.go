@@ -70,6 +70,17 @@ func twoTokens(t *testing.T) (a, b *Backend) {
 		defer bb.Close()
 		if _, err := bb.ImportUnwrappingKey(t.Context(), "kek", backend.SecretKey{Algorithm: backend.AES256, Value: kek}); err != nil {
 			wrapSetupErr = fmt.Errorf("ImportUnwrappingKey: %w", err)
+			return
+		}
+		// B's RSA unwrapping key, whose public half A trusts as
+		// "b-transport".
+		tk, err := bb.GenerateUnwrappingKey(t.Context(), "transport", backend.RSA2048)
+		if err != nil {
+			wrapSetupErr = fmt.Errorf("GenerateUnwrappingKey: %w", err)
+			return
+		}
+		if _, err := CreateTrustedWrappingKey(t.Context(), aURI, token(t).SOPIN, "b-transport", tk.Public); err != nil {
+			wrapSetupErr = fmt.Errorf("CreateTrustedWrappingKey (RSA): %w", err)
 		}
 	})
 	if wrapSetupErr != nil {
@@ -348,5 +359,44 @@ func TestWrapEd25519SoftHSM(t *testing.T) {
 	t.Logf("wrap Ed25519: %v", err)
 	if codeOf(err) != pkcs11.CKR_KEY_NOT_WRAPPABLE || !errors.Is(err, backend.ErrUnsupported) {
 		t.Fatalf("wrap Ed25519 on SoftHSM2: %v, want CKR_KEY_NOT_WRAPPABLE (if this passes on a newer SoftHSM2, update docs/backends/pkcs11.md)", err)
+	}
+}
+
+// TestWrapAESUnderRSA: an AES key leaves token A under B's RSA public key
+// (trusted in A) with rsa-oaep-sha1 and is unwrapped by B's private key;
+// a private key is refused that mechanism.
+func TestWrapAESUnderRSA(t *testing.T) {
+	ctx := t.Context()
+	a, b := twoTokens(t)
+	if _, err := a.GenerateKey(ctx, backend.KeySpec{Label: "aes-to-b", Algorithm: backend.AES256, Wrappable: true}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := a.WrapKey(ctx, "aes-to-b", "b-transport", backend.WrapRSAOAEP)
+	if err != nil {
+		t.Fatalf("WrapKey: %v", err)
+	}
+	if len(w.Ciphertext) != 256 {
+		t.Fatalf("rsa-oaep-sha1 under a 2048-bit key: %d bytes", len(w.Ciphertext))
+	}
+	if _, err := b.UnwrapKey(ctx, w, "transport", ""); err != nil {
+		t.Fatalf("UnwrapKey: %v", err)
+	}
+	ae, _ := a.AEAD(ctx, "aes-to-b")
+	sealed, err := ae.Seal(ctx, []byte("under RSA"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := b.AEAD(ctx, "aes-to-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := be.Open(ctx, sealed, nil); err != nil || string(pt) != "under RSA" {
+		t.Fatalf("B opens: %q, %v", pt, err)
+	}
+	if _, err := a.GenerateKey(ctx, backend.KeySpec{Label: "ec-to-b", Algorithm: backend.ECP256, Wrappable: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WrapKey(ctx, "ec-to-b", "b-transport", backend.WrapRSAOAEP); !errors.Is(err, backend.ErrUnsupported) {
+		t.Fatalf("a private key under rsa-oaep-sha1: %v, want ErrUnsupported", err)
 	}
 }
