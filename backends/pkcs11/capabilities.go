@@ -38,6 +38,7 @@ var mechNames = map[uint]string{
 	pkcs11.CKM_AES_KEY_WRAP:           "AES-KEY-WRAP",
 	pkcs11.CKM_AES_KEY_WRAP_PAD:       "AES-KEY-WRAP-PAD",
 	pkcs11.CKM_RSA_AES_KEY_WRAP:       "RSA-AES-KEY-WRAP",
+	ckmAESKeyWrapKWP:                  "AES-KEY-WRAP-KWP",
 	pkcs11.CKM_GENERIC_SECRET_KEY_GEN: "GENERIC-SECRET-KEY-GEN",
 	pkcs11.CKM_SHA_1:                  "SHA-1",
 	pkcs11.CKM_SHA256:                 "SHA256",

@@ -55,7 +55,25 @@ func oaepSHA1() *pkcs11.Mechanism {
 	return pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.NewOAEPParams(pkcs11.CKM_SHA_1, pkcs11.CKG_MGF1_SHA1, pkcs11.CKZ_DATA_SPECIFIED, nil))
 }
 
-func kwp() *pkcs11.Mechanism { return pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil) }
+// ckmAESKeyWrapKWP is PKCS#11 3.0's CKM_AES_KEY_WRAP_KWP, RFC 5649 by
+// name; miekg/pkcs11 v1.1.2 lacks it.
+const ckmAESKeyWrapKWP = 0x210B
+
+// kwpMech is the token's mechanism for RFC 5649: CKM_AES_KEY_WRAP_KWP
+// where the token has it, else CKM_AES_KEY_WRAP_PAD. The two are not the
+// same everywhere: PKCS#11 2.40 left CKM_AES_KEY_WRAP_PAD loosely
+// defined, SoftHSM2 2.6.1 does RFC 5649 under it (its unwrap takes what
+// WrapPad of package keywrap and pyca/cryptography make), NSS softokn
+// 3.87 does RFC 3394 with PKCS#7 padding under it (CKR_WRAPPED_KEY_INVALID
+// for an RFC 5649 ciphertext) and RFC 5649 under CKM_AES_KEY_WRAP_KWP.
+func (b *Backend) kwpMech() uint {
+	if b.hasMechanism(ckmAESKeyWrapKWP) {
+		return ckmAESKeyWrapKWP
+	}
+	return pkcs11.CKM_AES_KEY_WRAP_PAD
+}
+
+func (b *Backend) kwp() *pkcs11.Mechanism { return pkcs11.NewMechanism(b.kwpMech(), nil) }
 
 // canWrap and canUnwrap report whether the token offers mech in that
 // direction. rsa-aes-key-wrap-sha1 unwraps in two steps (the AES key with
@@ -70,7 +88,7 @@ func (b *Backend) canWrap(mech backend.WrapMechanism) bool {
 	}
 	switch mech {
 	case backend.WrapAESKeyWrapPad:
-		return b.mechAllows(pkcs11.CKM_AES_KEY_WRAP_PAD, pkcs11.CKF_WRAP, 0)
+		return b.mechAllows(b.kwpMech(), pkcs11.CKF_WRAP, 0)
 	case backend.WrapRSAOAEP:
 		return b.mechAllows(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.CKF_WRAP, 0)
 	}
@@ -81,7 +99,7 @@ func (b *Backend) canUnwrap(mech backend.WrapMechanism) bool {
 	if _, ok := b.p.(wrapAPI); !ok {
 		return false
 	}
-	k := b.mechAllows(pkcs11.CKM_AES_KEY_WRAP_PAD, pkcs11.CKF_UNWRAP, 0)
+	k := b.mechAllows(b.kwpMech(), pkcs11.CKF_UNWRAP, 0)
 	o := b.mechAllows(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.CKF_UNWRAP, 0)
 	switch mech {
 	case backend.WrapAESKeyWrapPad:
@@ -108,7 +126,7 @@ func (b *Backend) wrapCapabilities(c *backend.Capabilities) {
 	c.Details[backend.DetailWrap] = strings.Join(wrap, ", ")
 	c.Details[backend.DetailUnwrap] = strings.Join(unwrap, ", ")
 	var lacks []string
-	for _, m := range []uint{pkcs11.CKM_AES_KEY_WRAP_PAD, pkcs11.CKM_RSA_PKCS_OAEP} {
+	for _, m := range []uint{b.kwpMech(), pkcs11.CKM_RSA_PKCS_OAEP} {
 		for _, f := range []struct {
 			flag uint
 			name string
@@ -250,7 +268,7 @@ func (b *Backend) WrapKey(ctx context.Context, ref, wrappingRef string, mech bac
 		return nil, fmt.Errorf("pkcs11: wrap %q: token %q cannot wrap with %s (wrap mechanisms: %q): %w", ref, b.tokenLabel(), mech, b.wrapList(b.canWrap), backend.ErrUnsupported)
 	}
 	wa := b.p.(wrapAPI)
-	ckm := kwp()
+	ckm := b.kwp()
 	if mech == backend.WrapRSAOAEP {
 		ckm = oaepSHA1()
 	}
@@ -440,10 +458,13 @@ func (b *Backend) UnwrapKey(ctx context.Context, w *backend.WrappedKey, unwrappi
 // object.
 func (b *Backend) unwrapObject(s *session, wa wrapAPI, w *backend.WrappedKey, uk *wrappingKey, t []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
 	ct := w.Ciphertext
+	unwrap := func(m *pkcs11.Mechanism, key pkcs11.ObjectHandle, ct []byte) (pkcs11.ObjectHandle, error) {
+		h, err := wa.UnwrapKey(s.h, []*pkcs11.Mechanism{m}, key, ct, t)
+		return h, ckErr("C_UnwrapKey", err)
+	}
 	switch w.Mechanism {
 	case backend.WrapAESKeyWrapPad:
-		h, err := wa.UnwrapKey(s.h, []*pkcs11.Mechanism{kwp()}, uk.h, ct, t)
-		return h, ckErr("C_UnwrapKey", err)
+		return unwrap(b.kwp(), uk.h, ct)
 	case backend.WrapRSAOAEP:
 		h, err := wa.UnwrapKey(s.h, []*pkcs11.Mechanism{oaepSHA1()}, uk.h, ct, t)
 		return h, ckErr("C_UnwrapKey", err)
@@ -464,9 +485,9 @@ func (b *Backend) unwrapObject(s *session, wa wrapAPI, w *backend.WrappedKey, uk
 		return 0, fmt.Errorf("the AES key under RSA-OAEP: %w", ckErr("C_UnwrapKey", err))
 	}
 	defer func() { _ = b.p.DestroyObject(s.h, tmp) }()
-	h, err := wa.UnwrapKey(s.h, []*pkcs11.Mechanism{kwp()}, tmp, ct[uk.modulus:], t)
+	h, err := unwrap(b.kwp(), tmp, ct[uk.modulus:])
 	if err != nil {
-		return 0, fmt.Errorf("the key under the AES key: %w", ckErr("C_UnwrapKey", err))
+		return 0, fmt.Errorf("the key under the AES key: %w", err)
 	}
 	return h, nil
 }
