@@ -13,7 +13,7 @@
 // conformance failure, 2 any other error) so that tests can check it. The
 // backends are linked by blank imports in backends.go; no other file
 // depends on a particular backend, except the default keystore URI in
-// backenduri.go.
+// backenduri.go and the set-up of PKCS#11 wrapping keys in wrappingkey.go.
 //
 // # Security
 //

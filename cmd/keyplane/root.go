@@ -119,6 +119,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newTokensCmd(c),
 		newSSHAgentCmd(c),
 		newJWSCmd(c),
+		newWrapCmd(c), newUnwrapCmd(c), newWrappingKeyCmd(c),
 	)
 	return root
 }
