@@ -74,6 +74,19 @@
 // bytes). Pairs sharing one CKA_ID, as older versions made them, are still
 // read.
 //
+// # Key wrapping
+//
+// A key generated with KeySpec.Wrappable has CKA_EXTRACTABLE and
+// CKA_WRAP_WITH_TRUSTED true: it leaves the token only through WrapKey
+// (backend.KeyWrapper, C_WrapKey), under a wrapping key with CKA_TRUSTED
+// true, which only the security officer can make (CreateTrustedWrappingKey
+// logs in as the SO for that, on a backend of its own). UnwrapKey
+// (backend.KeyUnwrapper, C_UnwrapKey) takes such a key into another token
+// with the label, ID and attributes it had, under an unwrapping key made by
+// ImportUnwrappingKey (AES) or GenerateUnwrappingKey (RSA); package keywrap
+// wraps software keys for it in memory. docs/backends/pkcs11.md, "Key
+// wrapping", has the mechanisms and what each token does.
+//
 // # OAEP fallback
 //
 // Some tokens (SoftHSM2 2.6.1) decrypt CKM_RSA_PKCS_OAEP only with SHA-1
