@@ -137,3 +137,17 @@ func TestToPublicKeyRefuses(t *testing.T) {
 		t.Fatalf("wrapped AES key: %d bytes, %s", len(w.Ciphertext), w.Mechanism)
 	}
 }
+
+// TestWrappableRefusedBySoftware: the software keystore cannot make a key
+// that leaves only under a trusted key (its keys can always be
+// exported), so it refuses KeySpec.Wrappable instead of ignoring it.
+func TestWrappableRefusedBySoftware(t *testing.T) {
+	ks, err := software.Open(t.Context(), "software:memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	if _, err := ks.GenerateKey(t.Context(), backend.KeySpec{Label: "w", Algorithm: backend.ECP256, Wrappable: true}); !errors.Is(err, backend.ErrUnsupported) {
+		t.Fatalf("software GenerateKey with Wrappable: %v, want ErrUnsupported", err)
+	}
+}
