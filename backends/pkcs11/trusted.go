@@ -22,7 +22,10 @@ import (
 // PKCS#11 lets only the security officer set CKA_TRUSTED (SoftHSM2
 // 2.6.1: CKR_ATTRIBUTE_READ_ONLY for the user, P11AttrTrusted), so this
 // logs in as the SO with soPIN on a session of its own and logs out
-// again; a PIN in uri is ignored. An SO session can make public objects
+// again. A user PIN in uri is used only to check, logged in as the user
+// and before the SO logs in, that no object (private ones included, which
+// an SO session cannot see) has the label; without one, only public
+// objects are checked. An SO session can make public objects
 // only, so the key is a public object (CKA_PRIVATE false): anyone who can
 // open a session on the token sees it. It can do nothing but wrap
 // (CKA_WRAP true; CKA_UNWRAP, CKA_ENCRYPT, CKA_DECRYPT, CKA_SIGN,
@@ -43,6 +46,13 @@ func CreateTrustedWrappingKey(ctx context.Context, uri, soPIN, label string, key
 	u, err := ParseURI(uri)
 	if err != nil {
 		return nil, err
+	}
+	if _, hasPIN, err := u.PIN(); err != nil {
+		return nil, err
+	} else if hasPIN {
+		if err := labelFreeForUser(ctx, u, label); err != nil {
+			return nil, err
+		}
 	}
 	u.PINValue, u.PINSource = "", ""
 	id := newID()
@@ -194,4 +204,26 @@ func (b *Backend) createSetupKey(ctx context.Context, label string, make func(s 
 		return nil, fmt.Errorf("pkcs11: unwrapping key %q: %w", label, err)
 	}
 	return k.info(b.tokenLabel()), nil
+}
+
+// labelFreeForUser checks, logged in as the user (u gives the PIN), that
+// no object of the token has label. The backend is closed again before
+// returning, which logs the application out of the token (PKCS#11 ends a
+// login with the last session).
+func labelFreeForUser(ctx context.Context, u *URI, label string) error {
+	b, err := openParsed(ctx, u, nil)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return b.withSession(ctx, func(s *session) error {
+		taken, err := b.labelTaken(s, label)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return fmt.Errorf("pkcs11: trusted wrapping key: label %q: %w", label, backend.ErrAlreadyExists)
+		}
+		return nil
+	})
 }

@@ -400,3 +400,25 @@ func TestWrapAESUnderRSA(t *testing.T) {
 		t.Fatalf("a private key under rsa-oaep-sha1: %v, want ErrUnsupported", err)
 	}
 }
+
+// TestTrustedKeyLogins: a wrong SO PIN is ErrAuthentication and the error
+// does not hold it; while the application is logged in to the token as
+// its user, the SO cannot log in (CKR_USER_ANOTHER_ALREADY_LOGGED_IN).
+func TestTrustedKeyLogins(t *testing.T) {
+	ctx := t.Context()
+	_, b := twoTokens(t)
+	key := backend.SecretKey{Algorithm: backend.AES256, Value: make([]byte, 32)}
+	uri := wrapURI(t, wrapTokenLabels[1])
+	_, err := CreateTrustedWrappingKey(ctx, uri, token(t).SOPIN, "while-user", key)
+	if !errors.Is(err, backend.ErrAuthentication) || codeOf(err) != pkcs11.CKR_USER_ANOTHER_ALREADY_LOGGED_IN {
+		t.Fatalf("SO login while the user is logged in: %v, want CKR_USER_ANOTHER_ALREADY_LOGGED_IN", err)
+	}
+	b.Close()
+	_, err = CreateTrustedWrappingKey(ctx, uri, "97531", "wrong-pin", key)
+	if !errors.Is(err, backend.ErrAuthentication) || codeOf(err) != pkcs11.CKR_PIN_INCORRECT || strings.Contains(err.Error(), "97531") {
+		t.Fatalf("wrong SO PIN: %v, want CKR_PIN_INCORRECT without the PIN", err)
+	}
+	if _, err := CreateTrustedWrappingKey(ctx, uri, token(t).SOPIN, "kek", key); !errors.Is(err, backend.ErrAlreadyExists) {
+		t.Fatalf("a taken label: %v, want ErrAlreadyExists", err)
+	}
+}
