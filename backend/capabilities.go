@@ -26,6 +26,9 @@ type Capabilities struct {
 	Export bool `json:"export"`
 	// Persistent reports whether keys outlive the process.
 	Persistent bool `json:"persistent"`
+	// Certificates reports whether the backend implements
+	// CertificateStore: certificates are stored with its keys.
+	Certificates bool `json:"certificates,omitempty"`
 	// PKCS1v15ImplicitRejection reports that rsa-pkcs1v15 decryption never
 	// fails on bad padding, even without SessionKeyLen: the backend (a
 	// token doing implicit rejection, as NSS softokn 3.87 does) returns a

@@ -172,6 +172,8 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 		Description: fmt.Sprintf("%s %s token '%s' (slot %d)", tok.ManufacturerID, tok.Model, tok.Label, slot),
 		Import:      b.probeImport(ctx) != importRefused,
 		Persistent:  true,
+		// certs.go: CKO_CERTIFICATE objects with the key's CKA_ID.
+		Certificates: true,
 		// Seen by probeRSA: bad padding gives a synthetic plaintext.
 		PKCS1v15ImplicitRejection: b.pkcs1v15Mode() == pkcs1v15Implicit,
 	}

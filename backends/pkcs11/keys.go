@@ -109,8 +109,8 @@ func (b *Backend) Keys(ctx context.Context) ([]*backend.Key, error) {
 	return out, nil
 }
 
-// DeleteKey destroys the key's objects: both halves of a key pair, both
-// secrets of a fernet key.
+// DeleteKey destroys the key's objects: both halves of a key pair and the
+// certificate objects with its CKA_ID, both secrets of a fernet key.
 func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
 	err := b.withSession(ctx, func(s *session) error {
 		q, err := b.parseRef(ref)
@@ -131,7 +131,7 @@ func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
 			}
 			destroyed++
 		}
-		return nil
+		return b.destroyCerts(s, k) // certs.go: the key's certificates go with it
 	})
 	b.keys.clear()
 	if err != nil {

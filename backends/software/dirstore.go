@@ -145,6 +145,10 @@ func (d *dirStore) sweep() {
 			if !have[strings.TrimSuffix(name, keySuffix)+metaSuffix] {
 				os.Remove(d.path(name))
 			}
+		case strings.HasSuffix(name, certSuffix) && !strings.HasPrefix(name, ".") && isHexStem(strings.TrimSuffix(name, certSuffix)):
+			if !have[strings.TrimSuffix(name, certSuffix)+metaSuffix] {
+				os.Remove(d.path(name)) // the certificates of a key deleted half-way
+			}
 		}
 	}
 }
@@ -218,6 +222,9 @@ func (d *dirStore) remove(ctx context.Context, e *keyEntry) error {
 		d.mu.Lock()
 		delete(d.cache, e.name)
 		d.mu.Unlock()
+		if err := os.Remove(d.path(e.name + certSuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("software: deleting the certificates of %q: %v: %w", e.meta.Label, err, backend.ErrUnavailable)
+		}
 		if err := os.Remove(d.path(e.name + keySuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("software: deleting key file of %q: %v: %w", e.meta.Label, err, backend.ErrUnavailable)
 		}

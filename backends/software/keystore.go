@@ -38,6 +38,8 @@ var (
 	_ backend.FernetBackend = (*Keystore)(nil)
 	_ backend.Importer      = (*Keystore)(nil)
 	_ backend.Exporter      = (*Keystore)(nil)
+
+	_ backend.CertificateStore = (*Keystore)(nil)
 )
 
 // Open opens the keystore that uri names:
@@ -366,6 +368,8 @@ func (ks *Keystore) Capabilities(ctx context.Context) (*backend.Capabilities, er
 		Import:      true,
 		Export:      true,
 		Persistent:  ks.st.persistent(),
+
+		Certificates: true,
 	}
 	switch {
 	case ks.cfg.Memory:

@@ -21,8 +21,9 @@ type keyEntry struct {
 	meta backend.Key
 	name string // dir store: the key's file-name stem (hex ID)
 
-	mu   sync.Mutex
-	priv any
+	mu    sync.Mutex
+	priv  any
+	certs []byte // memory store: the stored chain, PEM (certs.go)
 }
 
 // describe returns a copy of the entry's description for callers.
