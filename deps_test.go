@@ -102,9 +102,9 @@ var depRules = []depRule{
 	},
 	{
 		// Integrations sit on the contract: any backend, none linked in.
-		what: "sshagent and jose import only the standard library, backend, internal/* and third-party packages",
+		what: "sshagent, jose and tlskey import only the standard library, backend, internal/* and third-party packages",
 		applies: func(p *listedPackage, rel string) bool {
-			return under(rel, "sshagent") || under(rel, "jose")
+			return under(rel, "sshagent") || under(rel, "jose") || under(rel, "tlskey")
 		},
 		allowed: func(_ string, dep *listedPackage, depRel string) bool {
 			return dep.Standard || depRel == "\x00" || depRel == "backend" || under(depRel, "internal")
@@ -123,7 +123,7 @@ var depRules = []depRule{
 		what: "only backends/awskms and the executables link the AWS SDK",
 		applies: func(p *listedPackage, rel string) bool {
 			return p.Name != "main" && (rel == "backend" || under(rel, "conformance") || under(rel, "plugins") ||
-				under(rel, "observe") || under(rel, "sshagent") || under(rel, "jose") ||
+				under(rel, "observe") || under(rel, "sshagent") || under(rel, "jose") || under(rel, "tlskey") ||
 				backendsName(rel) == "software" || backendsName(rel) == "pkcs11")
 		},
 		allowed: func(_ string, dep *listedPackage, _ string) bool {

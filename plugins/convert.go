@@ -91,6 +91,7 @@ func capsToWire(c *backend.Capabilities) *pb.Capabilities {
 		Export:                    c.Export,
 		Persistent:                c.Persistent,
 		Pkcs1V15ImplicitRejection: c.PKCS1v15ImplicitRejection,
+		Certificates:              c.Certificates,
 		Notes:                     c.Notes,
 		Details:                   c.Details,
 	}
@@ -111,6 +112,7 @@ func capsFromWire(w *pb.Capabilities) *backend.Capabilities {
 		Export:                    w.GetExport(),
 		Persistent:                w.GetPersistent(),
 		PKCS1v15ImplicitRejection: w.GetPkcs1V15ImplicitRejection(),
+		Certificates:              w.GetCertificates(),
 		Notes:                     w.GetNotes(),
 		Details:                   w.GetDetails(),
 	}

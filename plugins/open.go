@@ -27,7 +27,8 @@ func openDefault(ctx context.Context, uri string) (backend.Backend, error) {
 // "plugin+" schemes. It starts the process now, so that a missing
 // executable, a wrong checksum or a backend URI the plugin refuses is an
 // error here; the returned value implements the optional interfaces
-// (AEADBackend, FernetBackend, Importer) that the plugin's backend reports.
+// (AEADBackend, FernetBackend, Importer, CertificateStore) that the
+// plugin's backend reports.
 func Open(ctx context.Context, uri string, opts Options) (backend.Backend, error) {
 	if err := checkForwardEnv(opts.ForwardEnv); err != nil {
 		return nil, err
@@ -69,6 +70,9 @@ func withInterfaces(p *Plugin, ifaces []pb.Interface) backend.Backend {
 	a := slices.Contains(ifaces, pb.Interface_INTERFACE_AEAD)
 	f := slices.Contains(ifaces, pb.Interface_INTERFACE_FERNET)
 	i := slices.Contains(ifaces, pb.Interface_INTERFACE_IMPORT)
+	if slices.Contains(ifaces, pb.Interface_INTERFACE_CERTIFICATES) {
+		return withCertificates(p, a, f, i) // certs.go
+	}
 	switch {
 	case a && f && i:
 		return struct {

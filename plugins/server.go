@@ -91,6 +91,9 @@ func (s *server) OpenBackend(ctx context.Context, req *pb.OpenBackendRequest) (*
 	if _, ok := b.(backend.Importer); ok {
 		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_IMPORT)
 	}
+	if _, ok := b.(backend.CertificateStore); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_CERTIFICATES)
+	}
 	return resp, nil
 }
 

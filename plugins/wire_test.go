@@ -150,7 +150,7 @@ func TestDescriptorOnlyGrows(t *testing.T) {
 func TestCapabilitiesRoundTrip(t *testing.T) {
 	in := &backend.Capabilities{Backend: "pkcs11", Description: "d",
 		Algorithms: []backend.Algorithm{backend.RSA2048}, Operations: []backend.Operation{backend.RSAPKCS1v15},
-		Import: true, Export: true, Persistent: true, PKCS1v15ImplicitRejection: true,
+		Import: true, Export: true, Persistent: true, PKCS1v15ImplicitRejection: true, Certificates: true,
 		Notes: []string{"n"}, Details: map[string]string{"a": "b"}}
 	out := capsFromWire(capsToWire(in))
 	if !reflect.DeepEqual(in, out) {

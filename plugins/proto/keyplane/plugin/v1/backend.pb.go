@@ -116,21 +116,25 @@ const (
 	Interface_INTERFACE_AEAD        Interface = 1
 	Interface_INTERFACE_FERNET      Interface = 2
 	Interface_INTERFACE_IMPORT      Interface = 3
+	// backend.CertificateStore (numbers 40-49 belong to certificates).
+	Interface_INTERFACE_CERTIFICATES Interface = 40
 )
 
 // Enum value maps for Interface.
 var (
 	Interface_name = map[int32]string{
-		0: "INTERFACE_UNSPECIFIED",
-		1: "INTERFACE_AEAD",
-		2: "INTERFACE_FERNET",
-		3: "INTERFACE_IMPORT",
+		0:  "INTERFACE_UNSPECIFIED",
+		1:  "INTERFACE_AEAD",
+		2:  "INTERFACE_FERNET",
+		3:  "INTERFACE_IMPORT",
+		40: "INTERFACE_CERTIFICATES",
 	}
 	Interface_value = map[string]int32{
-		"INTERFACE_UNSPECIFIED": 0,
-		"INTERFACE_AEAD":        1,
-		"INTERFACE_FERNET":      2,
-		"INTERFACE_IMPORT":      3,
+		"INTERFACE_UNSPECIFIED":  0,
+		"INTERFACE_AEAD":         1,
+		"INTERFACE_FERNET":       2,
+		"INTERFACE_IMPORT":       3,
+		"INTERFACE_CERTIFICATES": 40,
 	}
 )
 
@@ -355,8 +359,11 @@ type Capabilities struct {
 	// backend.Capabilities.PKCS1v15ImplicitRejection (added in v1; an older
 	// plugin leaves it false).
 	Pkcs1V15ImplicitRejection bool `protobuf:"varint,10,opt,name=pkcs1v15_implicit_rejection,json=pkcs1v15ImplicitRejection,proto3" json:"pkcs1v15_implicit_rejection,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// backend.Capabilities.Certificates (added in v1; an older plugin
+	// leaves it false).
+	Certificates  bool `protobuf:"varint,40,opt,name=certificates,proto3" json:"certificates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -455,6 +462,13 @@ func (x *Capabilities) GetDetails() map[string]string {
 func (x *Capabilities) GetPkcs1V15ImplicitRejection() bool {
 	if x != nil {
 		return x.Pkcs1V15ImplicitRejection
+	}
+	return false
+}
+
+func (x *Capabilities) GetCertificates() bool {
+	if x != nil {
+		return x.Certificates
 	}
 	return false
 }
@@ -1896,6 +1910,179 @@ func (*PingResponse) Descriptor() ([]byte, []int) {
 	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
 }
 
+// StoreCertificatesRequest carries a key's certificate chain.
+type StoreCertificatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// certificates are DER X.509 certificates, leaf first, each followed
+	// by its issuer.
+	Certificates  [][]byte `protobuf:"bytes,2,rep,name=certificates,proto3" json:"certificates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreCertificatesRequest) Reset() {
+	*x = StoreCertificatesRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreCertificatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreCertificatesRequest) ProtoMessage() {}
+
+func (x *StoreCertificatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreCertificatesRequest.ProtoReflect.Descriptor instead.
+func (*StoreCertificatesRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *StoreCertificatesRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *StoreCertificatesRequest) GetCertificates() [][]byte {
+	if x != nil {
+		return x.Certificates
+	}
+	return nil
+}
+
+type StoreCertificatesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreCertificatesResponse) Reset() {
+	*x = StoreCertificatesResponse{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreCertificatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreCertificatesResponse) ProtoMessage() {}
+
+func (x *StoreCertificatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreCertificatesResponse.ProtoReflect.Descriptor instead.
+func (*StoreCertificatesResponse) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
+}
+
+type CertificatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// certificates are DER X.509 certificates, leaf first; empty when the
+	// key has none.
+	Certificates  [][]byte `protobuf:"bytes,1,rep,name=certificates,proto3" json:"certificates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CertificatesResponse) Reset() {
+	*x = CertificatesResponse{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CertificatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CertificatesResponse) ProtoMessage() {}
+
+func (x *CertificatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CertificatesResponse.ProtoReflect.Descriptor instead.
+func (*CertificatesResponse) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CertificatesResponse) GetCertificates() [][]byte {
+	if x != nil {
+		return x.Certificates
+	}
+	return nil
+}
+
+type DeleteCertificatesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCertificatesResponse) Reset() {
+	*x = DeleteCertificatesResponse{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCertificatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCertificatesResponse) ProtoMessage() {}
+
+func (x *DeleteCertificatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCertificatesResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCertificatesResponse) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
+}
+
 var File_keyplane_plugin_v1_backend_proto protoreflect.FileDescriptor
 
 const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
@@ -1907,7 +2094,7 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\n" +
 	"interfaces\x18\x01 \x03(\x0e2\x1d.keyplane.plugin.v1.InterfaceR\n" +
 	"interfaces\"\x15\n" +
-	"\x13CapabilitiesRequest\"\xb5\x03\n" +
+	"\x13CapabilitiesRequest\"\xd9\x03\n" +
 	"\fCapabilities\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1e\n" +
@@ -1925,7 +2112,8 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x05notes\x18\b \x03(\tR\x05notes\x12G\n" +
 	"\adetails\x18\t \x03(\v2-.keyplane.plugin.v1.Capabilities.DetailsEntryR\adetails\x12>\n" +
 	"\x1bpkcs1v15_implicit_rejection\x18\n" +
-	" \x01(\bR\x19pkcs1v15ImplicitRejection\x1a:\n" +
+	" \x01(\bR\x19pkcs1v15ImplicitRejection\x12\"\n" +
+	"\fcertificates\x18( \x01(\bR\fcertificates\x1a:\n" +
 	"\fDetailsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x01\n" +
@@ -2017,23 +2205,31 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x06socket\x18\x02 \x01(\tR\x06socket\x12-\n" +
 	"\x12server_certificate\x18\x03 \x01(\fR\x11serverCertificate\"\r\n" +
 	"\vPingRequest\"\x0e\n" +
-	"\fPingResponse*o\n" +
+	"\fPingResponse\"P\n" +
+	"\x18StoreCertificatesRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\"\n" +
+	"\fcertificates\x18\x02 \x03(\fR\fcertificates\"\x1b\n" +
+	"\x19StoreCertificatesResponse\":\n" +
+	"\x14CertificatesResponse\x12\"\n" +
+	"\fcertificates\x18\x01 \x03(\fR\fcertificates\"\x1c\n" +
+	"\x1aDeleteCertificatesResponse*o\n" +
 	"\x04Hash\x12\x14\n" +
 	"\x10HASH_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tHASH_SHA1\x10\x01\x12\x0f\n" +
 	"\vHASH_SHA224\x10\x02\x12\x0f\n" +
 	"\vHASH_SHA256\x10\x03\x12\x0f\n" +
 	"\vHASH_SHA384\x10\x04\x12\x0f\n" +
-	"\vHASH_SHA512\x10\x05*f\n" +
+	"\vHASH_SHA512\x10\x05*\x82\x01\n" +
 	"\tInterface\x12\x19\n" +
 	"\x15INTERFACE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eINTERFACE_AEAD\x10\x01\x12\x14\n" +
 	"\x10INTERFACE_FERNET\x10\x02\x12\x14\n" +
-	"\x10INTERFACE_IMPORT\x10\x03*J\n" +
+	"\x10INTERFACE_IMPORT\x10\x03\x12\x1a\n" +
+	"\x16INTERFACE_CERTIFICATES\x10(*J\n" +
 	"\aPadding\x12\x17\n" +
 	"\x13PADDING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PADDING_PKCS1V15\x10\x01\x12\x10\n" +
-	"\fPADDING_OAEP\x10\x022\xb0\r\n" +
+	"\fPADDING_OAEP\x10\x022\xe5\x0f\n" +
 	"\aBackend\x12^\n" +
 	"\vOpenBackend\x12&.keyplane.plugin.v1.OpenBackendRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12\\\n" +
 	"\x0fGetCapabilities\x12'.keyplane.plugin.v1.CapabilitiesRequest\x1a .keyplane.plugin.v1.Capabilities\x12V\n" +
@@ -2055,7 +2251,10 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x10FernetDecryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12[\n" +
 	"\n" +
 	"OpenDirect\x12%.keyplane.plugin.v1.OpenDirectRequest\x1a&.keyplane.plugin.v1.OpenDirectResponse\x12I\n" +
-	"\x04Ping\x12\x1f.keyplane.plugin.v1.PingRequest\x1a .keyplane.plugin.v1.PingResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
+	"\x04Ping\x12\x1f.keyplane.plugin.v1.PingRequest\x1a .keyplane.plugin.v1.PingResponse\x12p\n" +
+	"\x11StoreCertificates\x12,.keyplane.plugin.v1.StoreCertificatesRequest\x1a-.keyplane.plugin.v1.StoreCertificatesResponse\x12[\n" +
+	"\x0fGetCertificates\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a(.keyplane.plugin.v1.CertificatesResponse\x12d\n" +
+	"\x12DeleteCertificates\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a..keyplane.plugin.v1.DeleteCertificatesResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_keyplane_plugin_v1_backend_proto_rawDescOnce sync.Once
@@ -2070,46 +2269,50 @@ func file_keyplane_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_keyplane_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
-	(Hash)(0),                   // 0: keyplane.plugin.v1.Hash
-	(Interface)(0),              // 1: keyplane.plugin.v1.Interface
-	(Padding)(0),                // 2: keyplane.plugin.v1.Padding
-	(*OpenBackendRequest)(nil),  // 3: keyplane.plugin.v1.OpenBackendRequest
-	(*OpenBackendResponse)(nil), // 4: keyplane.plugin.v1.OpenBackendResponse
-	(*CapabilitiesRequest)(nil), // 5: keyplane.plugin.v1.CapabilitiesRequest
-	(*Capabilities)(nil),        // 6: keyplane.plugin.v1.Capabilities
-	(*Key)(nil),                 // 7: keyplane.plugin.v1.Key
-	(*KeyRequest)(nil),          // 8: keyplane.plugin.v1.KeyRequest
-	(*KeyResponse)(nil),         // 9: keyplane.plugin.v1.KeyResponse
-	(*GenerateKeyRequest)(nil),  // 10: keyplane.plugin.v1.GenerateKeyRequest
-	(*ListKeysRequest)(nil),     // 11: keyplane.plugin.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),    // 12: keyplane.plugin.v1.ListKeysResponse
-	(*DeleteKeyResponse)(nil),   // 13: keyplane.plugin.v1.DeleteKeyResponse
-	(*ImportKeyRequest)(nil),    // 14: keyplane.plugin.v1.ImportKeyRequest
-	(*SecretKey)(nil),           // 15: keyplane.plugin.v1.SecretKey
-	(*SignRequest)(nil),         // 16: keyplane.plugin.v1.SignRequest
-	(*SignResponse)(nil),        // 17: keyplane.plugin.v1.SignResponse
-	(*DecryptRequest)(nil),      // 18: keyplane.plugin.v1.DecryptRequest
-	(*DecryptResponse)(nil),     // 19: keyplane.plugin.v1.DecryptResponse
-	(*AEADInfo)(nil),            // 20: keyplane.plugin.v1.AEADInfo
-	(*AEADSealRequest)(nil),     // 21: keyplane.plugin.v1.AEADSealRequest
-	(*AEADSealResponse)(nil),    // 22: keyplane.plugin.v1.AEADSealResponse
-	(*AEADOpenRequest)(nil),     // 23: keyplane.plugin.v1.AEADOpenRequest
-	(*AEADOpenResponse)(nil),    // 24: keyplane.plugin.v1.AEADOpenResponse
-	(*FernetMACRequest)(nil),    // 25: keyplane.plugin.v1.FernetMACRequest
-	(*FernetMACResponse)(nil),   // 26: keyplane.plugin.v1.FernetMACResponse
-	(*FernetCBCRequest)(nil),    // 27: keyplane.plugin.v1.FernetCBCRequest
-	(*FernetCBCResponse)(nil),   // 28: keyplane.plugin.v1.FernetCBCResponse
-	(*OpenDirectRequest)(nil),   // 29: keyplane.plugin.v1.OpenDirectRequest
-	(*OpenDirectResponse)(nil),  // 30: keyplane.plugin.v1.OpenDirectResponse
-	(*PingRequest)(nil),         // 31: keyplane.plugin.v1.PingRequest
-	(*PingResponse)(nil),        // 32: keyplane.plugin.v1.PingResponse
-	nil,                         // 33: keyplane.plugin.v1.Capabilities.DetailsEntry
+	(Hash)(0),                          // 0: keyplane.plugin.v1.Hash
+	(Interface)(0),                     // 1: keyplane.plugin.v1.Interface
+	(Padding)(0),                       // 2: keyplane.plugin.v1.Padding
+	(*OpenBackendRequest)(nil),         // 3: keyplane.plugin.v1.OpenBackendRequest
+	(*OpenBackendResponse)(nil),        // 4: keyplane.plugin.v1.OpenBackendResponse
+	(*CapabilitiesRequest)(nil),        // 5: keyplane.plugin.v1.CapabilitiesRequest
+	(*Capabilities)(nil),               // 6: keyplane.plugin.v1.Capabilities
+	(*Key)(nil),                        // 7: keyplane.plugin.v1.Key
+	(*KeyRequest)(nil),                 // 8: keyplane.plugin.v1.KeyRequest
+	(*KeyResponse)(nil),                // 9: keyplane.plugin.v1.KeyResponse
+	(*GenerateKeyRequest)(nil),         // 10: keyplane.plugin.v1.GenerateKeyRequest
+	(*ListKeysRequest)(nil),            // 11: keyplane.plugin.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),           // 12: keyplane.plugin.v1.ListKeysResponse
+	(*DeleteKeyResponse)(nil),          // 13: keyplane.plugin.v1.DeleteKeyResponse
+	(*ImportKeyRequest)(nil),           // 14: keyplane.plugin.v1.ImportKeyRequest
+	(*SecretKey)(nil),                  // 15: keyplane.plugin.v1.SecretKey
+	(*SignRequest)(nil),                // 16: keyplane.plugin.v1.SignRequest
+	(*SignResponse)(nil),               // 17: keyplane.plugin.v1.SignResponse
+	(*DecryptRequest)(nil),             // 18: keyplane.plugin.v1.DecryptRequest
+	(*DecryptResponse)(nil),            // 19: keyplane.plugin.v1.DecryptResponse
+	(*AEADInfo)(nil),                   // 20: keyplane.plugin.v1.AEADInfo
+	(*AEADSealRequest)(nil),            // 21: keyplane.plugin.v1.AEADSealRequest
+	(*AEADSealResponse)(nil),           // 22: keyplane.plugin.v1.AEADSealResponse
+	(*AEADOpenRequest)(nil),            // 23: keyplane.plugin.v1.AEADOpenRequest
+	(*AEADOpenResponse)(nil),           // 24: keyplane.plugin.v1.AEADOpenResponse
+	(*FernetMACRequest)(nil),           // 25: keyplane.plugin.v1.FernetMACRequest
+	(*FernetMACResponse)(nil),          // 26: keyplane.plugin.v1.FernetMACResponse
+	(*FernetCBCRequest)(nil),           // 27: keyplane.plugin.v1.FernetCBCRequest
+	(*FernetCBCResponse)(nil),          // 28: keyplane.plugin.v1.FernetCBCResponse
+	(*OpenDirectRequest)(nil),          // 29: keyplane.plugin.v1.OpenDirectRequest
+	(*OpenDirectResponse)(nil),         // 30: keyplane.plugin.v1.OpenDirectResponse
+	(*PingRequest)(nil),                // 31: keyplane.plugin.v1.PingRequest
+	(*PingResponse)(nil),               // 32: keyplane.plugin.v1.PingResponse
+	(*StoreCertificatesRequest)(nil),   // 33: keyplane.plugin.v1.StoreCertificatesRequest
+	(*StoreCertificatesResponse)(nil),  // 34: keyplane.plugin.v1.StoreCertificatesResponse
+	(*CertificatesResponse)(nil),       // 35: keyplane.plugin.v1.CertificatesResponse
+	(*DeleteCertificatesResponse)(nil), // 36: keyplane.plugin.v1.DeleteCertificatesResponse
+	nil,                                // 37: keyplane.plugin.v1.Capabilities.DetailsEntry
 }
 var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	1,  // 0: keyplane.plugin.v1.OpenBackendResponse.interfaces:type_name -> keyplane.plugin.v1.Interface
-	33, // 1: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
+	37, // 1: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
 	7,  // 2: keyplane.plugin.v1.KeyResponse.key:type_name -> keyplane.plugin.v1.Key
 	7,  // 3: keyplane.plugin.v1.ListKeysResponse.keys:type_name -> keyplane.plugin.v1.Key
 	15, // 4: keyplane.plugin.v1.ImportKeyRequest.secret_key:type_name -> keyplane.plugin.v1.SecretKey
@@ -2138,28 +2341,34 @@ var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	27, // 27: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
 	29, // 28: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
 	31, // 29: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
-	4,  // 30: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	6,  // 31: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
-	9,  // 32: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 33: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
-	12, // 34: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
-	13, // 35: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
-	9,  // 36: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 37: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
-	17, // 38: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
-	9,  // 39: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
-	19, // 40: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
-	20, // 41: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
-	22, // 42: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
-	24, // 43: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
-	9,  // 44: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
-	26, // 45: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
-	28, // 46: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	28, // 47: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	30, // 48: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
-	32, // 49: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
-	30, // [30:50] is the sub-list for method output_type
-	10, // [10:30] is the sub-list for method input_type
+	33, // 30: keyplane.plugin.v1.Backend.StoreCertificates:input_type -> keyplane.plugin.v1.StoreCertificatesRequest
+	8,  // 31: keyplane.plugin.v1.Backend.GetCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	8,  // 32: keyplane.plugin.v1.Backend.DeleteCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	4,  // 33: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	6,  // 34: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
+	9,  // 35: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
+	9,  // 36: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
+	12, // 37: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
+	13, // 38: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
+	9,  // 39: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
+	9,  // 40: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
+	17, // 41: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
+	9,  // 42: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
+	19, // 43: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
+	20, // 44: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
+	22, // 45: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
+	24, // 46: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
+	9,  // 47: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
+	26, // 48: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
+	28, // 49: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	28, // 50: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	30, // 51: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
+	32, // 52: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
+	34, // 53: keyplane.plugin.v1.Backend.StoreCertificates:output_type -> keyplane.plugin.v1.StoreCertificatesResponse
+	35, // 54: keyplane.plugin.v1.Backend.GetCertificates:output_type -> keyplane.plugin.v1.CertificatesResponse
+	36, // 55: keyplane.plugin.v1.Backend.DeleteCertificates:output_type -> keyplane.plugin.v1.DeleteCertificatesResponse
+	33, // [33:56] is the sub-list for method output_type
+	10, // [10:33] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -2180,7 +2389,7 @@ func file_keyplane_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_keyplane_plugin_v1_backend_proto_rawDesc), len(file_keyplane_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   31,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

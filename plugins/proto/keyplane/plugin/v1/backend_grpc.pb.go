@@ -45,26 +45,29 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Backend_OpenBackend_FullMethodName      = "/keyplane.plugin.v1.Backend/OpenBackend"
-	Backend_GetCapabilities_FullMethodName  = "/keyplane.plugin.v1.Backend/GetCapabilities"
-	Backend_GenerateKey_FullMethodName      = "/keyplane.plugin.v1.Backend/GenerateKey"
-	Backend_GetKey_FullMethodName           = "/keyplane.plugin.v1.Backend/GetKey"
-	Backend_ListKeys_FullMethodName         = "/keyplane.plugin.v1.Backend/ListKeys"
-	Backend_DeleteKey_FullMethodName        = "/keyplane.plugin.v1.Backend/DeleteKey"
-	Backend_ImportKey_FullMethodName        = "/keyplane.plugin.v1.Backend/ImportKey"
-	Backend_GetSigner_FullMethodName        = "/keyplane.plugin.v1.Backend/GetSigner"
-	Backend_Sign_FullMethodName             = "/keyplane.plugin.v1.Backend/Sign"
-	Backend_GetDecrypter_FullMethodName     = "/keyplane.plugin.v1.Backend/GetDecrypter"
-	Backend_Decrypt_FullMethodName          = "/keyplane.plugin.v1.Backend/Decrypt"
-	Backend_GetAEAD_FullMethodName          = "/keyplane.plugin.v1.Backend/GetAEAD"
-	Backend_AEADSeal_FullMethodName         = "/keyplane.plugin.v1.Backend/AEADSeal"
-	Backend_AEADOpen_FullMethodName         = "/keyplane.plugin.v1.Backend/AEADOpen"
-	Backend_GetFernet_FullMethodName        = "/keyplane.plugin.v1.Backend/GetFernet"
-	Backend_FernetMAC_FullMethodName        = "/keyplane.plugin.v1.Backend/FernetMAC"
-	Backend_FernetEncryptCBC_FullMethodName = "/keyplane.plugin.v1.Backend/FernetEncryptCBC"
-	Backend_FernetDecryptCBC_FullMethodName = "/keyplane.plugin.v1.Backend/FernetDecryptCBC"
-	Backend_OpenDirect_FullMethodName       = "/keyplane.plugin.v1.Backend/OpenDirect"
-	Backend_Ping_FullMethodName             = "/keyplane.plugin.v1.Backend/Ping"
+	Backend_OpenBackend_FullMethodName        = "/keyplane.plugin.v1.Backend/OpenBackend"
+	Backend_GetCapabilities_FullMethodName    = "/keyplane.plugin.v1.Backend/GetCapabilities"
+	Backend_GenerateKey_FullMethodName        = "/keyplane.plugin.v1.Backend/GenerateKey"
+	Backend_GetKey_FullMethodName             = "/keyplane.plugin.v1.Backend/GetKey"
+	Backend_ListKeys_FullMethodName           = "/keyplane.plugin.v1.Backend/ListKeys"
+	Backend_DeleteKey_FullMethodName          = "/keyplane.plugin.v1.Backend/DeleteKey"
+	Backend_ImportKey_FullMethodName          = "/keyplane.plugin.v1.Backend/ImportKey"
+	Backend_GetSigner_FullMethodName          = "/keyplane.plugin.v1.Backend/GetSigner"
+	Backend_Sign_FullMethodName               = "/keyplane.plugin.v1.Backend/Sign"
+	Backend_GetDecrypter_FullMethodName       = "/keyplane.plugin.v1.Backend/GetDecrypter"
+	Backend_Decrypt_FullMethodName            = "/keyplane.plugin.v1.Backend/Decrypt"
+	Backend_GetAEAD_FullMethodName            = "/keyplane.plugin.v1.Backend/GetAEAD"
+	Backend_AEADSeal_FullMethodName           = "/keyplane.plugin.v1.Backend/AEADSeal"
+	Backend_AEADOpen_FullMethodName           = "/keyplane.plugin.v1.Backend/AEADOpen"
+	Backend_GetFernet_FullMethodName          = "/keyplane.plugin.v1.Backend/GetFernet"
+	Backend_FernetMAC_FullMethodName          = "/keyplane.plugin.v1.Backend/FernetMAC"
+	Backend_FernetEncryptCBC_FullMethodName   = "/keyplane.plugin.v1.Backend/FernetEncryptCBC"
+	Backend_FernetDecryptCBC_FullMethodName   = "/keyplane.plugin.v1.Backend/FernetDecryptCBC"
+	Backend_OpenDirect_FullMethodName         = "/keyplane.plugin.v1.Backend/OpenDirect"
+	Backend_Ping_FullMethodName               = "/keyplane.plugin.v1.Backend/Ping"
+	Backend_StoreCertificates_FullMethodName  = "/keyplane.plugin.v1.Backend/StoreCertificates"
+	Backend_GetCertificates_FullMethodName    = "/keyplane.plugin.v1.Backend/GetCertificates"
+	Backend_DeleteCertificates_FullMethodName = "/keyplane.plugin.v1.Backend/DeleteCertificates"
 )
 
 // BackendClient is the client API for Backend service.
@@ -117,6 +120,14 @@ type BackendClient interface {
 	// child that answers late, answers UNAVAILABLE, or does not answer; an
 	// older plugin's UNIMPLEMENTED answer counts as alive.
 	Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingResponse, error)
+	// Certificates stored with keys (backend.CertificateStore; a plugin
+	// reports INTERFACE_CERTIFICATES when its backend has them).
+	// StoreCertificates replaces the key's chain; GetCertificates returns
+	// it, leaf first, empty when the key has none; DeleteCertificates
+	// removes it.
+	StoreCertificates(ctx context.Context, in *StoreCertificatesRequest, opts ...grpc.CallOption) (*StoreCertificatesResponse, error)
+	GetCertificates(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*CertificatesResponse, error)
+	DeleteCertificates(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*DeleteCertificatesResponse, error)
 }
 
 type backendClient struct {
@@ -327,6 +338,36 @@ func (c *backendClient) Ping(ctx context.Context, in *PingRequest, opts ...grpc.
 	return out, nil
 }
 
+func (c *backendClient) StoreCertificates(ctx context.Context, in *StoreCertificatesRequest, opts ...grpc.CallOption) (*StoreCertificatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StoreCertificatesResponse)
+	err := c.cc.Invoke(ctx, Backend_StoreCertificates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) GetCertificates(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*CertificatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CertificatesResponse)
+	err := c.cc.Invoke(ctx, Backend_GetCertificates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) DeleteCertificates(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*DeleteCertificatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCertificatesResponse)
+	err := c.cc.Invoke(ctx, Backend_DeleteCertificates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BackendServer is the server API for Backend service.
 // All implementations must embed UnimplementedBackendServer
 // for forward compatibility.
@@ -377,6 +418,14 @@ type BackendServer interface {
 	// child that answers late, answers UNAVAILABLE, or does not answer; an
 	// older plugin's UNIMPLEMENTED answer counts as alive.
 	Ping(context.Context, *PingRequest) (*PingResponse, error)
+	// Certificates stored with keys (backend.CertificateStore; a plugin
+	// reports INTERFACE_CERTIFICATES when its backend has them).
+	// StoreCertificates replaces the key's chain; GetCertificates returns
+	// it, leaf first, empty when the key has none; DeleteCertificates
+	// removes it.
+	StoreCertificates(context.Context, *StoreCertificatesRequest) (*StoreCertificatesResponse, error)
+	GetCertificates(context.Context, *KeyRequest) (*CertificatesResponse, error)
+	DeleteCertificates(context.Context, *KeyRequest) (*DeleteCertificatesResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
 
@@ -446,6 +495,15 @@ func (UnimplementedBackendServer) OpenDirect(context.Context, *OpenDirectRequest
 }
 func (UnimplementedBackendServer) Ping(context.Context, *PingRequest) (*PingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Ping not implemented")
+}
+func (UnimplementedBackendServer) StoreCertificates(context.Context, *StoreCertificatesRequest) (*StoreCertificatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StoreCertificates not implemented")
+}
+func (UnimplementedBackendServer) GetCertificates(context.Context, *KeyRequest) (*CertificatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCertificates not implemented")
+}
+func (UnimplementedBackendServer) DeleteCertificates(context.Context, *KeyRequest) (*DeleteCertificatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCertificates not implemented")
 }
 func (UnimplementedBackendServer) mustEmbedUnimplementedBackendServer() {}
 func (UnimplementedBackendServer) testEmbeddedByValue()                 {}
@@ -828,6 +886,60 @@ func _Backend_Ping_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_StoreCertificates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StoreCertificatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).StoreCertificates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_StoreCertificates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).StoreCertificates(ctx, req.(*StoreCertificatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_GetCertificates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).GetCertificates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_GetCertificates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).GetCertificates(ctx, req.(*KeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_DeleteCertificates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).DeleteCertificates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_DeleteCertificates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).DeleteCertificates(ctx, req.(*KeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Backend_ServiceDesc is the grpc.ServiceDesc for Backend service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -914,6 +1026,18 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Ping",
 			Handler:    _Backend_Ping_Handler,
+		},
+		{
+			MethodName: "StoreCertificates",
+			Handler:    _Backend_StoreCertificates_Handler,
+		},
+		{
+			MethodName: "GetCertificates",
+			Handler:    _Backend_GetCertificates_Handler,
+		},
+		{
+			MethodName: "DeleteCertificates",
+			Handler:    _Backend_DeleteCertificates_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
