@@ -166,6 +166,12 @@ func (s *suite) runAll(r runner) error {
 	r.run("import/duplicate-label", s.checkImportDuplicate)
 	r.run("import/bad-input", s.checkImportBadInput)
 
+	// Certificates stored with keys (certs.go).
+	r.run("certs/round-trip", s.checkCertsRoundTrip)
+	r.run("certs/bad-input", s.checkCertsBadInput)
+	r.run("certs/tls", s.checkCertsTLS)
+	r.run("certs/delete", s.checkCertsDelete)
+
 	// Errors.
 	r.run("errors/not-found", s.checkNotFound)
 	r.run("errors/duplicate-label", s.checkDuplicateLabel)
