@@ -113,6 +113,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newExportCmd(c),
 		newCSRCmd(c),
 		newSelfsignCmd(c),
+		newCertCmd(c),
 		newConformanceCmd(c),
 		newBenchCmd(c),
 		newBackendsCmd(c),
