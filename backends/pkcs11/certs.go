@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"slices"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/miekg/pkcs11"
@@ -84,7 +85,10 @@ func certTemplate(k *keyObject, c *x509.Certificate, i int, category bool) ([]*p
 // backend.CertificateStore), as one CKO_CERTIFICATE object per
 // certificate with the key's CKA_ID. The new objects are made first and
 // the key's earlier certificate objects destroyed after, so a failure
-// leaves the old chain in place (and destroys what it made).
+// leaves the old chain in place (and destroys what it made) — except on
+// a token that refuses the new leaf while the old one has its label (NSS
+// softokn: CKR_ATTRIBUTE_VALUE_INVALID), where the old objects are
+// destroyed first and a failure then leaves the key with none.
 func (b *Backend) StoreCertificates(ctx context.Context, ref string, chain []*x509.Certificate) error {
 	if err := b.checkOpen(); err != nil {
 		return err
@@ -101,33 +105,24 @@ func (b *Backend) StoreCertificates(ctx context.Context, ref string, chain []*x5
 		if err != nil {
 			return err
 		}
-		var made []pkcs11.ObjectHandle
-		undo := func() {
-			for _, h := range made {
-				_ = b.p.DestroyObject(s.h, h)
+		made, err := b.createCerts(s, k, chain)
+		if err != nil && len(old) > 0 && codeOf(err) == pkcs11.CKR_ATTRIBUTE_VALUE_INVALID {
+			// NSS softokn refuses a certificate whose CKA_LABEL (its
+			// nickname) a certificate of another subject has: the old
+			// leaf's. There the old chain goes first.
+			if derr := b.destroyObjects(s, old); derr != nil {
+				return derr
 			}
+			old = nil
+			made, err = b.createCerts(s, k, chain)
 		}
-		category := true
-		for i, c := range chain {
-			t, err := certTemplate(k, c, i, category)
-			if err != nil {
-				undo()
-				return err
-			}
-			h, err := b.p.CreateObject(s.h, t)
-			if category && refusesAttribute(codeOf(ckErr("C_CreateObject", err))) {
-				// A token without CKA_CERTIFICATE_CATEGORY: the
-				// category is a hint for other tools, not needed here.
-				category = false
-				t, _ = certTemplate(k, c, i, false)
-				h, err = b.p.CreateObject(s.h, t)
-			}
-			if err != nil {
-				undo()
-				return fmt.Errorf("certificate %d (subject %q): %w", i+1, c.Subject, ckErr("C_CreateObject", err))
-			}
-			made = append(made, h)
+		if err != nil {
+			return err
 		}
+		// A token that keeps one object per certificate (NSS softokn)
+		// may hand back an existing object for a certificate stored
+		// before: that one stays.
+		old = slices.DeleteFunc(old, func(h pkcs11.ObjectHandle) bool { return slices.Contains(made, h) })
 		for n, h := range old {
 			if err := b.p.DestroyObject(s.h, h); err != nil {
 				return fmt.Errorf("the new chain is stored, but %d of the %d certificate objects stored before are still there (store again to remove them): %w",
@@ -138,6 +133,49 @@ func (b *Backend) StoreCertificates(ctx context.Context, ref string, chain []*x5
 	})
 	if err != nil {
 		return fmt.Errorf("pkcs11: store certificates of %s: %w", ref, err)
+	}
+	return nil
+}
+
+// createCerts makes the certificate objects of chain for k; on a failure
+// it destroys those it made.
+func (b *Backend) createCerts(s *session, k *keyObject, chain []*x509.Certificate) ([]pkcs11.ObjectHandle, error) {
+	var made []pkcs11.ObjectHandle
+	undo := func() {
+		for _, h := range made {
+			_ = b.p.DestroyObject(s.h, h)
+		}
+	}
+	category := true
+	for i, c := range chain {
+		t, err := certTemplate(k, c, i, category)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		h, err := b.p.CreateObject(s.h, t)
+		if category && refusesAttribute(codeOf(err)) {
+			// A token without CKA_CERTIFICATE_CATEGORY: the category
+			// is a hint for other tools, not needed here.
+			category = false
+			t, _ = certTemplate(k, c, i, false)
+			h, err = b.p.CreateObject(s.h, t)
+		}
+		if err != nil {
+			undo()
+			return nil, fmt.Errorf("certificate %d (subject %q): %w", i+1, c.Subject, ckErr("C_CreateObject", err))
+		}
+		made = append(made, h)
+	}
+	return made, nil
+}
+
+// destroyObjects destroys objects, stopping at the first failure.
+func (b *Backend) destroyObjects(s *session, hs []pkcs11.ObjectHandle) error {
+	for _, h := range hs {
+		if err := b.p.DestroyObject(s.h, h); err != nil {
+			return ckErr("C_DestroyObject", err)
+		}
 	}
 	return nil
 }
