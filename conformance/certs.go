@@ -107,7 +107,8 @@ func sameChain(got, want []*x509.Certificate) string {
 
 // checkCertsRoundTrip: a key starts with no certificates; a chain (leaf,
 // intermediate, root) stored with it reads back the same, in order; a
-// second chain replaces the first; the chain is found by label and by ID.
+// second chain replaces the first, and storing it again changes nothing;
+// the chain is found by label and by ID.
 func (s *suite) checkCertsRoundTrip(t tb) {
 	cs := s.certStore(t)
 	sk := s.certKey(t)
@@ -155,6 +156,17 @@ func (s *suite) checkCertsRoundTrip(t tb) {
 	}
 	if d := sameChain(got, chain2); d != "" {
 		t.Errorf("Certificates(%q) after storing a second chain (it replaces the first): %s", sk.label, d)
+	}
+	// The same chain again (cert import of the same file twice).
+	if err := cs.StoreCertificates(ctx, sk.label, chain2); err != nil {
+		t.Fatalf("StoreCertificates(%q) of the chain already stored: %v", sk.label, err)
+	}
+	got, err = cs.Certificates(ctx, sk.label)
+	if err != nil {
+		t.Fatalf("Certificates(%q): %v", sk.label, err)
+	}
+	if d := sameChain(got, chain2); d != "" {
+		t.Errorf("Certificates(%q) after storing the same chain twice: %s", sk.label, d)
 	}
 }
 

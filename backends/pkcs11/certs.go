@@ -86,9 +86,11 @@ func certTemplate(k *keyObject, c *x509.Certificate, i int, category bool) ([]*p
 // certificate with the key's CKA_ID. The new objects are made first and
 // the key's earlier certificate objects destroyed after, so a failure
 // leaves the old chain in place (and destroys what it made) — except on
-// a token that refuses the new leaf while the old one has its label (NSS
-// softokn: CKR_ATTRIBUTE_VALUE_INVALID), where the old objects are
-// destroyed first and a failure then leaves the key with none.
+// a token that refuses a new certificate while the old ones are there
+// (NSS softokn: CKR_ATTRIBUTE_VALUE_INVALID for a label that a
+// certificate of another subject has, CKR_GENERAL_ERROR for a
+// certificate it already holds), where the old objects are destroyed
+// first and a failure then leaves the key with none.
 func (b *Backend) StoreCertificates(ctx context.Context, ref string, chain []*x509.Certificate) error {
 	if err := b.checkOpen(); err != nil {
 		return err
@@ -106,10 +108,12 @@ func (b *Backend) StoreCertificates(ctx context.Context, ref string, chain []*x5
 			return err
 		}
 		made, err := b.createCerts(s, k, chain)
-		if err != nil && len(old) > 0 && codeOf(err) == pkcs11.CKR_ATTRIBUTE_VALUE_INVALID {
+		if c := codeOf(err); len(old) > 0 && (c == pkcs11.CKR_ATTRIBUTE_VALUE_INVALID || c == pkcs11.CKR_GENERAL_ERROR) {
 			// NSS softokn refuses a certificate whose CKA_LABEL (its
-			// nickname) a certificate of another subject has: the old
-			// leaf's. There the old chain goes first.
+			// nickname) a certificate of another subject has — the old
+			// leaf's — with CKR_ATTRIBUTE_VALUE_INVALID, and a
+			// certificate it holds already with CKR_GENERAL_ERROR.
+			// There the old chain goes first.
 			if derr := b.destroyObjects(s, old); derr != nil {
 				return derr
 			}
