@@ -87,6 +87,16 @@
 // wraps software keys for it in memory. docs/backends/pkcs11.md, "Key
 // wrapping", has the mechanisms and what each token does.
 //
+// # Certificates
+//
+// The backend is a backend.CertificateStore: a key pair's X.509 chain is
+// kept as CKO_CERTIFICATE objects (CKC_X_509, public token objects) with
+// the key's CKA_ID, the leaf labelled like the key and the others
+// "<label> CA <n>", so that pkcs11-tool and OpenSC see them with the key;
+// certificates other tools wrote with the key's CKA_ID are found too, and
+// ordered by issuer links on reading (see [Backend.Certificates]).
+// DeleteKey destroys a key's certificate objects with it.
+//
 // # OAEP fallback
 //
 // Some tokens (SoftHSM2 2.6.1) decrypt CKM_RSA_PKCS_OAEP only with SHA-1
@@ -160,6 +170,8 @@
 // A build without cgo, or with the nopkcs11 build tag, has the same
 // exported API and registers the same "pkcs11" opener, but Open, Discover
 // and the Backend methods fail with [ErrNoCgo] (which wraps
-// backend.ErrUnsupported); URI parsing and the module search on disk work. Keys are found by label or CKA_ID; certificates
-// and data objects are ignored.
+// backend.ErrUnsupported); URI parsing and the module search on disk work. Keys are found by label or CKA_ID; data
+// objects are ignored. On NSS softokn, storing a chain while another is
+// stored destroys the old one first (see [Backend.StoreCertificates]),
+// and one intermediate cannot be stored under two keys.
 package pkcs11

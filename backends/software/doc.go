@@ -13,7 +13,8 @@
 //
 // The keystore implements backend.Backend and the optional
 // backend.AEADBackend (aes-256 keys, AES-256-GCM), backend.FernetBackend
-// (fernet keys), backend.Importer and backend.Exporter.
+// (fernet keys), backend.Importer, backend.Exporter and
+// backend.CertificateStore (a PEM chain next to the key, <id>.chain.pem).
 //
 // # Concurrency
 //
