@@ -30,11 +30,11 @@ type CertificateStore interface {
 	StoreCertificates(ctx context.Context, ref string, chain []*x509.Certificate) error
 	// Certificates returns the chain stored with the key, leaf first. A
 	// key without certificates has an empty chain and no error; an
-	// unknown ref is ErrNotFound.
+	// unknown ref is ErrNotFound, a secret key ErrUnsupported.
 	Certificates(ctx context.Context, ref string) ([]*x509.Certificate, error)
 	// DeleteCertificates removes every certificate stored with the key.
 	// A key without certificates is no error; an unknown ref is
-	// ErrNotFound.
+	// ErrNotFound, a secret key ErrUnsupported.
 	DeleteCertificates(ctx context.Context, ref string) error
 }
 

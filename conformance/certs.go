@@ -226,6 +226,8 @@ func (s *suite) checkCertsBadInput(t tb) {
 	if sec := s.firstKey(func(a backend.Algorithm) bool { return !a.Asymmetric() }); sec != nil {
 		err := cs.StoreCertificates(ctx, sec.label, good)
 		wantErr(t, err, "StoreCertificates with a secret key ("+string(sec.alg)+")", backend.ErrUnsupported, backend.ErrInvalidInput)
+		_, err = cs.Certificates(ctx, sec.label)
+		wantErr(t, err, "Certificates of a secret key ("+string(sec.alg)+")", backend.ErrUnsupported)
 	}
 }
 

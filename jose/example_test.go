@@ -9,7 +9,11 @@ import (
 	"github.com/keyplane/keyplane/jose"
 )
 
-// Sign a JWT with a backend key and check it.
+// Sign a JWT with a backend key and check it. The backend here is a
+// software keystore in memory; for an issuer key in an HSM only the URI
+// changes (and the pkcs11 backend is imported):
+//
+//	pkcs11:token=issuer?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin
 func Example() {
 	ctx := context.Background()
 	b, err := backend.Open(ctx, "software:memory") // or a pkcs11: URI

@@ -15,7 +15,11 @@ import (
 )
 
 // Serve a backend's keys on a socket that ssh (SSH_AUTH_SOCK or
-// -o IdentityAgent=) uses; here a Go agent client lists and signs.
+// -o IdentityAgent=) uses; here a Go agent client lists and signs. The
+// backend here is a software keystore in memory; for keys in a token only
+// the URI changes (and the pkcs11 backend is imported):
+//
+//	pkcs11:token=ssh?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin
 func Example() {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -29,8 +29,8 @@ func (ks *Keystore) StoreCertificates(ctx context.Context, ref string, chain []*
 	if err != nil {
 		return err
 	}
-	if !e.meta.Algorithm.Asymmetric() {
-		return fmt.Errorf("software: key %q is a %s secret key: certificates are for asymmetric keys: %w", e.meta.Label, e.meta.Algorithm, backend.ErrUnsupported)
+	if err := noCerts(e); err != nil {
+		return err
 	}
 	if err := backend.CheckCertificateChain(e.meta.Public, chain); err != nil {
 		return fmt.Errorf("software: key %q: %w", e.meta.Label, err)
@@ -54,6 +54,9 @@ func (ks *Keystore) StoreCertificates(ctx context.Context, ref string, chain []*
 func (ks *Keystore) Certificates(ctx context.Context, ref string) ([]*x509.Certificate, error) {
 	e, err := ks.find(ctx, ref)
 	if err != nil {
+		return nil, err
+	}
+	if err := noCerts(e); err != nil {
 		return nil, err
 	}
 	var data []byte
@@ -86,6 +89,9 @@ func (ks *Keystore) DeleteCertificates(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
+	if err := noCerts(e); err != nil {
+		return err
+	}
 	switch st := ks.st.(type) {
 	case *dirStore:
 		return st.locked(ctx, func() error {
@@ -101,6 +107,14 @@ func (ks *Keystore) DeleteCertificates(ctx context.Context, ref string) error {
 		e.mu.Unlock()
 		return nil
 	}
+}
+
+// noCerts refuses a secret key: certificates are for key pairs.
+func noCerts(e *keyEntry) error {
+	if e.meta.Algorithm.Asymmetric() {
+		return nil
+	}
+	return fmt.Errorf("software: key %q is a %s secret key: certificates are for key pairs: %w", e.meta.Label, e.meta.Algorithm, backend.ErrUnsupported)
 }
 
 // storeCerts writes the chain file, under the lock, of a key that still
