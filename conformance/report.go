@@ -82,6 +82,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  import\t%s\n", yesNo(c.Import))
 		fmt.Fprintf(tw, "  export\t%s\n", yesNo(c.Export))
 		fmt.Fprintf(tw, "  persistent\t%s\n", yesNo(c.Persistent))
+		fmt.Fprintf(tw, "  certificates\t%s\n", yesNo(c.Certificates))
 		if c.PKCS1v15ImplicitRejection {
 			fmt.Fprintf(tw, "  pkcs1v15 bad padding\tsynthetic plaintext (implicit rejection)\n")
 		}
