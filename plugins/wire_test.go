@@ -37,10 +37,12 @@ var wireSamples = map[string]proto.Message{
 		CreatedUnixNano: 1700000000000000000, Uri: "pkcs11:id=%de%ad"},
 	"capabilities": &pb.Capabilities{Backend: "software", Algorithms: []string{"ec-p256"}, Operations: []string{"ecdsa-sha256"},
 		Import: true, Persistent: true, Notes: []string{"n"}, Details: map[string]string{"a": "b"}},
-	"aead-seal-request":    &pb.AEADSealRequest{Ref: "id:02", Plaintext: []byte("p"), AdditionalData: []byte("ad")},
-	"fernet-cbc-request":   &pb.FernetCBCRequest{Ref: "id:03", Iv: make([]byte, 16), Data: []byte("d")},
-	"open-direct-request":  &pb.OpenDirectRequest{Version: 1, Dir: "/tmp/keyplane-plugin-1", ClientCertificate: []byte{0x30, 0x02}},
-	"open-direct-response": &pb.OpenDirectResponse{Version: 1, Socket: "/tmp/keyplane-plugin-1/direct.sock", ServerCertificate: []byte{0x30, 0x03}},
+	"aead-seal-request":          &pb.AEADSealRequest{Ref: "id:02", Plaintext: []byte("p"), AdditionalData: []byte("ad")},
+	"fernet-cbc-request":         &pb.FernetCBCRequest{Ref: "id:03", Iv: make([]byte, 16), Data: []byte("d")},
+	"open-direct-request":        &pb.OpenDirectRequest{Version: 1, Dir: "/tmp/keyplane-plugin-1", ClientCertificate: []byte{0x30, 0x02}},
+	"store-certificates-request": &pb.StoreCertificatesRequest{Ref: "id:04", Certificates: [][]byte{{0x30, 0x04}, {0x30, 0x05}}},
+	"certificates-response":      &pb.CertificatesResponse{Certificates: [][]byte{{0x30, 0x06}}},
+	"open-direct-response":       &pb.OpenDirectResponse{Version: 1, Socket: "/tmp/keyplane-plugin-1/direct.sock", ServerCertificate: []byte{0x30, 0x03}},
 }
 
 // TestWireForm pins the encoding of sample messages: a change here breaks
