@@ -75,6 +75,7 @@ func (p *Plugin) Capabilities(ctx context.Context) (*backend.Capabilities, error
 	inner := caps.Backend
 	caps.Backend = p.h.t.scheme
 	caps.Export = false
+	caps.Certificates = caps.Certificates && p.hasCerts() == nil // certs.go
 	caps.Notes = append(caps.Notes, fmt.Sprintf("runs out of process in %s (backend %q); keys are not exported across the plugin boundary", p.h.t.exe, inner))
 	return caps, nil
 }

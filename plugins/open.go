@@ -27,8 +27,10 @@ func openDefault(ctx context.Context, uri string) (backend.Backend, error) {
 // "plugin+" schemes. It starts the process now, so that a missing
 // executable, a wrong checksum or a backend URI the plugin refuses is an
 // error here; the returned value implements the optional interfaces
-// (AEADBackend, FernetBackend, Importer, CertificateStore) that the
-// plugin's backend reports.
+// (AEADBackend, FernetBackend, Importer) that the plugin's backend
+// reports, and always the extension interfaces of docs/decisions.md
+// ("Wrappers and the extension interfaces"): CertificateStore, whose
+// methods answer ErrUnsupported when the plugin's backend has none.
 func Open(ctx context.Context, uri string, opts Options) (backend.Backend, error) {
 	if err := checkForwardEnv(opts.ForwardEnv); err != nil {
 		return nil, err
@@ -70,9 +72,6 @@ func withInterfaces(p *Plugin, ifaces []pb.Interface) backend.Backend {
 	a := slices.Contains(ifaces, pb.Interface_INTERFACE_AEAD)
 	f := slices.Contains(ifaces, pb.Interface_INTERFACE_FERNET)
 	i := slices.Contains(ifaces, pb.Interface_INTERFACE_IMPORT)
-	if slices.Contains(ifaces, pb.Interface_INTERFACE_CERTIFICATES) {
-		return withCertificates(p, a, f, i) // certs.go
-	}
 	switch {
 	case a && f && i:
 		return struct {

@@ -109,7 +109,11 @@ func (s *server) GetCapabilities(ctx context.Context, _ *pb.CapabilitiesRequest)
 	if c == nil {
 		return nil, toStatus(fmt.Errorf("backend reported no capabilities: %w", backend.ErrUnavailable))
 	}
-	return capsToWire(c), nil
+	w := capsToWire(c)
+	if _, ok := b.(backend.CertificateStore); !ok {
+		w.Certificates = false // a wrapper passing on its inner backend's report
+	}
+	return w, nil
 }
 
 func (s *server) GenerateKey(ctx context.Context, req *pb.GenerateKeyRequest) (*pb.KeyResponse, error) {
