@@ -118,6 +118,7 @@ and nothing is stored.`,
 			if err != nil {
 				return err
 			}
+			defer clear(data) // a key pasted into the file by mistake
 			return c.withBackend(ctx, func(b backend.Backend) error {
 				cs, err := c.certStore(ctx, b)
 				if err != nil {
