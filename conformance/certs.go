@@ -372,3 +372,43 @@ func (s *suite) checkCertsDelete(t tb) {
 		t.Errorf("Key(%q) after DeleteCertificates: %v (the key must stay)", sk.label, err)
 	}
 }
+
+// checkCertsBeforeReopen stores a chain for certs/after-reopen.
+func (s *suite) checkCertsBeforeReopen(t tb) {
+	cs := s.certStore(t)
+	sk := s.certKey(t)
+	ca, err := newTestCA("reopen")
+	if err != nil {
+		t.Fatalf("making a CA: %v", err)
+	}
+	leaf, err := ca.leaf(sk.key.Public, "persistent")
+	if err != nil {
+		t.Fatalf("issuing a certificate: %v", err)
+	}
+	if err := cs.StoreCertificates(t.Context(), sk.label, []*x509.Certificate{leaf, ca.inter}); err != nil {
+		t.Fatalf("StoreCertificates(%q): %v", sk.label, err)
+	}
+	s.certsBeforeReopen = [][]byte{leaf.Raw, ca.inter.Raw}
+}
+
+// checkCertsAfterReopen: the chain stored before close and open is there,
+// leaf first.
+func (s *suite) checkCertsAfterReopen(t tb) {
+	cs := s.certStore(t)
+	sk := s.certKey(t)
+	if s.certsBeforeReopen == nil {
+		t.Skipf("certs/before-reopen stored no chain")
+	}
+	got, err := cs.Certificates(t.Context(), sk.label)
+	if err != nil {
+		t.Fatalf("Certificates(%q) after reopening: %v", sk.label, err)
+	}
+	if len(got) != len(s.certsBeforeReopen) {
+		t.Fatalf("Certificates(%q) after reopening: %d certificates, want the %d stored before", sk.label, len(got), len(s.certsBeforeReopen))
+	}
+	for i, der := range s.certsBeforeReopen {
+		if !bytes.Equal(got[i].Raw, der) {
+			t.Errorf("Certificates(%q) after reopening: certificate %d is not the one stored before", sk.label, i+1)
+		}
+	}
+}

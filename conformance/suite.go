@@ -25,6 +25,8 @@ type suite struct {
 	algs []backend.Algorithm
 	// keys are the keys made by generate/<alg>, by algorithm.
 	keys map[backend.Algorithm]*suiteKey
+	// certsBeforeReopen is the chain (DER) certs/before-reopen stored.
+	certsBeforeReopen [][]byte
 }
 
 // suiteKey is a key the suite generated, with what it did with it before a
@@ -192,10 +194,12 @@ func (s *suite) runAll(r runner) error {
 
 	// Close and open again.
 	if s.cfg.Reopen {
+		r.run("certs/before-reopen", s.checkCertsBeforeReopen)
 		s.reopen(r)
 		if s.backend() == nil {
 			return nil
 		}
+		r.run("certs/after-reopen", s.checkCertsAfterReopen)
 	}
 
 	// Delete, clean up, close.
