@@ -258,10 +258,5 @@ func (b *Backend) destroyCerts(s *session, k *keyObject) error {
 	if err != nil {
 		return err
 	}
-	for _, h := range hs {
-		if err := b.p.DestroyObject(s.h, h); err != nil {
-			return ckErr("C_DestroyObject", err)
-		}
-	}
-	return nil
+	return b.destroyObjects(s, hs)
 }
