@@ -139,9 +139,25 @@ func TestExtensionsUnsupported(t *testing.T) {
 	if err := kv.DeleteVersion(ctx, "k", 1); !errors.Is(err, backend.ErrUnsupported) {
 		t.Errorf("DeleteVersion: %v, want ErrUnsupported", err)
 	}
+	cs := b.(backend.CertificateStore)
+	if err := cs.StoreCertificates(ctx, "k", nil); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("StoreCertificates: %v, want ErrUnsupported", err)
+	}
+	if _, err := cs.Certificates(ctx, "k"); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("Certificates: %v, want ErrUnsupported", err)
+	}
+	if err := cs.DeleteCertificates(ctx, "k"); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("DeleteCertificates: %v, want ErrUnsupported", err)
+	}
+	if _, err := b.(backend.KeyWrapper).WrapKey(ctx, "k", "w", backend.WrapAESKeyWrapPad); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("WrapKey: %v, want ErrUnsupported", err)
+	}
+	if _, err := b.(backend.KeyUnwrapper).UnwrapKey(ctx, &backend.WrappedKey{Mechanism: backend.WrapAESKeyWrapPad}, "w", "k"); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("UnwrapKey: %v, want ErrUnsupported", err)
+	}
 	recs := h.records(t)
-	if len(recs) != 6 {
-		t.Fatalf("%d audit records, want 6:\n%s", len(recs), h.logText())
+	if len(recs) != 11 {
+		t.Fatalf("%d audit records, want 11:\n%s", len(recs), h.logText())
 	}
 	for i, r := range recs {
 		if r["outcome"] != "unsupported" {
