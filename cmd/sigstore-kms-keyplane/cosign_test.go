@@ -4,10 +4,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -45,11 +47,7 @@ func newCosignRun(t *testing.T) *cosignRun {
 	if err := os.Symlink(exe, filepath.Join(c.bin, "sigstore-kms-keyplane")); err != nil {
 		t.Fatal(err)
 	}
-	goCmd := testenv.Command(t, "go", "golang")
-	c.keyplane = filepath.Join(c.bin, "keyplane")
-	if out, err := exec.Command(goCmd, "build", "-o", c.keyplane, "github.com/keyplane/keyplane/cmd/keyplane").CombinedOutput(); err != nil {
-		t.Fatalf("building the keyplane CLI: %v\n%s", err, out)
-	}
+	c.keyplane = keyplaneCLI(t)
 	for _, d := range []string{"home", "tuf"} {
 		if err := os.Mkdir(filepath.Join(c.dir, d), 0o700); err != nil {
 			t.Fatal(err)
@@ -59,6 +57,32 @@ func newCosignRun(t *testing.T) *cosignRun {
 	c.write("trusted-root.json", `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`+"\n")
 	return c
 }
+
+// keyplaneCLI builds the keyplane CLI once for the test binary (in
+// testTools, removed by TestMain) and returns its path.
+func keyplaneCLI(t *testing.T) string {
+	t.Helper()
+	goCmd := testenv.Command(t, "go", "golang")
+	cliOnce.Do(func() {
+		exe := filepath.Join(testTools, "keyplane")
+		out, err := exec.Command(goCmd, "build", "-o", exe, "github.com/keyplane/keyplane/cmd/keyplane").CombinedOutput()
+		if err != nil {
+			cliErr = fmt.Errorf("building the keyplane CLI: %v\n%s", err, out)
+			return
+		}
+		cliPath = exe
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
+	}
+	return cliPath
+}
+
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+)
 
 func (c *cosignRun) write(name, data string) string {
 	c.t.Helper()

@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,8 +30,19 @@ func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "sigstore-kms-keyplane" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "sigstore-kms-keyplane-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testTools = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// testTools is a directory for programs the tests build, shared by them.
+var testTools string
 
 // call runs the plugin on a request as cosign sends it and returns the
 // decoded response and the exit code.
@@ -56,6 +69,20 @@ func callRaw(t *testing.T, args []string, stdin []byte, env map[string]string) (
 		}
 	}
 	return &resp, code
+}
+
+// plainKeystore returns a software keystore URI in a fresh directory,
+// without a passphrase: the protocol tests open it on every call, and
+// deriving the key-encryption key each time (PBKDF2) would be most of
+// their run time (two minutes under the race detector). The cosign tests
+// use keystore.
+func plainKeystore(t *testing.T) string {
+	t.Helper()
+	t.Setenv("KEYPLANE_PASSPHRASE", "")
+	prev := slog.Default() // the keystore warns, on every open, that it is unencrypted
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return "software:" + filepath.Join(t.TempDir(), "keys")
 }
 
 // keystore returns a software keystore URI in a fresh directory, with its
@@ -123,7 +150,7 @@ func TestAlgorithms(t *testing.T) {
 // verifies with the standard library and through verifySignature; another
 // message's signature is refused.
 func TestSignVerifyEachAlgorithm(t *testing.T) {
-	ks := keystore(t)
+	ks := plainKeystore(t)
 	msg := []byte("a blob to sign\n")
 	for _, alg := range sigstoreAlgorithms() {
 		t.Run(alg.Name, func(t *testing.T) {
@@ -211,7 +238,7 @@ func stdVerify(pub crypto.PublicKey, h crypto.Hash, msg, sig []byte) bool {
 // TestCreateKeyExisting: createKey keeps a key of the same algorithm and
 // refuses one of another.
 func TestCreateKeyExisting(t *testing.T) {
-	id := keystore(t) + "#k"
+	id := plainKeystore(t) + "#k"
 	r1, _ := call(t, id, createArgs("ecdsa-sha2-256-nistp256"), nil, nil)
 	r2, code := call(t, id, createArgs("ecdsa-sha2-256-nistp256"), nil, nil)
 	if code != 0 || r2.CreateKey == nil || !bytes.Equal(r1.CreateKey.PublicKeyPEM, r2.CreateKey.PublicKeyPEM) {
@@ -230,7 +257,7 @@ func TestCreateKeyExisting(t *testing.T) {
 // TestBadRequests: what is not the protocol, or asks for what the plugin
 // cannot do, gets a clear error message (exit 1), or the usage (exit 2).
 func TestBadRequests(t *testing.T) {
-	ks := keystore(t)
+	ks := plainKeystore(t)
 	k := ks + "#k"
 	if r, code := call(t, k, createArgs("ecdsa-sha2-384-nistp384"), nil, nil); code != 0 {
 		t.Fatalf("createKey: %q", r.ErrorMessage)
