@@ -59,7 +59,19 @@ func GoTool(t testing.TB, pkg, version string) string {
 		return exe
 	}
 	// Build into a temporary GOBIN and rename: a build that dies halfway
-	// leaves no executable for the next run to trust.
+	// leaves no executable for the next run to trust. What such a build
+	// left (its process killed, e.g. by go test's -timeout) goes now: the
+	// lock says no other build is running.
+	if stale, _ := filepath.Glob(filepath.Join(dir, "build-*")); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
+	}
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := d.Deadline(); ok && time.Until(dl) < 10*time.Minute {
+			t.Logf("building %s %s with %s left before the test's -timeout; a cold build can take longer", name, version, time.Until(dl).Round(time.Second))
+		}
+	}
 	tmp, err := os.MkdirTemp(dir, "build-")
 	if err != nil {
 		t.Fatal(err)
