@@ -29,14 +29,16 @@ import (
 // Both sides get the machine's cores (keep the default -cpu: with -cpu 1
 // the in-process side would get one core and the plugin's child two):
 //
-//	go test ./plugins -run '^$' -bench 'BenchmarkSign(PKCS11)?$' -count 5 |
-//		go run ./internal/cmd/benchratio -base inprocess -impl plugin,plugingrpc
+//	go test ./plugins -run '^$' -bench 'BenchmarkSign(PKCS11)?$' -count 5 > plugins.txt
+//	go tool benchstat -col '/impl@(inprocess plugin plugingrpc)' plugins.txt
+//
+// (names: BenchmarkSign/<alg>/impl=<impl>/{seq,par2})
 //
 // On Linux each benchmark also reports where the machine's time went per
 // signature (reportCPU): host-cpu-ns/op (this process), plugin-cpu-ns/op
 // (the plugin's process) and idle-ns/op (GOMAXPROCS × wall time minus
 // both: the cores' time neither used, meaningful on an otherwise idle
-// machine). `benchratio -medians` prints their medians.
+// machine). benchstat prints a table for each of those units too.
 func BenchmarkSign(b *testing.B) {
 	benchSign(b, "software:memory")
 }
@@ -82,7 +84,7 @@ func benchSign(b *testing.B, uri string) {
 			if p, ok := plugins.AsPlugin(be); ok {
 				pid = p.PID()
 			}
-			b.Run(string(alg)+"/"+name+"/seq", func(b *testing.B) {
+			b.Run(string(alg)+"/impl="+name+"/seq", func(b *testing.B) {
 				defer reportCPU(b, pid)()
 				for b.Loop() {
 					if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
@@ -90,7 +92,7 @@ func benchSign(b *testing.B, uri string) {
 					}
 				}
 			})
-			b.Run(string(alg)+"/"+name+"/par2", func(b *testing.B) {
+			b.Run(string(alg)+"/impl="+name+"/par2", func(b *testing.B) {
 				defer reportCPU(b, pid)()
 				b.SetParallelism(max(1, 2/runtime.GOMAXPROCS(0)))
 				b.RunParallel(func(pb *testing.PB) {

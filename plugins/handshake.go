@@ -16,14 +16,17 @@ import (
 // package (keyplane.plugin.v2) and ProtocolVersion 2.
 const ProtocolVersion = 1
 
-// Handshake is the go-plugin handshake host and plugin must agree on. The
+// Handshake returns the go-plugin handshake host and plugin must agree
+// on (a function, not a variable, so that no importer can change it). The
 // magic cookie only tells a plugin executable that a keyplane host started
 // it (so that running it by hand prints a helpful message instead of
 // waiting); it is not a security measure.
-var Handshake = goplugin.HandshakeConfig{
-	ProtocolVersion:  ProtocolVersion,
-	MagicCookieKey:   "KEYPLANE_PLUGIN_MAGIC_COOKIE",
-	MagicCookieValue: "b6a1c0e5-keyplane-plugin-v1-6f2d9a7e3c41",
+func Handshake() goplugin.HandshakeConfig {
+	return goplugin.HandshakeConfig{
+		ProtocolVersion:  ProtocolVersion,
+		MagicCookieKey:   "KEYPLANE_PLUGIN_MAGIC_COOKIE",
+		MagicCookieValue: "b6a1c0e5-keyplane-plugin-v1-6f2d9a7e3c41",
+	}
 }
 
 // pluginName is the one plugin in the go-plugin plugin set.

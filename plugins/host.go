@@ -233,7 +233,7 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	cmd.Env = append(childEnv(h.opts.ForwardEnv, h.opts.Logger), goplugin.EnvUnixSocketDir+"="+dir)
 	setChildProc(cmd)
 	client := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig: Handshake,
+		HandshakeConfig: Handshake(),
 		Plugins:         goplugin.PluginSet{pluginName: &grpcPlugin{}},
 		Cmd:             cmd,
 		// No SecureConfig: go-plugin would hash cmd.Path again by path;

@@ -23,7 +23,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(plugins.Handshake.MagicCookieKey) == plugins.Handshake.MagicCookieValue {
+	if os.Getenv(plugins.Handshake().MagicCookieKey) == plugins.Handshake().MagicCookieValue {
 		// Started by a host as a plugin (testplugin_test.go).
 		plugins.ServeOpen(openTestPlugin)
 		os.Exit(0)

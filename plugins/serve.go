@@ -69,7 +69,7 @@ func ServeOpen(open OpenFunc) {
 	srv := newServer(open)
 	defer srv.close()
 	goplugin.Serve(&goplugin.ServeConfig{
-		HandshakeConfig: Handshake,
+		HandshakeConfig: Handshake(),
 		Plugins:         goplugin.PluginSet{pluginName: &grpcPlugin{srv: srv}},
 		GRPCServer:      newGRPCServer,
 		Logger:          logger,

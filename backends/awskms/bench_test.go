@@ -2,10 +2,10 @@ package awskms_test
 
 // BenchmarkSign compares keyplane's Signer with a raw kms.Sign loop on the
 // same KMS client, against the in-process local-kms: names are
-// BenchmarkSign/ec-p256/workers=<n>/<impl>, impl ∈ {raw, keyplane}; ns/op
-// is the wall time of one signature with n workers together (the inverse
-// of throughput). scripts/bench awskms prints the ratios
-// (internal/benchratio, base raw).
+// BenchmarkSign/ec-p256/workers=<n>/impl=<impl>, impl ∈ {raw, keyplane};
+// ns/op is the wall time of one signature with n workers together (the
+// inverse of throughput). scripts/bench awskms compares them with
+// benchstat -col '/impl@(raw keyplane)'.
 
 import (
 	"crypto"
@@ -59,8 +59,8 @@ func BenchmarkSign(b *testing.B) {
 		return err
 	}
 	for _, n := range []int{1, 8, 32} {
-		b.Run(fmt.Sprintf("ec-p256/workers=%d/raw", n), func(b *testing.B) { parallel(b, n, raw) })
-		b.Run(fmt.Sprintf("ec-p256/workers=%d/keyplane", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("ec-p256/workers=%d/impl=raw", n), func(b *testing.B) { parallel(b, n, raw) })
+		b.Run(fmt.Sprintf("ec-p256/workers=%d/impl=keyplane", n), func(b *testing.B) {
 			pubs := s.Count("GetPublicKey")
 			parallel(b, n, keyplane)
 			if d := s.Count("GetPublicKey") - pubs; d != 0 {

@@ -6,9 +6,10 @@ package pkcs11
 // through p11-kit-client.so over a Unix socket — the stand-in for a
 // network HSM, where every call is a round trip.
 //
-//	go test ./backends/pkcs11 -run '^$' -bench SignRemote -count 6 | go run ./internal/cmd/benchratio -base raw -impl keyplane,crypto11
+//	go test ./backends/pkcs11 -run '^$' -bench SignRemote -count 6 > remote.txt
+//	go tool benchstat -col '/impl@(raw keyplane crypto11)' remote.txt
 //
-// Names are BenchmarkSignRemote/<alg>/workers=<n>/<impl>, as in
+// Names are BenchmarkSignRemote/<alg>/workers=<n>/impl=<impl>, as in
 // BenchmarkSign. keyplane and the raw loop share keyplane's instance of the
 // client module (one connection to the server); crypto11 gets an instance
 // of its own from the same library (p11-kit's client returns a new
@@ -46,13 +47,13 @@ func BenchmarkSignRemote(b *testing.B) {
 		}
 		raw := newRawSigner(b, kp, label, alg)
 		for _, n := range remoteBenchWorkers {
-			b.Run(fmt.Sprintf("%s/workers=%d/raw", alg, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/workers=%d/impl=raw", alg, n), func(b *testing.B) {
 				parallelSign(b, n, raw.worker)
 			})
-			b.Run(fmt.Sprintf("%s/workers=%d/keyplane", alg, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/workers=%d/impl=keyplane", alg, n), func(b *testing.B) {
 				parallelSign(b, n, signerWorker(kpSigner, digest[:]))
 			})
-			b.Run(fmt.Sprintf("%s/workers=%d/crypto11", alg, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/workers=%d/impl=crypto11", alg, n), func(b *testing.B) {
 				parallelSign(b, n, signerWorker(c11Signer, digest[:]))
 			})
 		}

@@ -5,10 +5,12 @@ package pkcs11
 // Signing benchmarks: keyplane's backend against a raw miekg/pkcs11 loop
 // and crypto11, in one run, on the shared SoftHSM2 token.
 //
-//	go test ./backends/pkcs11 -run '^$' -bench Sign -count 6 | go run ./internal/cmd/benchratio -base raw -impl keyplane,crypto11
+//	go test ./backends/pkcs11 -run '^$' -bench '^BenchmarkSign$' -count 6 > sign.txt
+//	go tool benchstat -col '/impl@(raw keyplane crypto11)' sign.txt
 //
-// Names are BenchmarkSign/<alg>/workers=<n>/<impl>, impl ∈ {raw, keyplane,
-// crypto11}. ns/op is wall time divided by the signatures made by all n
+// Names are BenchmarkSign/<alg>/workers=<n>/impl=<impl>, impl ∈ {raw,
+// keyplane, crypto11}: benchstat's -col /impl puts the three side by side,
+// raw as the baseline, with confidence intervals. ns/op is wall time divided by the signatures made by all n
 // workers together: the inverse of throughput.
 
 import (
@@ -58,13 +60,13 @@ func BenchmarkSign(b *testing.B) {
 		}
 		raw := newRawSigner(b, kp, label, alg)
 		for _, n := range benchWorkers {
-			b.Run(fmt.Sprintf("%s/workers=%d/raw", alg, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/workers=%d/impl=raw", alg, n), func(b *testing.B) {
 				parallelSign(b, n, raw.worker)
 			})
-			b.Run(fmt.Sprintf("%s/workers=%d/keyplane", alg, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/workers=%d/impl=keyplane", alg, n), func(b *testing.B) {
 				parallelSign(b, n, signerWorker(kpSigner, digest[:]))
 			})
-			b.Run(fmt.Sprintf("%s/workers=%d/crypto11", alg, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/workers=%d/impl=crypto11", alg, n), func(b *testing.B) {
 				parallelSign(b, n, signerWorker(c11Signer, digest[:]))
 			})
 		}
@@ -246,7 +248,7 @@ func BenchmarkSignOverhead(b *testing.B) {
 		}
 		stub.on.Store(true)
 		digest := sha256.Sum256([]byte("benchmark message"))
-		b.Run(fmt.Sprintf("%s/raw", alg), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/impl=raw", alg), func(b *testing.B) {
 			b.ReportAllocs()
 			sh, key := raw.session(b)
 			for b.Loop() {
@@ -258,7 +260,7 @@ func BenchmarkSignOverhead(b *testing.B) {
 				}
 			}
 		})
-		b.Run(fmt.Sprintf("%s/keyplane", alg), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/impl=keyplane", alg), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := s.Sign(nil, digest[:], crypto.SHA256); err != nil {

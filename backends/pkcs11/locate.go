@@ -5,14 +5,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/internal/secretfile"
 )
 
-// ModuleDirs are the directories searched, in order, for a module-name.
-var ModuleDirs = []string{
+// ModuleDirs returns the directories searched, in order, for a
+// module-name: a new slice on each call, so that no importer can change
+// where module-name= loads code from.
+func ModuleDirs() []string { return slices.Clone(moduleDirs) }
+
+// moduleDirs are the directories of [ModuleDirs]; tests replace them.
+var moduleDirs = []string{
 	"/usr/lib/x86_64-linux-gnu/pkcs11",
 	"/usr/lib/aarch64-linux-gnu/pkcs11",
 	"/usr/lib64/pkcs11",
@@ -28,7 +34,7 @@ var ModuleDirs = []string{
 }
 
 // Module returns the module the URI names: module-path as given, or
-// module-name looked up in ModuleDirs as "name", "name.so" and
+// module-name looked up in [ModuleDirs] as "name", "name.so" and
 // "libname.so". The file must exist; the error names the path (or the
 // directories searched) and wraps backend.ErrUnavailable for a missing file
 // and backend.ErrInvalidInput when neither attribute is given.
@@ -46,7 +52,7 @@ func (u *URI) Module() (string, error) {
 	if u.ModuleName == "" {
 		return "", fmt.Errorf("pkcs11 URI: neither module-path nor module-name is given (e.g. ?module-path=/usr/lib/softhsm/libsofthsm2.so): %w", backend.ErrInvalidInput)
 	}
-	for _, dir := range ModuleDirs {
+	for _, dir := range moduleDirs {
 		for _, name := range []string{u.ModuleName, u.ModuleName + ".so", "lib" + u.ModuleName + ".so"} {
 			p := filepath.Join(dir, name)
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
@@ -55,7 +61,7 @@ func (u *URI) Module() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("pkcs11: module-name %q: no %s, %s.so or lib%s.so in %s: %w",
-		u.ModuleName, u.ModuleName, u.ModuleName, u.ModuleName, strings.Join(ModuleDirs, ", "), backend.ErrUnavailable)
+		u.ModuleName, u.ModuleName, u.ModuleName, u.ModuleName, strings.Join(moduleDirs, ", "), backend.ErrUnavailable)
 }
 
 // pinSourcePath returns the file a pin-source names: "file:/path",

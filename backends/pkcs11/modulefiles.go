@@ -8,20 +8,32 @@ import (
 	"strings"
 )
 
-// P11KitModuleConfigDirs are the directories of p11-kit's module files
+// P11KitModuleConfigDirs returns the directories of p11-kit's module files
 // (pkcs11.conf(5)): the packaged ones, then the system administrator's.
 // p11-kit also reads ~/.config/pkcs11/modules, but not as root; keyplane
-// reads it for other users the same way.
-var P11KitModuleConfigDirs = []string{
+// reads it for other users the same way. Each call returns a new slice.
+func P11KitModuleConfigDirs() []string { return slices.Clone(p11KitModuleConfigDirs) }
+
+// ModuleScanDirs returns the directories that hold PKCS#11 modules only,
+// so that every shared library in them is a module to list. General
+// library directories (/usr/lib, /usr/lib/x86_64-linux-gnu) are not
+// scanned: there, only [WellKnownModules] are looked for. Each call
+// returns a new slice.
+func ModuleScanDirs() []string { return slices.Clone(moduleScanDirs) }
+
+// WellKnownModules returns the module file names looked for in every
+// directory of [ModuleDirs]: modules that are installed among ordinary
+// libraries (NSS's software token) or in a directory of their own. Each
+// call returns a new slice.
+func WellKnownModules() []string { return slices.Clone(wellKnownModules) }
+
+// The lists behind the functions above (tests replace the directories).
+var p11KitModuleConfigDirs = []string{
 	"/usr/share/p11-kit/modules",
 	"/etc/pkcs11/modules",
 }
 
-// ModuleScanDirs are directories that hold PKCS#11 modules only, so that
-// every shared library in them is a module to list. General library
-// directories (/usr/lib, /usr/lib/x86_64-linux-gnu) are not scanned:
-// there, only [WellKnownModules] are looked for.
-var ModuleScanDirs = []string{
+var moduleScanDirs = []string{
 	"/usr/lib/x86_64-linux-gnu/pkcs11",
 	"/usr/lib/aarch64-linux-gnu/pkcs11",
 	"/usr/lib64/pkcs11",
@@ -33,10 +45,7 @@ var ModuleScanDirs = []string{
 	"/opt/homebrew/lib/softhsm",
 }
 
-// WellKnownModules are module file names looked for in every directory of
-// [ModuleDirs]: modules that are installed among ordinary libraries
-// (NSS's software token) or in a directory of their own.
-var WellKnownModules = []string{
+var wellKnownModules = []string{
 	"libsoftokn3.so",
 	"libsofthsm2.so",
 	"libtpm2_pkcs11.so",
@@ -94,7 +103,7 @@ func FindModules() []ModuleFile {
 			}
 			// Show a file by its well-known name rather than an alias
 			// (opencryptoki's PKCS11_API.so is libopencryptoki.so).
-			if slices.Contains(WellKnownModules, filepath.Base(path)) && !slices.Contains(WellKnownModules, filepath.Base(out[i].Path)) &&
+			if slices.Contains(wellKnownModules, filepath.Base(path)) && !slices.Contains(wellKnownModules, filepath.Base(out[i].Path)) &&
 				!strings.HasPrefix(out[i].Sources[0], "p11-kit:") {
 				out[i].Path = path
 			}
@@ -103,7 +112,7 @@ func FindModules() []ModuleFile {
 		index[key] = len(out)
 		out = append(out, ModuleFile{Path: path, Sources: []string{source}, InitArgs: initArgs})
 	}
-	confDirs := slices.Clone(P11KitModuleConfigDirs)
+	confDirs := slices.Clone(p11KitModuleConfigDirs)
 	if os.Geteuid() != 0 {
 		if home, err := os.UserHomeDir(); err == nil {
 			confDirs = append(confDirs, filepath.Join(home, ".config", "pkcs11", "modules"))
@@ -126,7 +135,7 @@ func FindModules() []ModuleFile {
 			add(mod, "p11-kit:"+f, args)
 		}
 	}
-	for _, dir := range ModuleScanDirs {
+	for _, dir := range moduleScanDirs {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue
@@ -139,8 +148,8 @@ func FindModules() []ModuleFile {
 			add(filepath.Join(dir, name), "dir:"+dir, "")
 		}
 	}
-	for _, dir := range ModuleDirs {
-		for _, name := range WellKnownModules {
+	for _, dir := range moduleDirs {
+		for _, name := range wellKnownModules {
 			add(filepath.Join(dir, name), "dir:"+dir, "")
 		}
 	}
@@ -148,9 +157,9 @@ func FindModules() []ModuleFile {
 }
 
 // lookupModuleName finds a module file name from a p11-kit module file in
-// ModuleDirs (p11-kit's own module directory comes first there).
+// [ModuleDirs] (p11-kit's own module directory comes first there).
 func lookupModuleName(name string) string {
-	for _, dir := range ModuleDirs {
+	for _, dir := range moduleDirs {
 		p := filepath.Join(dir, name)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			return p

@@ -39,13 +39,13 @@ func TestFindModules(t *testing.T) {
 	mkfile("p11-kit/c-missing.module", "module: /nowhere/libgone.so\n")
 	mkfile("p11-kit/d-empty.module", "# no module line\n")
 
-	for _, v := range []*[]string{&P11KitModuleConfigDirs, &ModuleScanDirs, &ModuleDirs} {
+	for _, v := range []*[]string{&p11KitModuleConfigDirs, &moduleScanDirs, &moduleDirs} {
 		saved := *v
 		t.Cleanup(func() { *v = saved })
 	}
-	P11KitModuleConfigDirs = []string{conf, filepath.Join(root, "none")}
-	ModuleScanDirs = []string{scan}
-	ModuleDirs = []string{scan, general}
+	p11KitModuleConfigDirs = []string{conf, filepath.Join(root, "none")}
+	moduleScanDirs = []string{scan}
+	moduleDirs = []string{scan, general}
 	t.Setenv("HOME", filepath.Join(root, "home")) // no ~/.config/pkcs11 for a non-root run
 
 	got := FindModules()

@@ -199,9 +199,9 @@ func TestModuleLookup(t *testing.T) {
 	if err := os.WriteFile(lib, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	saved := ModuleDirs
-	t.Cleanup(func() { ModuleDirs = saved })
-	ModuleDirs = []string{filepath.Join(dir, "none"), dir}
+	saved := moduleDirs
+	t.Cleanup(func() { moduleDirs = saved })
+	moduleDirs = []string{filepath.Join(dir, "none"), dir}
 	for _, name := range []string{"fake", "libfake", "libfake.so"} {
 		u, _ := ParseURI("pkcs11:?module-name=" + name)
 		if got, err := u.Module(); err != nil || got != lib {

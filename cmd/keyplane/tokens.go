@@ -15,6 +15,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// findModules lists the modules `keyplane tokens` probes when no --module
+// is given; tests put their own list in its place.
+var findModules = pkcs11.FindModules
+
 // tokensListing is the JSON that `keyplane tokens --json` prints.
 type tokensListing struct {
 	Modules []moduleListing `json:"modules"`
@@ -130,7 +134,7 @@ func newTokensCmd(c *cli) *cobra.Command {
 			reqs := mods.list
 			explicit := len(reqs) > 0
 			if !explicit {
-				for _, m := range pkcs11.FindModules() {
+				for _, m := range findModules() {
 					reqs = append(reqs, moduleRequest{Path: m.Path, InitArgs: m.InitArgs, Secret: m.InitArgs != "", Sources: m.Sources})
 				}
 			}

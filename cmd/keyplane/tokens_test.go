@@ -195,17 +195,15 @@ func TestTokensRedactsConfigInitArgs(t *testing.T) {
 	if err := os.WriteFile(notModule, []byte("not an ELF file"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for name, mod := range map[string]string{"a-softhsm.module": testenv.SoftHSMModule, "b-broken.module": notModule} {
-		if err := os.WriteFile(filepath.Join(conf, name), []byte("module: "+mod+"\nx-init-reserved: "+secret+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	// Two modules as pkcs11.FindModules reports p11-kit module files with
+	// x-init-reserved (its own test reads such files).
+	var found []pkcs11.ModuleFile
+	for _, m := range [][2]string{{"a-softhsm.module", testenv.SoftHSMModule}, {"b-broken.module", notModule}} {
+		found = append(found, pkcs11.ModuleFile{Path: m[1], Sources: []string{"p11-kit:" + filepath.Join(conf, m[0])}, InitArgs: secret})
 	}
-	for _, v := range []*[]string{&pkcs11.P11KitModuleConfigDirs, &pkcs11.ModuleScanDirs, &pkcs11.ModuleDirs} {
-		saved := *v
-		t.Cleanup(func() { *v = saved })
-	}
-	pkcs11.P11KitModuleConfigDirs, pkcs11.ModuleScanDirs, pkcs11.ModuleDirs = []string{conf}, nil, nil
-	t.Setenv("HOME", t.TempDir())
+	saved := findModules
+	t.Cleanup(func() { findModules = saved })
+	findModules = func() []pkcs11.ModuleFile { return found }
 
 	for _, args := range [][]string{{"tokens"}, {"tokens", "--json"}} {
 		code, stdout, stderr := runCLI(t, "", args...)

@@ -16,7 +16,7 @@ import (
 // same backends linked; otherwise it runs the tests, pointing
 // $KEYPLANE_PLUGIN_PATH at itself.
 func TestMain(m *testing.M) {
-	if os.Getenv(plugins.Handshake.MagicCookieKey) == plugins.Handshake.MagicCookieValue {
+	if os.Getenv(plugins.Handshake().MagicCookieKey) == plugins.Handshake().MagicCookieValue {
 		main()
 		os.Exit(0)
 	}
