@@ -2,6 +2,7 @@ package software
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/json"
@@ -181,15 +182,43 @@ func TestWrongPassphrase(t *testing.T) {
 	_, err = none.Signer(ctx, "ec")
 	wantErr(t, err, backend.ErrAuthentication, "Signer with no passphrase")
 
-	// The right passphrase through the environment works.
+	// KEYPLANE_PASSPHRASE is the CLI's: the package never reads it.
 	t.Setenv(PassphraseEnv, "right")
-	good, err := Open(ctx, "software:"+dir)
+	envOnly, err := Open(ctx, "software:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer envOnly.Close()
+	_, err = envOnly.Signer(ctx, "ec")
+	wantErr(t, err, backend.ErrAuthentication, "Signer with the passphrase only in "+PassphraseEnv)
+
+	// The right passphrase from a callback works; the callback is called
+	// once, at OpenConfig, and its slice is zeroed afterwards.
+	cfg, err := ParseURI("software:" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	var handed []byte
+	cfg.Passphrase = func(context.Context) ([]byte, error) {
+		calls++
+		handed = []byte("right")
+		return handed, nil
+	}
+	good, err := OpenConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer good.Close()
 	if _, err := good.Signer(ctx, "ec"); err != nil {
-		t.Fatalf("KEYPLANE_PASSPHRASE: %v", err)
+		t.Fatalf("Config.Passphrase: %v", err)
+	}
+	if calls != 1 {
+		t.Errorf("passphrase callback called %d times, want 1", calls)
+	}
+	good.Close()
+	if !bytes.Equal(handed, make([]byte, len("right"))) {
+		t.Errorf("passphrase bytes after Close = %q, want zeroed", handed)
 	}
 }
 

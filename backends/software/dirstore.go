@@ -170,7 +170,7 @@ func (d *dirStore) add(ctx context.Context, e *keyEntry) error {
 		// Like ssh-keygen -N '': said once, when a key is written in the
 		// clear, not on every open of a store that is only read.
 		d.plain.Do(func() {
-			slog.Warn("software keystore: no passphrase configured (set "+PassphraseEnv+" or passphrase-source=file:...); private keys are stored unencrypted", "dir", d.dir)
+			slog.Warn("software keystore: no passphrase configured (passphrase-source=file:..., Config.Passphrase in code, or "+PassphraseEnv+" for the keyplane CLI); private keys are stored unencrypted", "dir", d.dir)
 		})
 	}
 	data, err := encodeKeyFile(e.meta.Algorithm, e.priv, d.passphrase)

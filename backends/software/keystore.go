@@ -65,10 +65,13 @@ var (
 // The passphrase that encrypts private keys on disk comes from the file
 // named by passphrase-source=file:<path> (which must be a regular file
 // that only its owner can access, mode 0600 or stricter; one trailing
-// newline is dropped), else from the KEYPLANE_PASSPHRASE environment
-// variable. With neither, keys are stored unencrypted and Open logs one
-// warning, like ssh-keygen given an empty passphrase. The passphrase never
-// goes in the URI itself.
+// newline is dropped). Without it, keys are stored unencrypted and the
+// first write logs one warning, like ssh-keygen given an empty
+// passphrase. The passphrase never goes in the URI itself; a program that
+// holds it (or fetches it from a secret manager) supplies it in code:
+// ParseURI, set Config.Passphrase, then OpenConfig. Open reads no
+// environment variable (the keyplane CLI reads KEYPLANE_PASSPHRASE and
+// passes it that way).
 //
 // Unknown query parameters are refused with an error wrapping
 // backend.ErrInvalidInput that names them.
@@ -80,15 +83,26 @@ func Open(ctx context.Context, uri string) (*Keystore, error) {
 	return OpenConfig(ctx, cfg)
 }
 
-// OpenConfig opens a keystore from a parsed URI.
-func OpenConfig(_ context.Context, cfg Config) (*Keystore, error) {
+// OpenConfig opens the keystore cfg describes (from ParseURI, or built in
+// code). It calls cfg.Passphrase, when set, once; the keystore keeps the
+// passphrase until Close, which zeroes it. cfg is not kept: changing it
+// afterwards changes nothing.
+func OpenConfig(ctx context.Context, cfg *Config) (*Keystore, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("software: nil Config: %w", backend.ErrInvalidInput)
+	}
+	c := *cfg
+	c.Passphrase = nil // the keystore keeps the bytes, not the callback
 	if cfg.Memory {
-		return &Keystore{cfg: cfg, st: newMemStore()}, nil
+		if cfg.Passphrase != nil || cfg.PassphraseFile != "" {
+			return nil, fmt.Errorf("software: a passphrase has no use with software:memory (keys in memory are never written): %w", backend.ErrInvalidInput)
+		}
+		return &Keystore{cfg: c, st: newMemStore()}, nil
 	}
 	if cfg.Dir == "" {
 		return nil, fmt.Errorf("software: no keystore directory: %w", backend.ErrInvalidInput)
 	}
-	pass, err := resolvePassphrase(cfg)
+	pass, err := resolvePassphrase(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +111,7 @@ func OpenConfig(_ context.Context, cfg Config) (*Keystore, error) {
 		clear(pass)
 		return nil, err
 	}
-	return &Keystore{cfg: cfg, st: ds, encrypted: pass != nil}, nil
+	return &Keystore{cfg: c, st: ds, encrypted: pass != nil}, nil
 }
 
 // String returns the keystore's URI (no secret).

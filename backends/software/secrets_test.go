@@ -37,8 +37,14 @@ func TestSecretsNeverShown(t *testing.T) {
 	note(fmt.Sprintf("%+v", caps))
 	ks.Close()
 
-	t.Setenv(PassphraseEnv, wrong)
-	bad, err := Open(ctx, "software:"+dir)
+	badCfg, err := ParseURI("software:" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badCfg.Passphrase = backend.NewStaticSecret([]byte(wrong)).Secret
+	note(badCfg.String())
+	note(fmt.Sprintf("%+v %#v %d %s", badCfg, badCfg, *badCfg, badCfg))
+	bad, err := OpenConfig(ctx, badCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
@@ -12,11 +13,15 @@ import (
 // Scheme is the URI scheme this package registers.
 const Scheme = "software"
 
-// PassphraseEnv is the environment variable holding the keystore
-// passphrase when the URI has no passphrase-source.
+// PassphraseEnv is the environment variable the keyplane CLI reads the
+// keystore passphrase from when the URI has no passphrase-source. This
+// package never reads it (nor any other variable): a program supplies the
+// passphrase in code, as Config.Passphrase.
 const PassphraseEnv = "KEYPLANE_PASSPHRASE"
 
-// Config is a parsed software: URI.
+// Config configures a software keystore: a parsed software: URI, plus what
+// only code can supply (the passphrase callback). Its String, GoString and
+// Format never show a secret.
 type Config struct {
 	// Memory is true for software:memory.
 	Memory bool
@@ -26,30 +31,36 @@ type Config struct {
 	// PassphraseFile is the file named by passphrase-source=file:<path>,
 	// or "".
 	PassphraseFile string
+	// Passphrase supplies the passphrase that encrypts the keystore's
+	// private keys, in code (a secret manager, a prompt); it is called once,
+	// by OpenConfig, and the keystore keeps the bytes until Close, which
+	// zeroes them. Give either Passphrase or PassphraseFile, not both; with
+	// neither, keys are stored unencrypted. No URI sets it.
+	Passphrase backend.SecretFunc `json:"-"`
 }
 
 // ParseURI parses a software: URI; see [Open] for the grammar. Errors wrap
 // backend.ErrInvalidInput (or backend.ErrUnsupported for a passphrase
 // source other than file:) and never repeat a query parameter's value.
-func ParseURI(uri string) (Config, error) {
+func ParseURI(uri string) (*Config, error) {
 	rest, ok := strings.CutPrefix(uri, Scheme+":")
 	if !ok {
-		return Config{}, fmt.Errorf("software: URI %q does not start with %q: %w", withoutQuery(uri), Scheme+":", backend.ErrInvalidInput)
+		return nil, fmt.Errorf("software: URI %q does not start with %q: %w", withoutQuery(uri), Scheme+":", backend.ErrInvalidInput)
 	}
 	rawPath, rawQuery, hasQuery := strings.Cut(rest, "?")
 	if rawPath == "" {
-		return Config{}, fmt.Errorf("software: URI %q has no path (want software:memory or software:<dir>): %w", withoutQuery(uri), backend.ErrInvalidInput)
+		return nil, fmt.Errorf("software: URI %q has no path (want software:memory or software:<dir>): %w", withoutQuery(uri), backend.ErrInvalidInput)
 	}
-	var c Config
+	c := &Config{}
 	if rawPath == "memory" {
 		c.Memory = true
 	} else {
 		p, err := url.PathUnescape(rawPath)
 		if err != nil {
-			return Config{}, fmt.Errorf("software: URI path %q: bad %%-escape (write %%25 for a literal %%): %w", rawPath, backend.ErrInvalidInput)
+			return nil, fmt.Errorf("software: URI path %q: bad %%-escape (write %%25 for a literal %%): %w", rawPath, backend.ErrInvalidInput)
 		}
 		if strings.ContainsRune(p, 0) {
-			return Config{}, fmt.Errorf("software: URI path contains a NUL byte: %w", backend.ErrInvalidInput)
+			return nil, fmt.Errorf("software: URI path contains a NUL byte: %w", backend.ErrInvalidInput)
 		}
 		c.Dir = p
 	}
@@ -58,24 +69,24 @@ func ParseURI(uri string) (Config, error) {
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return Config{}, fmt.Errorf("software: URI query of %q is malformed (want name=value pairs joined by &): %w", withoutQuery(uri), backend.ErrInvalidInput)
+		return nil, fmt.Errorf("software: URI query of %q is malformed (want name=value pairs joined by &): %w", withoutQuery(uri), backend.ErrInvalidInput)
 	}
 	if err := checkQueryNames(rawQuery); err != nil {
-		return Config{}, err
+		return nil, err
 	}
 	if src, ok := q["passphrase-source"]; ok {
 		if c.Memory {
-			return Config{}, fmt.Errorf("software: passphrase-source has no use with software:memory (keys in memory are never written): %w", backend.ErrInvalidInput)
+			return nil, fmt.Errorf("software: passphrase-source has no use with software:memory (keys in memory are never written): %w", backend.ErrInvalidInput)
 		}
 		if len(src) != 1 {
-			return Config{}, fmt.Errorf("software: passphrase-source given %d times: %w", len(src), backend.ErrInvalidInput)
+			return nil, fmt.Errorf("software: passphrase-source given %d times: %w", len(src), backend.ErrInvalidInput)
 		}
 		kind, path, ok := strings.Cut(src[0], ":")
 		if !ok || kind != "file" {
-			return Config{}, fmt.Errorf("software: passphrase-source must be file:<path> (other sources are not supported; the passphrase itself never goes in the URI): %w", backend.ErrUnsupported)
+			return nil, fmt.Errorf("software: passphrase-source must be file:<path> (other sources are not supported; the passphrase itself never goes in the URI): %w", backend.ErrUnsupported)
 		}
 		if path == "" || strings.ContainsRune(path, 0) {
-			return Config{}, fmt.Errorf("software: passphrase-source=file: needs a path: %w", backend.ErrInvalidInput)
+			return nil, fmt.Errorf("software: passphrase-source=file: needs a path: %w", backend.ErrInvalidInput)
 		}
 		c.PassphraseFile = path
 	}
@@ -115,7 +126,7 @@ func checkQueryNames(rawQuery string) error {
 	slices.Sort(unknown)
 	msg := fmt.Sprintf("software: unknown URI query parameter %s (known: passphrase-source)", strings.Join(unknown, ", "))
 	if tail {
-		msg += "; what follows it is not shown, in case it is part of a passphrase (the passphrase never goes in the URI: use passphrase-source=file:<path> or " + PassphraseEnv + ")"
+		msg += "; what follows it is not shown, in case it is part of a passphrase (the passphrase never goes in the URI: use passphrase-source=file:<path>, or Config.Passphrase in code, or " + PassphraseEnv + " with the keyplane CLI)"
 	}
 	return fmt.Errorf("%s: %w", msg, backend.ErrInvalidInput)
 }
@@ -130,7 +141,11 @@ func withoutQuery(uri string) string {
 }
 
 // String returns the URI in the form ParseURI reads. It holds no secret:
-// the passphrase source is a file name.
+// the passphrase source is a file name, and a Passphrase callback is not
+// shown (no URI can carry it).
+//
+// String, GoString and Format have value receivers so that a Config
+// printed by value is formatted by them too, never field by field.
 func (c Config) String() string {
 	if c.Memory {
 		return Scheme + ":memory"
@@ -159,4 +174,24 @@ func escape(s, special string) string {
 		b.WriteByte(ch)
 	}
 	return b.String()
+}
+
+// GoString is what fmt's %#v prints: the URI as String formats it, and
+// whether a passphrase callback is set.
+func (c Config) GoString() string {
+	s := "software.Config(" + strconv.Quote(c.String())
+	if c.Passphrase != nil {
+		s += ", Passphrase: set"
+	}
+	return s + ")"
+}
+
+// Format prints the Config as String does (GoString for %#v), whatever
+// the verb: no verb prints it field by field.
+func (c Config) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, c.GoString())
+		return
+	}
+	fmt.Fprint(f, c.String())
 }
