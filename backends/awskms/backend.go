@@ -52,33 +52,70 @@ type keyInfo struct {
 	public  crypto.PublicKey // nil for symmetric keys
 }
 
-// OpenConfig opens the backend c describes. Credentials come from the
-// SDK's default chain; the first call that needs them finds out whether
-// there are any (Open makes no request).
+// OpenConfig opens the backend c describes. With neither c.AWS nor
+// c.Credentials, the SDK's default chain supplies the region (when the
+// URI has none) and the credentials — the SDK reads the environment and
+// the shared config files for that (see Config). The first call that
+// needs credentials finds out whether there are any (OpenConfig makes no
+// request). c is copied: changing it afterwards changes nothing.
 func OpenConfig(ctx context.Context, c *Config) (*Backend, error) {
 	if c == nil {
 		return nil, fmt.Errorf("awskms: nil Config: %w", backend.ErrInvalidInput)
 	}
-	var opts []func(*config.LoadOptions) error
-	if c.Region != "" {
-		opts = append(opts, config.WithRegion(c.Region))
-	}
-	if c.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(c.Profile))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := c.sdkConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("awskms: loading the AWS configuration (profile %q): %w: %w", c.Profile, backend.ErrInvalidInput, err)
+		return nil, err
 	}
 	if awsCfg.Region == "" {
-		return nil, fmt.Errorf("awskms: no region: give region= in the URI, or set AWS_REGION or the profile's region: %w", backend.ErrInvalidInput)
+		return nil, fmt.Errorf("awskms: no region: give region= in the URI, or set AWS_REGION or the profile's region (or Config.Region in code): %w", backend.ErrInvalidInput)
 	}
 	client := kms.NewFromConfig(awsCfg, func(o *kms.Options) {
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 	})
-	return &Backend{cfg: *c, client: client, pubs: map[string]*keyInfo{}}, nil
+	cfg := *c
+	cfg.AWS, cfg.Credentials = nil, nil // the client holds them
+	return &Backend{cfg: cfg, client: client, pubs: map[string]*keyInfo{}}, nil
+}
+
+// sdkConfig is the SDK configuration c asks for: c.AWS, or one made of
+// c.Region and c.Credentials, or the SDK's default chain.
+func (c *Config) sdkConfig(ctx context.Context) (aws.Config, error) {
+	if c.AWS == nil && c.Credentials == nil {
+		var opts []func(*config.LoadOptions) error
+		if c.Region != "" {
+			opts = append(opts, config.WithRegion(c.Region))
+		}
+		if c.Profile != "" {
+			opts = append(opts, config.WithSharedConfigProfile(c.Profile))
+		}
+		awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("awskms: loading the AWS configuration (profile %q): %w: %w", c.Profile, backend.ErrInvalidInput, err)
+		}
+		return awsCfg, nil
+	}
+	if c.Profile != "" {
+		return aws.Config{}, fmt.Errorf("awskms: profile=%s is a setting of the SDK's default chain, which Config.AWS and Config.Credentials replace: give one or the other: %w", c.Profile, backend.ErrInvalidInput)
+	}
+	var awsCfg aws.Config
+	if c.AWS != nil {
+		awsCfg = c.AWS.Copy()
+	}
+	if c.Region != "" {
+		awsCfg.Region = c.Region
+	}
+	if c.Credentials != nil {
+		awsCfg.Credentials = c.Credentials
+	}
+	if awsCfg.Credentials == nil {
+		return aws.Config{}, fmt.Errorf("awskms: Config.AWS has no Credentials (set them, or Config.Credentials): %w", backend.ErrInvalidInput)
+	}
+	if _, cached := awsCfg.Credentials.(*aws.CredentialsCache); !cached {
+		awsCfg.Credentials = aws.NewCredentialsCache(awsCfg.Credentials)
+	}
+	return awsCfg, nil
 }
 
 // Config returns the configuration the backend was opened with.

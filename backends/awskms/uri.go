@@ -5,8 +5,11 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -36,9 +39,17 @@ const (
 	PSSSaltMaximum    = backend.PSSSaltMaximum
 )
 
-// Config is a parsed awskms: URI. It never holds a credential: those come
-// from the SDK's default chain (environment, shared config and credentials
-// files, web identity, container and instance roles).
+// Config configures an awskms backend: a parsed awskms: URI, plus what
+// only code can supply. The URI never holds a credential. Credentials come
+// from the AWS SDK's standard chain — environment variables (AWS_REGION,
+// AWS_ACCESS_KEY_ID, AWS_PROFILE, …), the shared config and credentials
+// files, web identity, container and instance roles — which the SDK reads
+// when a program leaves both AWS and Credentials nil: that chain is what
+// the user asks for by opening an awskms: URI with nothing else, and is
+// the one place this module reads environment variables on its own
+// behalf (through the SDK). A program that supplies AWS or Credentials
+// gets no default chain at all: neither the environment nor any file is
+// read. String, GoString and Format never show a credential.
 type Config struct {
 	// Region is the AWS region ("eu-west-2"); empty means the SDK's
 	// default (AWS_REGION, the profile's region).
@@ -57,6 +68,20 @@ type Config struct {
 	PSSSalt string
 	// CallTimeout bounds Sign and Decrypt; 0 means DefaultCallTimeout.
 	CallTimeout time.Duration
+
+	// AWS, when set, is the SDK configuration to use instead of the SDK's
+	// default chain (a copy is taken): its Region, Credentials, HTTP
+	// client, retryer. Region and Credentials above override its own when
+	// set; Profile cannot be given with it (a profile is the default
+	// chain's). No URI sets it.
+	AWS *aws.Config `json:"-"`
+	// Credentials, when set, supplies the AWS credentials in code (a
+	// secret manager, aws.CredentialsProviderFunc,
+	// credentials.NewStaticCredentialsProvider): the SDK calls its
+	// Retrieve before requests, through a cache, as it does for its own
+	// chain. With Credentials and no AWS, the default chain is not loaded:
+	// Region must then be given (region= or Region). No URI sets it.
+	Credentials aws.CredentialsProvider `json:"-"`
 }
 
 // attrs are the attribute names ParseURI accepts, in the order String
@@ -207,8 +232,13 @@ func (c *Config) set(name, v string) error {
 }
 
 // String returns the URI in the form ParseURI reads (attributes in a fixed
-// order, default values left out). It holds no secret: a Config has none.
-func (c *Config) String() string {
+// order, default values left out). It holds no secret: AWS and Credentials
+// are not shown (no URI can carry them).
+//
+// String, GoString and Format have value receivers so that a Config
+// printed by value is formatted by them, never field by field (a static
+// credentials provider holds the secret access key in its fields).
+func (c Config) String() string {
 	var parts []string
 	add := func(name, v string) {
 		if v != "" {
@@ -261,4 +291,27 @@ func (c *Config) callTimeout() time.Duration {
 		return DefaultCallTimeout
 	}
 	return c.CallTimeout
+}
+
+// GoString is what fmt's %#v prints: the URI as String formats it, and
+// which of AWS and Credentials are set.
+func (c Config) GoString() string {
+	s := "awskms.Config(" + strconv.Quote(c.String())
+	if c.AWS != nil {
+		s += ", AWS: set"
+	}
+	if c.Credentials != nil {
+		s += ", Credentials: set"
+	}
+	return s + ")"
+}
+
+// Format prints the Config as String does (GoString for %#v), whatever
+// the verb.
+func (c Config) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, c.GoString())
+		return
+	}
+	fmt.Fprint(f, c.String())
 }
