@@ -17,7 +17,7 @@ import (
 
 func init() {
 	backend.Register("pkcs11", func(ctx context.Context, uri string) (backend.Backend, error) {
-		b, err := Open(ctx, uri)
+		b, err := Open(ctx, uri) // ParseURI, then OpenConfig
 		if err != nil {
 			return nil, err // not a typed nil
 		}
@@ -32,7 +32,7 @@ type Backend struct {
 	uri    *URI
 	mod    *module
 	p      pkcs11API
-	pin    string
+	pin    backend.SecretFunc // nil: no PIN (pinFunc)
 	hasPIN bool
 
 	info      pkcs11.Info
@@ -89,8 +89,21 @@ var (
 // the URI's path attributes, reads its mechanisms, opens a first session and
 // logs in when the URI gives a PIN. A token that matches nothing, or more
 // than one token, is an error listing what is there.
+//
+// Open is ParseURI then OpenConfig; a program that supplies the PIN in
+// code (Config.PIN) calls those two itself.
 func Open(ctx context.Context, uri string) (*Backend, error) {
 	return openWith(ctx, uri, nil)
+}
+
+// OpenConfig opens the token c describes: a URI from ParseURI, with
+// Config.PIN set when the PIN comes from code. See Open. c is not kept:
+// changing it afterwards changes nothing.
+func OpenConfig(ctx context.Context, c *Config) (*Backend, error) {
+	if c == nil {
+		return nil, fmt.Errorf("pkcs11: nil Config: %w", backend.ErrInvalidInput)
+	}
+	return openParsed(ctx, c, nil)
 }
 
 // openWith is Open with a seam for tests: wrap, when non-nil, receives the
@@ -98,23 +111,27 @@ func Open(ctx context.Context, uri string) (*Backend, error) {
 // returns what the backend will call instead — a wrapper that counts calls or injects CKR codes. The
 // module's first C_Initialize happens before wrap sees it.
 func openWith(ctx context.Context, uri string, wrap func(pkcs11API) pkcs11API) (*Backend, error) {
-	u, err := ParseURI(uri)
+	c, err := ParseURI(uri)
 	if err != nil {
 		return nil, err
 	}
-	return openParsed(ctx, u, wrap)
+	return openParsed(ctx, c, wrap)
 }
 
-// openParsed is openWith for a parsed URI.
-func openParsed(ctx context.Context, u *URI, wrap func(pkcs11API) pkcs11API) (*Backend, error) {
-	path, err := u.Module()
+// openParsed is OpenConfig with openWith's seam (also for a URI parsed
+// already).
+func openParsed(ctx context.Context, c *Config, wrap func(pkcs11API) pkcs11API) (*Backend, error) {
+	path, err := c.Module()
 	if err != nil {
 		return nil, err
 	}
-	pin, hasPIN, err := u.PIN()
+	pin, err := c.pinFunc()
 	if err != nil {
 		return nil, err
 	}
+	u := new(URI)
+	*u = *c
+	u.PINValue, u.PIN = "", nil // the backend keeps pin, nothing else of the PIN
 	mod, err := loadModule(path, u.ModuleInitArgs)
 	if err != nil {
 		return nil, err
@@ -123,7 +140,7 @@ func openParsed(ctx context.Context, u *URI, wrap func(pkcs11API) pkcs11API) (*B
 	if wrap != nil {
 		p = wrap(p)
 	}
-	b := &Backend{uri: u, mod: mod, p: p, pin: pin, hasPIN: hasPIN, oaepOff: u.OAEPFallback == "off",
+	b := &Backend{uri: u, mod: mod, p: p, pin: pin, hasPIN: pin != nil, oaepOff: u.OAEPFallback == "off",
 		callTimeout: u.CallTimeout}
 	if b.callTimeout == 0 {
 		b.callTimeout = DefaultCallTimeout
@@ -217,7 +234,11 @@ func (b *Backend) SessionPoolStats() backend.SessionPoolStats {
 
 // URI returns the URI the backend was opened with, without the PIN and
 // without module-init-args (which may hold a secret).
-func (b *Backend) URI() *URI { u := *b.uri; u.PINValue, u.ModuleInitArgs = "", ""; return &u }
+func (b *Backend) URI() *URI {
+	u := *b.uri
+	u.PINValue, u.ModuleInitArgs, u.PIN = "", "", nil
+	return &u
+}
 
 // Close closes the backend's sessions. The module stays loaded and
 // initialized for the rest of the process. Close is idempotent; other calls
@@ -382,7 +403,7 @@ func (b *Backend) login(h pkcs11.SessionHandle) error {
 		return b.pinFailed
 	}
 	if !b.hasPIN {
-		return fmt.Errorf("pkcs11: token %q requires a login and the URI gives no PIN (add pin-source=file:/path or pin-value=): %w", b.token.Label, backend.ErrAuthentication)
+		return fmt.Errorf("pkcs11: token %q requires a login and the URI gives no PIN (add pin-source=file:/path, or set Config.PIN in code): %w", b.token.Label, backend.ErrAuthentication)
 	}
 	ti, err := b.p.GetTokenInfo(b.slot)
 	if err != nil {
@@ -395,7 +416,11 @@ func (b *Backend) login(h pkcs11.SessionHandle) error {
 	case ti.Flags&pkcs11.CKF_USER_PIN_FINAL_TRY != 0:
 		return fmt.Errorf("pkcs11: token %q: one PIN attempt left before the token locks (CKF_USER_PIN_FINAL_TRY); refusing to log in — check the PIN and log in once with a trusted tool: %w", ti.Label, backend.ErrAuthentication)
 	}
-	err = b.p.Login(h, pkcs11.CKU_USER, b.pin)
+	pin, err := b.readPIN(ti.Label)
+	if err != nil {
+		return err
+	}
+	err = b.loginWith(h, pkcs11.CKU_USER, pin)
 	switch codeOf(err) {
 	case pkcs11.CKR_OK:
 		// A fresh login: the token may have invalidated the handles of

@@ -212,6 +212,9 @@ func (d *decrypter) run(mech *pkcs11.Mechanism, ciphertext []byte, size int) ([]
 			}
 			return e
 		}
+		if err := b.contextLogin(s, k, func() { b.endDecrypt(s) }); err != nil {
+			return err
+		}
 		var err error
 		out, err = b.p.Decrypt(s.h, ciphertext)
 		if err != nil {

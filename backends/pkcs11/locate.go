@@ -1,6 +1,7 @@
 package pkcs11
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -64,6 +65,13 @@ func (u *URI) Module() (string, error) {
 		u.ModuleName, u.ModuleName, u.ModuleName, u.ModuleName, strings.Join(moduleDirs, ", "), backend.ErrUnavailable)
 }
 
+// PINSourcePrompt is pin-source=prompt: the PIN is asked for when it is
+// needed. The package cannot ask by itself (it has no terminal and reads
+// nothing on its own): a program sets Config.PIN to a SecretFunc that asks
+// (the keyplane CLI asks on the terminal, without echo), and OpenConfig
+// refuses pin-source=prompt without one.
+const PINSourcePrompt = "prompt"
+
 // pinSourcePath returns the file a pin-source names: "file:/path",
 // "file:///path" or "/path".
 func pinSourcePath(src string) (string, error) {
@@ -74,32 +82,38 @@ func pinSourcePath(src string) (string, error) {
 		p = rest
 	}
 	if !strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf("pkcs11 URI: pin-source %q: want file:/absolute/path or /absolute/path: %w", clip(src), backend.ErrInvalidInput)
+		return "", fmt.Errorf("pkcs11 URI: pin-source %q: want file:/absolute/path, /absolute/path or prompt: %w", clip(src), backend.ErrInvalidInput)
 	}
 	return filepath.Clean(p), nil
 }
 
-// PIN returns the user PIN: pin-value, or the contents of the pin-source
-// file read by internal/secretfile's rule (a regular file, no access for
-// group or others, at most 64 KiB, one trailing newline dropped; see
-// docs/security.md), errors naming the path. ok is false when the URI
-// gives no PIN. Errors never contain the PIN.
-func (u *URI) PIN() (pin string, ok bool, err error) {
-	if u.PINValue != "" {
-		return u.PINValue, true, nil
-	}
-	if u.PINSource == "" {
-		return "", false, nil
+// pinFunc returns the SecretFunc the backend logs in with: Config.PIN when
+// set, else one made from pin-value (a copy held as bytes) or from the
+// pin-source file (read again at each login, by internal/secretfile's
+// rule: a regular file, no access for group or others, at most 64 KiB,
+// one trailing newline dropped; see docs/security.md), else nil: no PIN.
+// pin-source=prompt without Config.PIN is an error. Errors never contain
+// the PIN.
+func (u *URI) pinFunc() (backend.SecretFunc, error) {
+	switch {
+	case u.PIN != nil && u.PINValue != "":
+		return nil, fmt.Errorf("pkcs11: both Config.PIN and pin-value are given (use one): %w", backend.ErrInvalidInput)
+	case u.PIN != nil && u.PINSource != "" && u.PINSource != PINSourcePrompt:
+		return nil, fmt.Errorf("pkcs11: both Config.PIN and pin-source=%s are given (use one): %w", clip(u.PINSource), backend.ErrInvalidInput)
+	case u.PIN != nil:
+		return u.PIN, nil
+	case u.PINValue != "":
+		return backend.NewStaticSecret([]byte(u.PINValue)).Secret, nil
+	case u.PINSource == PINSourcePrompt:
+		return nil, fmt.Errorf("pkcs11: pin-source=prompt needs a PIN callback (Config.PIN; the keyplane CLI asks on the terminal): %w", backend.ErrInvalidInput)
+	case u.PINSource == "":
+		return nil, nil
 	}
 	p, err := pinSourcePath(u.PINSource)
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
-	b, err := secretfile.Read("pkcs11: pin-source", p)
-	if err != nil {
-		return "", false, err
-	}
-	pin = string(b)
-	clear(b)
-	return pin, true, nil
+	return func(context.Context) ([]byte, error) {
+		return secretfile.Read("pkcs11: pin-source", p)
+	}, nil
 }

@@ -37,6 +37,7 @@ type keyObject struct {
 	secret     pkcs11.ObjectHandle // AES key (aes-256; the AES-128 half of fernet)
 	mac        pkcs11.ObjectHandle // HMAC key (fernet)
 	canDecrypt bool                // CKA_DECRYPT of the private key
+	alwaysAuth bool                // CKA_ALWAYS_AUTHENTICATE of the private key (alwaysauth.go)
 }
 
 func (k *keyObject) info(tokenLabel string) *backend.Key {
@@ -352,7 +353,8 @@ func (b *Backend) readKeyPair(s *session, priv pkcs11.ObjectHandle) (*keyObject,
 	if err != nil {
 		return nil, err
 	}
-	k := &keyObject{priv: priv, label: string(a[pkcs11.CKA_LABEL]), id: a[pkcs11.CKA_ID], canDecrypt: boolAttr(a[pkcs11.CKA_DECRYPT])}
+	k := &keyObject{priv: priv, label: string(a[pkcs11.CKA_LABEL]), id: a[pkcs11.CKA_ID], canDecrypt: boolAttr(a[pkcs11.CKA_DECRYPT]),
+		alwaysAuth: b.readAlwaysAuth(s, priv)}
 	// The public object shares CKA_ID (or, without one, the label).
 	q := keyQuery{id: k.id}
 	if len(k.id) == 0 {

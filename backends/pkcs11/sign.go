@@ -69,13 +69,17 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 		if k.priv == 0 || k.alg != s.alg {
 			return fmt.Errorf("pkcs11: key %q changed since the signer was made: %w", k.label, backend.ErrNotFound)
 		}
-		if mech[0].Parameter != nil {
+		if mech[0].Parameter != nil && !k.alwaysAuth {
 			// A module may read the parameter again at C_Sign (signKept).
 			sig, err = b.p.SignKeepingParams(ss.h, mech[0], k.priv, data)
 			return ckErr("C_Sign", err)
 		}
 		if err := b.p.SignInit(ss.h, mech, k.priv); err != nil {
 			return ckErr("C_SignInit", err)
+		}
+		// A failed C_Sign ends the operation (PKCS#11 2.40 §5.12).
+		if err := b.contextLogin(ss, k, func() { _, _ = b.p.Sign(ss.h, data) }); err != nil {
+			return err
 		}
 		sig, err = b.p.Sign(ss.h, data)
 		return ckErr("C_Sign", err)

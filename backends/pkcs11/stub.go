@@ -35,6 +35,15 @@ func Open(ctx context.Context, uri string) (*Backend, error) {
 	return nil, ErrNoCgo
 }
 
+// OpenConfig fails with ErrNoCgo: this build cannot load a PKCS#11
+// module. It never calls c.PIN.
+func OpenConfig(ctx context.Context, c *Config) (*Backend, error) {
+	if c == nil {
+		return nil, fmt.Errorf("pkcs11: nil Config: %w", backend.ErrInvalidInput)
+	}
+	return nil, ErrNoCgo
+}
+
 // Backend is a PKCS#11 token; in this build none can be opened, and every
 // method of a zero Backend fails with ErrNoCgo.
 type Backend struct{}

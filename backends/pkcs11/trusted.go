@@ -47,14 +47,14 @@ func CreateTrustedWrappingKey(ctx context.Context, uri, soPIN, label string, key
 	if err != nil {
 		return nil, err
 	}
-	if _, hasPIN, err := u.PIN(); err != nil {
+	if pin, err := u.pinFunc(); err != nil {
 		return nil, err
-	} else if hasPIN {
+	} else if pin != nil {
 		if err := labelFreeForUser(ctx, u, label); err != nil {
 			return nil, err
 		}
 	}
-	u.PINValue, u.PINSource = "", ""
+	u.PINValue, u.PINSource, u.PIN = "", "", nil
 	id := newID()
 	var t []*pkcs11.Attribute
 	info := &backend.Key{ID: id, Label: label}

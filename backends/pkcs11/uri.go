@@ -44,8 +44,17 @@ type URI struct {
 	// PINValue is the user PIN. String, GoString and encoding/json never
 	// show it.
 	PINValue string `json:"-"`
-	// PINSource is where to read the PIN: "file:/path" or an absolute path.
+	// PINSource is where to read the PIN: "file:/path" or an absolute
+	// path, or "prompt" (PINSourcePrompt: PIN must then be set).
 	PINSource string
+	// PIN supplies the user PIN in code (a secret manager, a prompt): the
+	// backend calls it at each login — the first, at OpenConfig; again
+	// after the token comes back from a fault; and before each use of a
+	// key marked CKA_ALWAYS_AUTHENTICATE — and zeroes the returned bytes
+	// once C_Login has them. No URI sets it; give it or pin-value or a
+	// pin-source file, not two of them (pin-source=prompt goes with it).
+	// String, GoString and Format never show it.
+	PIN backend.SecretFunc `json:"-"`
 	// ModuleInitArgs is module-init-args: the string C_Initialize gets as
 	// CK_C_INITIALIZE_ARGS.pReserved (NSS softokn's configuration). It may
 	// hold a secret for some modules, so String, GoString and
@@ -102,8 +111,8 @@ const scheme = "pkcs11:"
 // Path attributes (separated by ";"): token, manufacturer, serial, model,
 // library-manufacturer, library-description, library-version, slot-id,
 // slot-description, slot-manufacturer, object, id, type. Query attributes
-// (separated by "&"): module-path, module-name, pin-value, pin-source, and
-// keyplane's oaep-fallback=on|off, max-sessions=N, call-timeout=D (a Go
+// (separated by "&"): module-path, module-name, pin-value, pin-source
+// (file:/path, /path, or prompt: see PINSourcePrompt), and keyplane's oaep-fallback=on|off, max-sessions=N, call-timeout=D (a Go
 // duration, how long an operation may stay inside the module before its
 // caller gets backend.ErrUnavailable; DefaultCallTimeout when absent; off
 // for none, see CallTimeoutOff) and module-init-args=<percent-encoded
@@ -283,8 +292,10 @@ func (u *URI) setQuery(attr string, seen map[string]bool) error {
 		}
 		u.ModuleInitArgs = v
 	case "pin-source":
-		if _, err := pinSourcePath(v); err != nil {
-			return err
+		if v != PINSourcePrompt {
+			if _, err := pinSourcePath(v); err != nil {
+				return err
+			}
 		}
 		u.PINSource = v
 	case "oaep-fallback":
@@ -419,11 +430,29 @@ func (u URI) String() string {
 }
 
 // GoString is what fmt's %#v prints: the URI as String formats it,
-// without the PIN.
-func (u URI) GoString() string { return "pkcs11.URI(" + strconv.Quote(u.String()) + ")" }
+// without the PIN, and whether a PIN callback is set.
+func (u URI) GoString() string {
+	s := "pkcs11.URI(" + strconv.Quote(u.String())
+	if u.PIN != nil {
+		s += ", PIN: set"
+	}
+	return s + ")"
+}
 
-// HasPIN reports whether the URI gives a PIN (pin-value or pin-source).
-func (u *URI) HasPIN() bool { return u.PINValue != "" || u.PINSource != "" }
+// Format prints the URI as String does (GoString for %#v) whatever the
+// verb, so that no verb (%d, %x, %+v) prints it field by field with the
+// PIN.
+func (u URI) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, u.GoString())
+		return
+	}
+	fmt.Fprint(f, u.String())
+}
+
+// HasPIN reports whether the URI gives a PIN (pin-value, pin-source or a
+// PIN callback).
+func (u *URI) HasPIN() bool { return u.PINValue != "" || u.PINSource != "" || u.PIN != nil }
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'

@@ -1,7 +1,9 @@
 package pkcs11
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,7 +163,7 @@ func TestPINSource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pin, ok, err := u.PIN()
+		pin, ok, err := pinOf(u)
 		if err != nil || !ok || pin != "4321" {
 			t.Errorf("PIN() from %s = %q, %v, %v; want 4321", src, pin, ok, err)
 		}
@@ -174,17 +176,75 @@ func TestPINSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, _ := ParseURI("pkcs11:?pin-source=file:" + loose)
-	_, _, err := u.PIN()
+	_, _, err := pinOf(u)
 	if err == nil || !strings.Contains(err.Error(), loose) || !strings.Contains(err.Error(), "0640") || strings.Contains(err.Error(), "4321") {
 		t.Errorf("PIN() from a 0640 file = %v, want an error naming the path and the mode, without the PIN", err)
 	}
 	u, _ = ParseURI("pkcs11:?pin-source=file:" + filepath.Join(dir, "absent"))
-	if _, _, err := u.PIN(); err == nil || !strings.Contains(err.Error(), "absent") {
+	if _, _, err := pinOf(u); err == nil || !strings.Contains(err.Error(), "absent") {
 		t.Errorf("PIN() from a missing file = %v, want an error naming it", err)
 	}
 	u, _ = ParseURI("pkcs11:")
-	if _, ok, err := u.PIN(); ok || err != nil {
+	if _, ok, err := pinOf(u); ok || err != nil {
 		t.Errorf("PIN() without a PIN = %v, %v; want false, nil", ok, err)
+	}
+}
+
+// pinOf returns the PIN the backend would log in with.
+func pinOf(u *URI) (pin string, ok bool, err error) {
+	f, err := u.pinFunc()
+	if err != nil || f == nil {
+		return "", false, err
+	}
+	b, err := f(context.Background())
+	if err != nil {
+		return "", false, err
+	}
+	return string(b), true, nil
+}
+
+func TestPINSourcePrompt(t *testing.T) {
+	u, err := ParseURI("pkcs11:token=t?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=prompt")
+	if err != nil || u.PINSource != PINSourcePrompt {
+		t.Fatalf("ParseURI(pin-source=prompt) = %v, %v", u, err)
+	}
+	if !strings.Contains(u.String(), "pin-source=prompt") {
+		t.Errorf("String() = %s, want pin-source=prompt kept", u)
+	}
+	if _, _, err := pinOf(u); !errors.Is(err, backend.ErrInvalidInput) || !strings.Contains(err.Error(), "Config.PIN") {
+		t.Errorf("pin-source=prompt without a callback: %v, want ErrInvalidInput naming Config.PIN", err)
+	}
+	u.PIN = backend.NewStaticSecret([]byte("7531")).Secret
+	if pin, ok, err := pinOf(u); pin != "7531" || !ok || err != nil {
+		t.Errorf("pin-source=prompt with a callback: %q, %v, %v", pin, ok, err)
+	}
+	u2, _ := ParseURI("pkcs11:?pin-value=1111")
+	u2.PIN = u.PIN
+	if _, _, err := pinOf(u2); !errors.Is(err, backend.ErrInvalidInput) {
+		t.Errorf("pin-value and Config.PIN: %v, want ErrInvalidInput", err)
+	}
+}
+
+// TestConfigFormatHidesPIN: no fmt verb prints a Config field by field
+// (a struct printed with %d or %x would show pin-value's bytes).
+func TestConfigFormatHidesPIN(t *testing.T) {
+	c, err := ParseURI("pkcs11:token=t?pin-value=86420&module-init-args=secretargs97")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PIN = backend.NewStaticSecret([]byte("86420")).Secret
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.3v"} {
+		for _, v := range []any{c, *c} {
+			out := fmt.Sprintf(verb, v)
+			for _, secret := range []string{"86420", "secretargs97"} {
+				if strings.Contains(out, secret) || strings.Contains(strings.ToLower(out), fmt.Sprintf("%x", secret)) {
+					t.Errorf("Sprintf(%s, %T) = %s: shows a secret", verb, v, out)
+				}
+			}
+		}
+	}
+	if s := fmt.Sprintf("%#v", c); !strings.Contains(s, "PIN: set") {
+		t.Errorf("%%#v = %s, want it to say a PIN callback is set", s)
 	}
 }
 
