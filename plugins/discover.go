@@ -15,30 +15,31 @@ import (
 // runs the built-in backends for plugin+<scheme>: URIs.
 const ExecutableName = "keyplane-plugin"
 
-// PathEnv names the keyplane-plugin executable (a file path) explicitly.
+// PathEnv is the variable the keyplane CLI reads the keyplane-plugin
+// executable's path from (it sets Options.Path); this package never reads
+// it.
 const PathEnv = "KEYPLANE_PLUGIN_PATH"
 
-// SHA256Env pins the SHA-256 (hex) of the keyplane-plugin executable for
-// plugin+<scheme>: URIs, like sha256= does for plugin: URIs.
+// SHA256Env is the variable the keyplane CLI reads the pinned SHA-256
+// (hex) of the keyplane-plugin executable from, for plugin+<scheme>: URIs
+// (it sets Options.SHA256); this package never reads it.
 const SHA256Env = "KEYPLANE_PLUGIN_SHA256"
 
 // FindExecutable returns the path of the keyplane-plugin executable, looked
 // for in this order:
 //
 //  1. explicit, when not empty (Options.Path);
-//  2. the file named by $KEYPLANE_PLUGIN_PATH;
-//  3. keyplane-plugin in the directory of the running executable
+//  2. keyplane-plugin in the directory of the running executable
 //     (os.Executable), where an installation puts it next to keyplane;
-//  4. keyplane-plugin on $PATH.
+//  3. keyplane-plugin on $PATH (exec.LookPath: the system's standard
+//     search for a program by name, the one indirect read of the
+//     environment in this package).
 //
 // An explicit setting that names a missing or non-executable file is an
 // error; it does not fall through to the next place.
 func FindExecutable(explicit string) (string, error) {
 	if explicit != "" {
 		return checkExecutable(explicit, "Options.Path")
-	}
-	if p := os.Getenv(PathEnv); p != "" {
-		return checkExecutable(p, "$"+PathEnv)
 	}
 	if self, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(self), ExecutableName)
@@ -48,7 +49,7 @@ func FindExecutable(explicit string) (string, error) {
 	}
 	p, err := exec.LookPath(ExecutableName)
 	if err != nil {
-		return "", fmt.Errorf("%s executable not found: set $%s to its path, install it next to this program, or put it on $PATH: %w", ExecutableName, PathEnv, backend.ErrUnavailable)
+		return "", fmt.Errorf("%s executable not found: give its path (Options.Path; the keyplane CLI reads $%s), install it next to this program, or put it on $PATH: %w", ExecutableName, PathEnv, backend.ErrUnavailable)
 	}
 	return filepath.Abs(p)
 }

@@ -60,5 +60,3 @@ func childEnv(forward []string, logger *slog.Logger) []string {
 	}
 	return append(env, LogLevelEnv+"="+levelName(logger))
 }
-
-func envSHA256() string { return os.Getenv(SHA256Env) }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // ErrChecksumMismatch: the plugin executable's SHA-256 is not the pinned
@@ -267,11 +269,10 @@ func (h *host) start(ctx context.Context) (*child, error) {
 	// A backend that hangs while opening (a PKCS#11 module stuck in
 	// C_Initialize) must not hold every caller forever: ctx ends with
 	// StartTimeout.
-	resp, err := c.rpc.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: h.t.config})
+	resp, err := h.openBackend(ctx, c)
 	if err != nil {
 		c.stop()
-		out, _ := fromStatus(h.t.name, err)
-		return nil, fmt.Errorf("opening the backend in %s: %w", h.t.exe, out)
+		return nil, err
 	}
 	if h.ifaces == nil {
 		h.ifaces = append([]pb.Interface{}, resp.GetInterfaces()...)
@@ -346,4 +347,30 @@ func (h *host) live() (*child, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.CallTimeout)
 	defer cancel()
 	return h.conn(ctx)
+}
+
+// openBackend makes the child's first call: OpenBackend, or, with secrets
+// from the program's callbacks, OpenBackendWithSecrets (config.go), whose
+// secret bytes are zeroed once sent.
+func (h *host) openBackend(ctx context.Context, c *child) (*pb.OpenBackendResponse, error) {
+	var resp *pb.OpenBackendResponse
+	var err error
+	if len(h.t.secrets) == 0 {
+		resp, err = c.rpc.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: h.t.config})
+	} else {
+		req, rerr := h.t.secretsRequest(ctx)
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp, err = c.rpc.OpenBackendWithSecrets(ctx, req)
+		zeroSecrets(req)
+		if status.Code(err) == codes.Unimplemented {
+			return nil, fmt.Errorf("%s: %s cannot take a PIN or passphrase from code (it has no OpenBackendWithSecrets; build it on plugins.ServeOpenRequest): %w", h.t.name, h.t.exe, backend.ErrUnsupported)
+		}
+	}
+	if err != nil {
+		out, _ := fromStatus(h.t.name, err)
+		return nil, fmt.Errorf("opening the backend in %s: %w", h.t.exe, out)
+	}
+	return resp, nil
 }

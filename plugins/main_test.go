@@ -64,7 +64,10 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	os.Setenv(plugins.PathEnv, pluginExe)
+	// The package reads no variable of its own: FindExecutable finds
+	// keyplane-plugin on $PATH (the CLI would set Options.Path from
+	// $KEYPLANE_PLUGIN_PATH).
+	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return m.Run()
 }
 

@@ -31,21 +31,11 @@ func openDefault(ctx context.Context, uri string) (backend.Backend, error) {
 // reports, and always the extension interfaces of docs/decisions.md
 // ("Wrappers and the extension interfaces"): CertificateStore, whose
 // methods answer ErrUnsupported when the plugin's backend has none.
+//
+// Open is ParseURI, opts, then OpenConfig; a program that supplies a PIN
+// or passphrase in code sets Config.PIN or Config.Passphrase between.
 func Open(ctx context.Context, uri string, opts Options) (backend.Backend, error) {
-	if err := checkForwardEnv(opts.ForwardEnv); err != nil {
-		return nil, err
-	}
-	t, err := parseURI(uri, &opts)
-	if err != nil {
-		return nil, err
-	}
-	h := newHost(t, opts)
-	if _, err := h.conn(ctx); err != nil {
-		h.close()
-		return nil, err
-	}
-	p := &Plugin{h: h}
-	return withInterfaces(p, h.ifaces), nil
+	return OpenConfig(ctx, &Config{Options: opts, uri: uri})
 }
 
 type aeadPart struct{ p *Plugin }

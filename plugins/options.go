@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,11 +17,13 @@ import (
 type Options struct {
 	// Path is the plugin executable for plugin+<scheme>: URIs; empty means
 	// FindExecutable's search. plugin: URIs name their executable
-	// themselves and ignore it.
+	// themselves and ignore it. (The keyplane CLI sets it from
+	// $KEYPLANE_PLUGIN_PATH.)
 	Path string
 	// SHA256 pins the executable's SHA-256 (32 bytes). For plugin: URIs the
-	// sha256= parameter sets it; for plugin+<scheme>: URIs,
-	// $KEYPLANE_PLUGIN_SHA256 (hex) does when this is empty.
+	// sha256= parameter sets it. (The keyplane CLI sets it from
+	// $KEYPLANE_PLUGIN_SHA256 for plugin+<scheme>: URIs; this package
+	// reads no variable.)
 	SHA256 []byte
 	// Logger receives go-plugin's messages and everything the plugin writes
 	// on stdout and stderr; the default is slog.Default().
@@ -104,6 +105,9 @@ type target struct {
 	exe    string
 	config string // the OpenBackend URI; may hold secrets, never logged
 	sha256 []byte
+	// secrets are sent with OpenBackendWithSecrets at each child start
+	// (Config.PIN, Config.Passphrase).
+	secrets []roleSecret
 }
 
 // parseURI reads plugin+<scheme>:<rest> and plugin:<abs-path>?<query>.
@@ -114,8 +118,10 @@ type target struct {
 //
 // For plugin: URIs the host keeps sha256= (the executable's pinned hash)
 // and timeout= (Options.CallTimeout, a Go duration), and sends the other
-// query parameters, as written, to the plugin.
-func parseURI(uri string, opts *Options) (*target, error) {
+// query parameters, as written, to the plugin. With resolve, it also finds
+// the executable (FindExecutable for plugin+<scheme>:, a check of the file
+// for plugin:); without, it checks the URI's form only.
+func parseURI(uri string, opts *Options, resolve bool) (*target, error) {
 	scheme, rest, ok := strings.Cut(uri, ":")
 	if !ok {
 		return nil, fmt.Errorf("plugin URI %q: want plugin+<scheme>:... or plugin:/path/to/executable: %w", backend.Redact(uri), backend.ErrInvalidInput)
@@ -124,22 +130,13 @@ func parseURI(uri string, opts *Options) (*target, error) {
 		if inner == "" || strings.HasPrefix(inner, "plugin") {
 			return nil, fmt.Errorf("plugin URI %q: want plugin+<backend scheme>:...: %w", backend.Redact(uri), backend.ErrInvalidInput)
 		}
-		exe, err := FindExecutable(opts.Path)
-		if err != nil {
-			return nil, err
-		}
-		t := &target{scheme: scheme, name: scheme, exe: exe, config: inner + ":" + rest, sha256: opts.SHA256}
-		if err := checkPassphraseEnv(inner, rest); err != nil {
-			return nil, err
-		}
-		if t.sha256 == nil {
-			if h := envSHA256(); h != "" {
-				sum, err := parseSHA256(h, "$"+SHA256Env)
-				if err != nil {
-					return nil, err
-				}
-				t.sha256 = sum
+		t := &target{scheme: scheme, name: scheme, config: inner + ":" + rest, sha256: opts.SHA256}
+		if resolve {
+			exe, err := FindExecutable(opts.Path)
+			if err != nil {
+				return nil, err
 			}
+			t.exe = exe
 		}
 		return t, nil
 	}
@@ -168,6 +165,7 @@ func parseURI(uri string, opts *Options) (*target, error) {
 				return nil, err
 			}
 			t.sha256 = sum
+			opts.SHA256 = sum
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
@@ -185,11 +183,13 @@ func parseURI(uri string, opts *Options) (*target, error) {
 			keep = append(keep, p)
 		}
 	}
-	exe, err := checkExecutable(path, "plugin: URI")
-	if err != nil {
-		return nil, err
+	if resolve {
+		exe, err := checkExecutable(path, "plugin: URI")
+		if err != nil {
+			return nil, err
+		}
+		t.exe = exe
 	}
-	t.exe = exe
 	t.config = strings.Join(keep, "&")
 	if _, err := url.ParseQuery(t.config); err != nil {
 		return nil, fmt.Errorf("plugin URI %q: malformed query: %w", backend.Redact(uri), backend.ErrInvalidInput)
@@ -210,22 +210,4 @@ func parseSHA256(h, from string) ([]byte, error) {
 		return nil, fmt.Errorf("plugin: %s %q is not a SHA-256 in hex (64 hex digits): %w", from, h, backend.ErrInvalidInput)
 	}
 	return sum, nil
-}
-
-// passphraseEnv is the software backend's passphrase variable, which is
-// never passed to a plugin.
-const passphraseEnv = "KEYPLANE_PASSPHRASE"
-
-// checkPassphraseEnv refuses plugin+software:<dir> without a
-// passphrase-source while $KEYPLANE_PASSPHRASE is set on the host: in
-// process the software backend would use that passphrase, but the plugin
-// does not get it, and would read or write the keystore without one.
-func checkPassphraseEnv(scheme, rest string) error {
-	if scheme != "software" || rest == "memory" || strings.HasPrefix(rest, "memory?") {
-		return nil
-	}
-	if os.Getenv(passphraseEnv) == "" || strings.Contains(rest, "passphrase-source=") {
-		return nil
-	}
-	return fmt.Errorf("plugin+software: $%s is set but is never passed to a plugin process; name a passphrase file in the URI instead (software:<dir>?passphrase-source=file:<path>), or unset it: %w", passphraseEnv, backend.ErrInvalidInput)
 }

@@ -2,8 +2,8 @@ package plugins_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -71,14 +71,21 @@ func TestWrongSHA256Refused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wrongSum, _ := hex.DecodeString(wrong)
+	rightSum, _ := hex.DecodeString(sum)
+	// $KEYPLANE_PLUGIN_SHA256 is the CLI's: the package never reads it.
 	t.Setenv(plugins.SHA256Env, wrong)
-	if _, err := backend.Open(t.Context(), "plugin+software:memory"); !errors.Is(err, plugins.ErrChecksumMismatch) {
-		t.Errorf("plugin+software with a wrong $%s: %v", plugins.SHA256Env, err)
-	}
-	t.Setenv(plugins.SHA256Env, sum)
 	b, err = backend.Open(t.Context(), "plugin+software:memory")
 	if err != nil {
-		t.Fatalf("plugin+software with the right $%s: %v", plugins.SHA256Env, err)
+		t.Fatalf("plugin+software with a wrong $%s (which the package must not read): %v", plugins.SHA256Env, err)
+	}
+	b.Close()
+	if _, err := plugins.Open(t.Context(), "plugin+software:memory", plugins.Options{SHA256: wrongSum}); !errors.Is(err, plugins.ErrChecksumMismatch) {
+		t.Errorf("plugin+software with a wrong Options.SHA256: %v", err)
+	}
+	b, err = plugins.Open(t.Context(), "plugin+software:memory", plugins.Options{SHA256: rightSum})
+	if err != nil {
+		t.Fatalf("plugin+software with the right Options.SHA256: %v", err)
 	}
 	b.Close()
 }
@@ -221,13 +228,31 @@ func TestNoSecretsInChild(t *testing.T) {
 }
 
 func TestPassphraseEnvNotForwarded(t *testing.T) {
-	t.Setenv("KEYPLANE_PASSPHRASE", "a-passphrase-the-plugin-would-not-get")
-	_, err := backend.Open(t.Context(), "plugin+software:"+t.TempDir())
-	if !errors.Is(err, backend.ErrInvalidInput) || !strings.Contains(err.Error(), "passphrase-source=file:") {
-		t.Errorf("plugin+software:<dir> with $KEYPLANE_PASSPHRASE set: %v, want a refusal that names passphrase-source", err)
+	// $KEYPLANE_PASSPHRASE is the CLI's: the package neither reads it nor
+	// passes it on, so a keystore opened without a passphrase source stays
+	// unencrypted and the child's environment does not hold it.
+	const envPass = "a-passphrase-the-plugin-would-not-get"
+	t.Setenv("KEYPLANE_PASSPHRASE", envPass)
+	dir := t.TempDir()
+	b, p := openPlugin(t, "plugin+software:"+dir, plugins.Options{})
+	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(fmt.Sprint(err), "a-passphrase") {
-		t.Errorf("error shows the passphrase")
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(p.PID()) + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(envPass)) {
+		t.Error("the plugin's environment holds $KEYPLANE_PASSPHRASE")
+	}
+	b.Close()
+	plain, err := backend.Open(t.Context(), "software:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if _, err := plain.Signer(t.Context(), "k"); err != nil {
+		t.Errorf("the key written through the plugin should be unencrypted (no passphrase given in code): %v", err)
 	}
 	for _, name := range []string{"MY_PIN", "KEYPLANE_PASSPHRASE", "DB_PASSWORD", "API_SECRET"} {
 		_, err := plugins.Open(t.Context(), "plugin+software:memory", plugins.Options{ForwardEnv: []string{name}})

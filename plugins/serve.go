@@ -51,8 +51,10 @@ func Serve(b backend.Backend) {
 // mutually-authenticated TLS channel, never through its command line or
 // environment. open runs once per plugin process.
 //
-// The keyplane-plugin executable is ServeOpen(backend.Open) with the
-// built-in backends linked in.
+// A host whose program supplies a PIN or passphrase in code sends it with
+// the configuration; a plugin built on ServeOpen refuses it
+// (ErrUnsupported), one built on ServeOpenRequest takes it. The
+// keyplane-plugin executable is built on ServeOpenRequest.
 //
 // ServeOpen first turns core dumps off for the process
 // (internal/nocore: on Linux the core file limit to 0 and PR_SET_DUMPABLE
@@ -60,13 +62,15 @@ func Serve(b backend.Backend) {
 // out), since the plugin's memory holds the backend's PINs, plaintexts
 // and, for a software keystore, keys. A failure there is logged, not
 // fatal: it only narrows what could leak.
-func ServeOpen(open OpenFunc) {
+func ServeOpen(open OpenFunc) { serve(newServer(open)) }
+
+// serve is ServeOpen and ServeOpenRequest's body.
+func serve(srv *server) {
 	coreErr := nocore.Disable()
 	logger := pluginLogger()
 	if coreErr != nil {
 		logger.Warn("core dumps not fully turned off", "error", coreErr)
 	}
-	srv := newServer(open)
 	defer srv.close()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake(),

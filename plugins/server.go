@@ -26,7 +26,8 @@ type OpenFunc func(ctx context.Context, uri string) (backend.Backend, error)
 type server struct {
 	pb.UnimplementedBackendServer
 
-	open OpenFunc
+	openReq OpenRequestFunc
+	secrets []*backend.StaticSecret // the host's, zeroed at close
 
 	mu     sync.RWMutex
 	b      backend.Backend // nil until OpenBackend
@@ -36,7 +37,7 @@ type server struct {
 }
 
 func newServer(open OpenFunc) *server {
-	return &server{open: open, handles: handleCache{m: map[handleKey]any{}}}
+	return &server{openReq: openRequestOf(open), handles: handleCache{m: map[handleKey]any{}}}
 }
 
 // backend returns the opened backend, or an error before OpenBackend.
@@ -59,21 +60,32 @@ func (s *server) close() error {
 		s.direct.Close()
 		s.direct = nil
 	}
+	held := s.secrets
+	s.secrets = nil
 	s.mu.Unlock()
 	s.handles.clear()
-	if b == nil {
-		return nil
+	var err error
+	if b != nil {
+		err = b.Close()
 	}
-	return b.Close()
+	for _, h := range held {
+		h.Zero()
+	}
+	return err
 }
 
 func (s *server) OpenBackend(ctx context.Context, req *pb.OpenBackendRequest) (*pb.OpenBackendResponse, error) {
+	return s.openWith(ctx, &OpenRequest{URI: req.GetUri()})
+}
+
+// openWith opens the backend, once.
+func (s *server) openWith(ctx context.Context, req *OpenRequest) (*pb.OpenBackendResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.b != nil {
 		return nil, toStatus(fmt.Errorf("plugin backend already opened: %w", backend.ErrInvalidInput))
 	}
-	b, err := s.open(ctx, req.GetUri())
+	b, err := s.openReq(ctx, req)
 	if err != nil {
 		return nil, toStatus(err)
 	}

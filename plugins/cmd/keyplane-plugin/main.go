@@ -20,18 +20,21 @@ import (
 
 	// The built-in backends this executable can run.
 	_ "github.com/keyplane/keyplane/backends/awskms"
-	_ "github.com/keyplane/keyplane/backends/pkcs11"
-	_ "github.com/keyplane/keyplane/backends/software"
+	"github.com/keyplane/keyplane/backends/pkcs11"
+	"github.com/keyplane/keyplane/backends/software"
 )
 
 func main() {
-	plugins.ServeOpen(open)
+	plugins.ServeOpenRequest(open)
 }
 
-// open opens the backend URI the host sent. A host that ran this
-// executable as a third-party plugin (plugin:/path/keyplane-plugin) sends a
-// bare query instead, which is refused with the right way to say it.
-func open(ctx context.Context, uri string) (backend.Backend, error) {
+// open opens the backend URI the host sent, with the PIN or passphrase the
+// host's program supplied in code, if any, set in the backend's Config. A
+// host that ran this executable as a third-party plugin
+// (plugin:/path/keyplane-plugin) sends a bare query instead, which is
+// refused with the right way to say it.
+func open(ctx context.Context, req *plugins.OpenRequest) (backend.Backend, error) {
+	uri := req.URI
 	scheme, _, ok := strings.Cut(uri, ":")
 	if !ok || scheme == "" || strings.ContainsAny(scheme, "=&?/") {
 		return nil, fmt.Errorf("%s runs keyplane's built-in backends: open it as plugin+<scheme>:<rest> (plugin+software:memory, plugin+pkcs11:..., plugin+awskms:...), not plugin:<path>: %w", plugins.ExecutableName, backend.ErrInvalidInput)
@@ -39,7 +42,37 @@ func open(ctx context.Context, uri string) (backend.Backend, error) {
 	if scheme == "pkcs11" {
 		spareProcs()
 	}
+	switch {
+	case scheme == "pkcs11" && req.PIN != nil:
+		c, err := pkcs11.ParseURI(uri)
+		if err != nil {
+			return nil, err
+		}
+		c.PIN = req.PIN
+		return openedPKCS11(pkcs11.OpenConfig(ctx, c))
+	case scheme == software.Scheme && req.Passphrase != nil:
+		c, err := software.ParseURI(uri)
+		if err != nil {
+			return nil, err
+		}
+		c.Passphrase = req.Passphrase
+		ks, err := software.OpenConfig(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return ks, nil
+	case req.PIN != nil || req.Passphrase != nil:
+		return nil, fmt.Errorf("%s: the host sent a PIN or passphrase that a %s: backend does not take (a PIN goes with pkcs11:, a passphrase with software:<dir>): %w", plugins.ExecutableName, scheme, backend.ErrInvalidInput)
+	}
 	return backend.Open(ctx, uri)
+}
+
+// openedPKCS11 returns b as a backend.Backend, never a typed nil.
+func openedPKCS11(b *pkcs11.Backend, err error) (backend.Backend, error) {
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // spareProcs doubles GOMAXPROCS, unless the GOMAXPROCS variable sets it,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -13,8 +14,8 @@ import (
 
 // TestMain makes this test binary the plugin executable: started by a
 // host (the magic cookie set), it serves as keyplane-plugin does, with the
-// same backends linked; otherwise it runs the tests, pointing
-// $KEYPLANE_PLUGIN_PATH at itself.
+// same backends linked; otherwise it runs the tests, with itself on $PATH
+// as keyplane-plugin.
 func TestMain(m *testing.M) {
 	if os.Getenv(plugins.Handshake().MagicCookieKey) == plugins.Handshake().MagicCookieValue {
 		main()
@@ -25,8 +26,21 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Setenv(plugins.PathEnv, self)
-	os.Exit(m.Run())
+	// Found on $PATH under its installed name (package plugins reads no
+	// variable of its own).
+	dir, err := os.MkdirTemp("", "keyplane-plugin-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.Symlink(self, filepath.Join(dir, plugins.ExecutableName)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // TestConformanceAWSKMSThroughPlugin runs the suite on local-kms through

@@ -263,6 +263,117 @@ func (x *OpenBackendRequest) GetUri() string {
 	return ""
 }
 
+type OpenBackendWithSecretsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// uri is as in OpenBackendRequest.
+	Uri string `protobuf:"bytes,1,opt,name=uri,proto3" json:"uri,omitempty"`
+	// secrets are the secrets for the backend, by role, each role once.
+	Secrets       []*Secret `protobuf:"bytes,2,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenBackendWithSecretsRequest) Reset() {
+	*x = OpenBackendWithSecretsRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenBackendWithSecretsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenBackendWithSecretsRequest) ProtoMessage() {}
+
+func (x *OpenBackendWithSecretsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenBackendWithSecretsRequest.ProtoReflect.Descriptor instead.
+func (*OpenBackendWithSecretsRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *OpenBackendWithSecretsRequest) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
+func (x *OpenBackendWithSecretsRequest) GetSecrets() []*Secret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+// Secret is one secret for the backend a plugin opens.
+type Secret struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// role names what the secret is: "pin" (a PKCS#11 token's user PIN) or
+	// "passphrase" (a software keystore's passphrase).
+	Role string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// value is the secret. The plugin keeps it only as long as its backend
+	// needs it, and zeroes its copy when the backend closes.
+	Value         []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Secret) Reset() {
+	*x = Secret{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Secret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Secret) ProtoMessage() {}
+
+func (x *Secret) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Secret.ProtoReflect.Descriptor instead.
+func (*Secret) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Secret) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Secret) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
 type OpenBackendResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// interfaces lists the optional interfaces the backend implements.
@@ -273,7 +384,7 @@ type OpenBackendResponse struct {
 
 func (x *OpenBackendResponse) Reset() {
 	*x = OpenBackendResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[1]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +396,7 @@ func (x *OpenBackendResponse) String() string {
 func (*OpenBackendResponse) ProtoMessage() {}
 
 func (x *OpenBackendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[1]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +409,7 @@ func (x *OpenBackendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenBackendResponse.ProtoReflect.Descriptor instead.
 func (*OpenBackendResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{1}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *OpenBackendResponse) GetInterfaces() []Interface {
@@ -316,7 +427,7 @@ type CapabilitiesRequest struct {
 
 func (x *CapabilitiesRequest) Reset() {
 	*x = CapabilitiesRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[2]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +439,7 @@ func (x *CapabilitiesRequest) String() string {
 func (*CapabilitiesRequest) ProtoMessage() {}
 
 func (x *CapabilitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[2]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +452,7 @@ func (x *CapabilitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapabilitiesRequest.ProtoReflect.Descriptor instead.
 func (*CapabilitiesRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{2}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{4}
 }
 
 // Capabilities mirrors backend.Capabilities.
@@ -368,7 +479,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[3]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +491,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[3]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +504,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{3}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Capabilities) GetBackend() string {
@@ -490,7 +601,7 @@ type Key struct {
 
 func (x *Key) Reset() {
 	*x = Key{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[4]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +613,7 @@ func (x *Key) String() string {
 func (*Key) ProtoMessage() {}
 
 func (x *Key) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[4]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +626,7 @@ func (x *Key) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Key.ProtoReflect.Descriptor instead.
 func (*Key) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{4}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Key) GetId() []byte {
@@ -571,7 +682,7 @@ type KeyRequest struct {
 
 func (x *KeyRequest) Reset() {
 	*x = KeyRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +694,7 @@ func (x *KeyRequest) String() string {
 func (*KeyRequest) ProtoMessage() {}
 
 func (x *KeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +707,7 @@ func (x *KeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyRequest.ProtoReflect.Descriptor instead.
 func (*KeyRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *KeyRequest) GetRef() string {
@@ -615,7 +726,7 @@ type KeyResponse struct {
 
 func (x *KeyResponse) Reset() {
 	*x = KeyResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +738,7 @@ func (x *KeyResponse) String() string {
 func (*KeyResponse) ProtoMessage() {}
 
 func (x *KeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +751,7 @@ func (x *KeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyResponse.ProtoReflect.Descriptor instead.
 func (*KeyResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *KeyResponse) GetKey() *Key {
@@ -660,7 +771,7 @@ type GenerateKeyRequest struct {
 
 func (x *GenerateKeyRequest) Reset() {
 	*x = GenerateKeyRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +783,7 @@ func (x *GenerateKeyRequest) String() string {
 func (*GenerateKeyRequest) ProtoMessage() {}
 
 func (x *GenerateKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +796,7 @@ func (x *GenerateKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateKeyRequest.ProtoReflect.Descriptor instead.
 func (*GenerateKeyRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GenerateKeyRequest) GetLabel() string {
@@ -710,7 +821,7 @@ type ListKeysRequest struct {
 
 func (x *ListKeysRequest) Reset() {
 	*x = ListKeysRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +833,7 @@ func (x *ListKeysRequest) String() string {
 func (*ListKeysRequest) ProtoMessage() {}
 
 func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +846,7 @@ func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListKeysRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
 }
 
 type ListKeysResponse struct {
@@ -747,7 +858,7 @@ type ListKeysResponse struct {
 
 func (x *ListKeysResponse) Reset() {
 	*x = ListKeysResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +870,7 @@ func (x *ListKeysResponse) String() string {
 func (*ListKeysResponse) ProtoMessage() {}
 
 func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +883,7 @@ func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListKeysResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListKeysResponse) GetKeys() []*Key {
@@ -790,7 +901,7 @@ type DeleteKeyResponse struct {
 
 func (x *DeleteKeyResponse) Reset() {
 	*x = DeleteKeyResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +913,7 @@ func (x *DeleteKeyResponse) String() string {
 func (*DeleteKeyResponse) ProtoMessage() {}
 
 func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +926,7 @@ func (x *DeleteKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteKeyResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
 }
 
 // ImportKeyRequest carries key material across the process boundary, over
@@ -834,7 +945,7 @@ type ImportKeyRequest struct {
 
 func (x *ImportKeyRequest) Reset() {
 	*x = ImportKeyRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +957,7 @@ func (x *ImportKeyRequest) String() string {
 func (*ImportKeyRequest) ProtoMessage() {}
 
 func (x *ImportKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +970,7 @@ func (x *ImportKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportKeyRequest.ProtoReflect.Descriptor instead.
 func (*ImportKeyRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ImportKeyRequest) GetLabel() string {
@@ -924,7 +1035,7 @@ type SecretKey struct {
 
 func (x *SecretKey) Reset() {
 	*x = SecretKey{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1047,7 @@ func (x *SecretKey) String() string {
 func (*SecretKey) ProtoMessage() {}
 
 func (x *SecretKey) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1060,7 @@ func (x *SecretKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretKey.ProtoReflect.Descriptor instead.
 func (*SecretKey) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SecretKey) GetAlgorithm() string {
@@ -983,7 +1094,7 @@ type SignRequest struct {
 
 func (x *SignRequest) Reset() {
 	*x = SignRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1106,7 @@ func (x *SignRequest) String() string {
 func (*SignRequest) ProtoMessage() {}
 
 func (x *SignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1119,7 @@ func (x *SignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignRequest.ProtoReflect.Descriptor instead.
 func (*SignRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SignRequest) GetRef() string {
@@ -1056,7 +1167,7 @@ type SignResponse struct {
 
 func (x *SignResponse) Reset() {
 	*x = SignResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1179,7 @@ func (x *SignResponse) String() string {
 func (*SignResponse) ProtoMessage() {}
 
 func (x *SignResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1192,7 @@ func (x *SignResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignResponse.ProtoReflect.Descriptor instead.
 func (*SignResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SignResponse) GetSignature() []byte {
@@ -1109,7 +1220,7 @@ type DecryptRequest struct {
 
 func (x *DecryptRequest) Reset() {
 	*x = DecryptRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1232,7 @@ func (x *DecryptRequest) String() string {
 func (*DecryptRequest) ProtoMessage() {}
 
 func (x *DecryptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1245,7 @@ func (x *DecryptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecryptRequest.ProtoReflect.Descriptor instead.
 func (*DecryptRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DecryptRequest) GetRef() string {
@@ -1195,7 +1306,7 @@ type DecryptResponse struct {
 
 func (x *DecryptResponse) Reset() {
 	*x = DecryptResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1318,7 @@ func (x *DecryptResponse) String() string {
 func (*DecryptResponse) ProtoMessage() {}
 
 func (x *DecryptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1331,7 @@ func (x *DecryptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecryptResponse.ProtoReflect.Descriptor instead.
 func (*DecryptResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DecryptResponse) GetPlaintext() []byte {
@@ -1241,7 +1352,7 @@ type AEADInfo struct {
 
 func (x *AEADInfo) Reset() {
 	*x = AEADInfo{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1364,7 @@ func (x *AEADInfo) String() string {
 func (*AEADInfo) ProtoMessage() {}
 
 func (x *AEADInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1377,7 @@ func (x *AEADInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADInfo.ProtoReflect.Descriptor instead.
 func (*AEADInfo) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AEADInfo) GetKey() *Key {
@@ -1301,7 +1412,7 @@ type AEADSealRequest struct {
 
 func (x *AEADSealRequest) Reset() {
 	*x = AEADSealRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1424,7 @@ func (x *AEADSealRequest) String() string {
 func (*AEADSealRequest) ProtoMessage() {}
 
 func (x *AEADSealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1437,7 @@ func (x *AEADSealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADSealRequest.ProtoReflect.Descriptor instead.
 func (*AEADSealRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AEADSealRequest) GetRef() string {
@@ -1360,7 +1471,7 @@ type AEADSealResponse struct {
 
 func (x *AEADSealResponse) Reset() {
 	*x = AEADSealResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1483,7 @@ func (x *AEADSealResponse) String() string {
 func (*AEADSealResponse) ProtoMessage() {}
 
 func (x *AEADSealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1496,7 @@ func (x *AEADSealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADSealResponse.ProtoReflect.Descriptor instead.
 func (*AEADSealResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AEADSealResponse) GetSealed() []byte {
@@ -1406,7 +1517,7 @@ type AEADOpenRequest struct {
 
 func (x *AEADOpenRequest) Reset() {
 	*x = AEADOpenRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1529,7 @@ func (x *AEADOpenRequest) String() string {
 func (*AEADOpenRequest) ProtoMessage() {}
 
 func (x *AEADOpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1542,7 @@ func (x *AEADOpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADOpenRequest.ProtoReflect.Descriptor instead.
 func (*AEADOpenRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AEADOpenRequest) GetRef() string {
@@ -1464,7 +1575,7 @@ type AEADOpenResponse struct {
 
 func (x *AEADOpenResponse) Reset() {
 	*x = AEADOpenResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1587,7 @@ func (x *AEADOpenResponse) String() string {
 func (*AEADOpenResponse) ProtoMessage() {}
 
 func (x *AEADOpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1600,7 @@ func (x *AEADOpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADOpenResponse.ProtoReflect.Descriptor instead.
 func (*AEADOpenResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AEADOpenResponse) GetPlaintext() []byte {
@@ -1509,7 +1620,7 @@ type FernetMACRequest struct {
 
 func (x *FernetMACRequest) Reset() {
 	*x = FernetMACRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1632,7 @@ func (x *FernetMACRequest) String() string {
 func (*FernetMACRequest) ProtoMessage() {}
 
 func (x *FernetMACRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1645,7 @@ func (x *FernetMACRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetMACRequest.ProtoReflect.Descriptor instead.
 func (*FernetMACRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FernetMACRequest) GetRef() string {
@@ -1560,7 +1671,7 @@ type FernetMACResponse struct {
 
 func (x *FernetMACResponse) Reset() {
 	*x = FernetMACResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1683,7 @@ func (x *FernetMACResponse) String() string {
 func (*FernetMACResponse) ProtoMessage() {}
 
 func (x *FernetMACResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1696,7 @@ func (x *FernetMACResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetMACResponse.ProtoReflect.Descriptor instead.
 func (*FernetMACResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FernetMACResponse) GetMac() []byte {
@@ -1606,7 +1717,7 @@ type FernetCBCRequest struct {
 
 func (x *FernetCBCRequest) Reset() {
 	*x = FernetCBCRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1729,7 @@ func (x *FernetCBCRequest) String() string {
 func (*FernetCBCRequest) ProtoMessage() {}
 
 func (x *FernetCBCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1742,7 @@ func (x *FernetCBCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetCBCRequest.ProtoReflect.Descriptor instead.
 func (*FernetCBCRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FernetCBCRequest) GetRef() string {
@@ -1664,7 +1775,7 @@ type FernetCBCResponse struct {
 
 func (x *FernetCBCResponse) Reset() {
 	*x = FernetCBCResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1787,7 @@ func (x *FernetCBCResponse) String() string {
 func (*FernetCBCResponse) ProtoMessage() {}
 
 func (x *FernetCBCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1800,7 @@ func (x *FernetCBCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetCBCResponse.ProtoReflect.Descriptor instead.
 func (*FernetCBCResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FernetCBCResponse) GetData() []byte {
@@ -1725,7 +1836,7 @@ type OpenDirectRequest struct {
 
 func (x *OpenDirectRequest) Reset() {
 	*x = OpenDirectRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1848,7 @@ func (x *OpenDirectRequest) String() string {
 func (*OpenDirectRequest) ProtoMessage() {}
 
 func (x *OpenDirectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1861,7 @@ func (x *OpenDirectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirectRequest.ProtoReflect.Descriptor instead.
 func (*OpenDirectRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OpenDirectRequest) GetVersion() uint32 {
@@ -1789,7 +1900,7 @@ type OpenDirectResponse struct {
 
 func (x *OpenDirectResponse) Reset() {
 	*x = OpenDirectResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +1912,7 @@ func (x *OpenDirectResponse) String() string {
 func (*OpenDirectResponse) ProtoMessage() {}
 
 func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +1925,7 @@ func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirectResponse.ProtoReflect.Descriptor instead.
 func (*OpenDirectResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OpenDirectResponse) GetVersion() uint32 {
@@ -1846,7 +1957,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +1969,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +1982,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
 }
 
 type PingResponse struct {
@@ -1882,7 +1993,7 @@ type PingResponse struct {
 
 func (x *PingResponse) Reset() {
 	*x = PingResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1894,7 +2005,7 @@ func (x *PingResponse) String() string {
 func (*PingResponse) ProtoMessage() {}
 
 func (x *PingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +2018,7 @@ func (x *PingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
 func (*PingResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
 }
 
 // StoreCertificatesRequest carries a key's certificate chain.
@@ -1923,7 +2034,7 @@ type StoreCertificatesRequest struct {
 
 func (x *StoreCertificatesRequest) Reset() {
 	*x = StoreCertificatesRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +2046,7 @@ func (x *StoreCertificatesRequest) String() string {
 func (*StoreCertificatesRequest) ProtoMessage() {}
 
 func (x *StoreCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2059,7 @@ func (x *StoreCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*StoreCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StoreCertificatesRequest) GetRef() string {
@@ -1973,7 +2084,7 @@ type StoreCertificatesResponse struct {
 
 func (x *StoreCertificatesResponse) Reset() {
 	*x = StoreCertificatesResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1985,7 +2096,7 @@ func (x *StoreCertificatesResponse) String() string {
 func (*StoreCertificatesResponse) ProtoMessage() {}
 
 func (x *StoreCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1998,7 +2109,7 @@ func (x *StoreCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*StoreCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
 }
 
 type CertificatesResponse struct {
@@ -2012,7 +2123,7 @@ type CertificatesResponse struct {
 
 func (x *CertificatesResponse) Reset() {
 	*x = CertificatesResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2135,7 @@ func (x *CertificatesResponse) String() string {
 func (*CertificatesResponse) ProtoMessage() {}
 
 func (x *CertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2148,7 @@ func (x *CertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CertificatesResponse.ProtoReflect.Descriptor instead.
 func (*CertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CertificatesResponse) GetCertificates() [][]byte {
@@ -2055,7 +2166,7 @@ type DeleteCertificatesResponse struct {
 
 func (x *DeleteCertificatesResponse) Reset() {
 	*x = DeleteCertificatesResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2178,7 @@ func (x *DeleteCertificatesResponse) String() string {
 func (*DeleteCertificatesResponse) ProtoMessage() {}
 
 func (x *DeleteCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2191,7 @@ func (x *DeleteCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
 }
 
 var File_keyplane_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -2089,7 +2200,13 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\n" +
 	" keyplane/plugin/v1/backend.proto\x12\x12keyplane.plugin.v1\"&\n" +
 	"\x12OpenBackendRequest\x12\x10\n" +
-	"\x03uri\x18\x01 \x01(\tR\x03uri\"T\n" +
+	"\x03uri\x18\x01 \x01(\tR\x03uri\"g\n" +
+	"\x1dOpenBackendWithSecretsRequest\x12\x10\n" +
+	"\x03uri\x18\x01 \x01(\tR\x03uri\x124\n" +
+	"\asecrets\x18\x02 \x03(\v2\x1a.keyplane.plugin.v1.SecretR\asecrets\"2\n" +
+	"\x06Secret\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"T\n" +
 	"\x13OpenBackendResponse\x12=\n" +
 	"\n" +
 	"interfaces\x18\x01 \x03(\x0e2\x1d.keyplane.plugin.v1.InterfaceR\n" +
@@ -2229,9 +2346,10 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\aPadding\x12\x17\n" +
 	"\x13PADDING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PADDING_PKCS1V15\x10\x01\x12\x10\n" +
-	"\fPADDING_OAEP\x10\x022\xe5\x0f\n" +
+	"\fPADDING_OAEP\x10\x022\xdb\x10\n" +
 	"\aBackend\x12^\n" +
-	"\vOpenBackend\x12&.keyplane.plugin.v1.OpenBackendRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12\\\n" +
+	"\vOpenBackend\x12&.keyplane.plugin.v1.OpenBackendRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12t\n" +
+	"\x16OpenBackendWithSecrets\x121.keyplane.plugin.v1.OpenBackendWithSecretsRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12\\\n" +
 	"\x0fGetCapabilities\x12'.keyplane.plugin.v1.CapabilitiesRequest\x1a .keyplane.plugin.v1.Capabilities\x12V\n" +
 	"\vGenerateKey\x12&.keyplane.plugin.v1.GenerateKeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponse\x12I\n" +
 	"\x06GetKey\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponse\x12U\n" +
@@ -2269,109 +2387,114 @@ func file_keyplane_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_keyplane_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
-	(Hash)(0),                          // 0: keyplane.plugin.v1.Hash
-	(Interface)(0),                     // 1: keyplane.plugin.v1.Interface
-	(Padding)(0),                       // 2: keyplane.plugin.v1.Padding
-	(*OpenBackendRequest)(nil),         // 3: keyplane.plugin.v1.OpenBackendRequest
-	(*OpenBackendResponse)(nil),        // 4: keyplane.plugin.v1.OpenBackendResponse
-	(*CapabilitiesRequest)(nil),        // 5: keyplane.plugin.v1.CapabilitiesRequest
-	(*Capabilities)(nil),               // 6: keyplane.plugin.v1.Capabilities
-	(*Key)(nil),                        // 7: keyplane.plugin.v1.Key
-	(*KeyRequest)(nil),                 // 8: keyplane.plugin.v1.KeyRequest
-	(*KeyResponse)(nil),                // 9: keyplane.plugin.v1.KeyResponse
-	(*GenerateKeyRequest)(nil),         // 10: keyplane.plugin.v1.GenerateKeyRequest
-	(*ListKeysRequest)(nil),            // 11: keyplane.plugin.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),           // 12: keyplane.plugin.v1.ListKeysResponse
-	(*DeleteKeyResponse)(nil),          // 13: keyplane.plugin.v1.DeleteKeyResponse
-	(*ImportKeyRequest)(nil),           // 14: keyplane.plugin.v1.ImportKeyRequest
-	(*SecretKey)(nil),                  // 15: keyplane.plugin.v1.SecretKey
-	(*SignRequest)(nil),                // 16: keyplane.plugin.v1.SignRequest
-	(*SignResponse)(nil),               // 17: keyplane.plugin.v1.SignResponse
-	(*DecryptRequest)(nil),             // 18: keyplane.plugin.v1.DecryptRequest
-	(*DecryptResponse)(nil),            // 19: keyplane.plugin.v1.DecryptResponse
-	(*AEADInfo)(nil),                   // 20: keyplane.plugin.v1.AEADInfo
-	(*AEADSealRequest)(nil),            // 21: keyplane.plugin.v1.AEADSealRequest
-	(*AEADSealResponse)(nil),           // 22: keyplane.plugin.v1.AEADSealResponse
-	(*AEADOpenRequest)(nil),            // 23: keyplane.plugin.v1.AEADOpenRequest
-	(*AEADOpenResponse)(nil),           // 24: keyplane.plugin.v1.AEADOpenResponse
-	(*FernetMACRequest)(nil),           // 25: keyplane.plugin.v1.FernetMACRequest
-	(*FernetMACResponse)(nil),          // 26: keyplane.plugin.v1.FernetMACResponse
-	(*FernetCBCRequest)(nil),           // 27: keyplane.plugin.v1.FernetCBCRequest
-	(*FernetCBCResponse)(nil),          // 28: keyplane.plugin.v1.FernetCBCResponse
-	(*OpenDirectRequest)(nil),          // 29: keyplane.plugin.v1.OpenDirectRequest
-	(*OpenDirectResponse)(nil),         // 30: keyplane.plugin.v1.OpenDirectResponse
-	(*PingRequest)(nil),                // 31: keyplane.plugin.v1.PingRequest
-	(*PingResponse)(nil),               // 32: keyplane.plugin.v1.PingResponse
-	(*StoreCertificatesRequest)(nil),   // 33: keyplane.plugin.v1.StoreCertificatesRequest
-	(*StoreCertificatesResponse)(nil),  // 34: keyplane.plugin.v1.StoreCertificatesResponse
-	(*CertificatesResponse)(nil),       // 35: keyplane.plugin.v1.CertificatesResponse
-	(*DeleteCertificatesResponse)(nil), // 36: keyplane.plugin.v1.DeleteCertificatesResponse
-	nil,                                // 37: keyplane.plugin.v1.Capabilities.DetailsEntry
+	(Hash)(0),                             // 0: keyplane.plugin.v1.Hash
+	(Interface)(0),                        // 1: keyplane.plugin.v1.Interface
+	(Padding)(0),                          // 2: keyplane.plugin.v1.Padding
+	(*OpenBackendRequest)(nil),            // 3: keyplane.plugin.v1.OpenBackendRequest
+	(*OpenBackendWithSecretsRequest)(nil), // 4: keyplane.plugin.v1.OpenBackendWithSecretsRequest
+	(*Secret)(nil),                        // 5: keyplane.plugin.v1.Secret
+	(*OpenBackendResponse)(nil),           // 6: keyplane.plugin.v1.OpenBackendResponse
+	(*CapabilitiesRequest)(nil),           // 7: keyplane.plugin.v1.CapabilitiesRequest
+	(*Capabilities)(nil),                  // 8: keyplane.plugin.v1.Capabilities
+	(*Key)(nil),                           // 9: keyplane.plugin.v1.Key
+	(*KeyRequest)(nil),                    // 10: keyplane.plugin.v1.KeyRequest
+	(*KeyResponse)(nil),                   // 11: keyplane.plugin.v1.KeyResponse
+	(*GenerateKeyRequest)(nil),            // 12: keyplane.plugin.v1.GenerateKeyRequest
+	(*ListKeysRequest)(nil),               // 13: keyplane.plugin.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),              // 14: keyplane.plugin.v1.ListKeysResponse
+	(*DeleteKeyResponse)(nil),             // 15: keyplane.plugin.v1.DeleteKeyResponse
+	(*ImportKeyRequest)(nil),              // 16: keyplane.plugin.v1.ImportKeyRequest
+	(*SecretKey)(nil),                     // 17: keyplane.plugin.v1.SecretKey
+	(*SignRequest)(nil),                   // 18: keyplane.plugin.v1.SignRequest
+	(*SignResponse)(nil),                  // 19: keyplane.plugin.v1.SignResponse
+	(*DecryptRequest)(nil),                // 20: keyplane.plugin.v1.DecryptRequest
+	(*DecryptResponse)(nil),               // 21: keyplane.plugin.v1.DecryptResponse
+	(*AEADInfo)(nil),                      // 22: keyplane.plugin.v1.AEADInfo
+	(*AEADSealRequest)(nil),               // 23: keyplane.plugin.v1.AEADSealRequest
+	(*AEADSealResponse)(nil),              // 24: keyplane.plugin.v1.AEADSealResponse
+	(*AEADOpenRequest)(nil),               // 25: keyplane.plugin.v1.AEADOpenRequest
+	(*AEADOpenResponse)(nil),              // 26: keyplane.plugin.v1.AEADOpenResponse
+	(*FernetMACRequest)(nil),              // 27: keyplane.plugin.v1.FernetMACRequest
+	(*FernetMACResponse)(nil),             // 28: keyplane.plugin.v1.FernetMACResponse
+	(*FernetCBCRequest)(nil),              // 29: keyplane.plugin.v1.FernetCBCRequest
+	(*FernetCBCResponse)(nil),             // 30: keyplane.plugin.v1.FernetCBCResponse
+	(*OpenDirectRequest)(nil),             // 31: keyplane.plugin.v1.OpenDirectRequest
+	(*OpenDirectResponse)(nil),            // 32: keyplane.plugin.v1.OpenDirectResponse
+	(*PingRequest)(nil),                   // 33: keyplane.plugin.v1.PingRequest
+	(*PingResponse)(nil),                  // 34: keyplane.plugin.v1.PingResponse
+	(*StoreCertificatesRequest)(nil),      // 35: keyplane.plugin.v1.StoreCertificatesRequest
+	(*StoreCertificatesResponse)(nil),     // 36: keyplane.plugin.v1.StoreCertificatesResponse
+	(*CertificatesResponse)(nil),          // 37: keyplane.plugin.v1.CertificatesResponse
+	(*DeleteCertificatesResponse)(nil),    // 38: keyplane.plugin.v1.DeleteCertificatesResponse
+	nil,                                   // 39: keyplane.plugin.v1.Capabilities.DetailsEntry
 }
 var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
-	1,  // 0: keyplane.plugin.v1.OpenBackendResponse.interfaces:type_name -> keyplane.plugin.v1.Interface
-	37, // 1: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
-	7,  // 2: keyplane.plugin.v1.KeyResponse.key:type_name -> keyplane.plugin.v1.Key
-	7,  // 3: keyplane.plugin.v1.ListKeysResponse.keys:type_name -> keyplane.plugin.v1.Key
-	15, // 4: keyplane.plugin.v1.ImportKeyRequest.secret_key:type_name -> keyplane.plugin.v1.SecretKey
-	0,  // 5: keyplane.plugin.v1.SignRequest.hash:type_name -> keyplane.plugin.v1.Hash
-	2,  // 6: keyplane.plugin.v1.DecryptRequest.padding:type_name -> keyplane.plugin.v1.Padding
-	0,  // 7: keyplane.plugin.v1.DecryptRequest.oaep_hash:type_name -> keyplane.plugin.v1.Hash
-	0,  // 8: keyplane.plugin.v1.DecryptRequest.mgf_hash:type_name -> keyplane.plugin.v1.Hash
-	7,  // 9: keyplane.plugin.v1.AEADInfo.key:type_name -> keyplane.plugin.v1.Key
-	3,  // 10: keyplane.plugin.v1.Backend.OpenBackend:input_type -> keyplane.plugin.v1.OpenBackendRequest
-	5,  // 11: keyplane.plugin.v1.Backend.GetCapabilities:input_type -> keyplane.plugin.v1.CapabilitiesRequest
-	10, // 12: keyplane.plugin.v1.Backend.GenerateKey:input_type -> keyplane.plugin.v1.GenerateKeyRequest
-	8,  // 13: keyplane.plugin.v1.Backend.GetKey:input_type -> keyplane.plugin.v1.KeyRequest
-	11, // 14: keyplane.plugin.v1.Backend.ListKeys:input_type -> keyplane.plugin.v1.ListKeysRequest
-	8,  // 15: keyplane.plugin.v1.Backend.DeleteKey:input_type -> keyplane.plugin.v1.KeyRequest
-	14, // 16: keyplane.plugin.v1.Backend.ImportKey:input_type -> keyplane.plugin.v1.ImportKeyRequest
-	8,  // 17: keyplane.plugin.v1.Backend.GetSigner:input_type -> keyplane.plugin.v1.KeyRequest
-	16, // 18: keyplane.plugin.v1.Backend.Sign:input_type -> keyplane.plugin.v1.SignRequest
-	8,  // 19: keyplane.plugin.v1.Backend.GetDecrypter:input_type -> keyplane.plugin.v1.KeyRequest
-	18, // 20: keyplane.plugin.v1.Backend.Decrypt:input_type -> keyplane.plugin.v1.DecryptRequest
-	8,  // 21: keyplane.plugin.v1.Backend.GetAEAD:input_type -> keyplane.plugin.v1.KeyRequest
-	21, // 22: keyplane.plugin.v1.Backend.AEADSeal:input_type -> keyplane.plugin.v1.AEADSealRequest
-	23, // 23: keyplane.plugin.v1.Backend.AEADOpen:input_type -> keyplane.plugin.v1.AEADOpenRequest
-	8,  // 24: keyplane.plugin.v1.Backend.GetFernet:input_type -> keyplane.plugin.v1.KeyRequest
-	25, // 25: keyplane.plugin.v1.Backend.FernetMAC:input_type -> keyplane.plugin.v1.FernetMACRequest
-	27, // 26: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
-	27, // 27: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
-	29, // 28: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
-	31, // 29: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
-	33, // 30: keyplane.plugin.v1.Backend.StoreCertificates:input_type -> keyplane.plugin.v1.StoreCertificatesRequest
-	8,  // 31: keyplane.plugin.v1.Backend.GetCertificates:input_type -> keyplane.plugin.v1.KeyRequest
-	8,  // 32: keyplane.plugin.v1.Backend.DeleteCertificates:input_type -> keyplane.plugin.v1.KeyRequest
-	4,  // 33: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	6,  // 34: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
-	9,  // 35: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 36: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
-	12, // 37: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
-	13, // 38: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
-	9,  // 39: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
-	9,  // 40: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
-	17, // 41: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
-	9,  // 42: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
-	19, // 43: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
-	20, // 44: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
-	22, // 45: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
-	24, // 46: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
-	9,  // 47: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
-	26, // 48: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
-	28, // 49: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	28, // 50: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	30, // 51: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
-	32, // 52: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
-	34, // 53: keyplane.plugin.v1.Backend.StoreCertificates:output_type -> keyplane.plugin.v1.StoreCertificatesResponse
-	35, // 54: keyplane.plugin.v1.Backend.GetCertificates:output_type -> keyplane.plugin.v1.CertificatesResponse
-	36, // 55: keyplane.plugin.v1.Backend.DeleteCertificates:output_type -> keyplane.plugin.v1.DeleteCertificatesResponse
-	33, // [33:56] is the sub-list for method output_type
-	10, // [10:33] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	5,  // 0: keyplane.plugin.v1.OpenBackendWithSecretsRequest.secrets:type_name -> keyplane.plugin.v1.Secret
+	1,  // 1: keyplane.plugin.v1.OpenBackendResponse.interfaces:type_name -> keyplane.plugin.v1.Interface
+	39, // 2: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
+	9,  // 3: keyplane.plugin.v1.KeyResponse.key:type_name -> keyplane.plugin.v1.Key
+	9,  // 4: keyplane.plugin.v1.ListKeysResponse.keys:type_name -> keyplane.plugin.v1.Key
+	17, // 5: keyplane.plugin.v1.ImportKeyRequest.secret_key:type_name -> keyplane.plugin.v1.SecretKey
+	0,  // 6: keyplane.plugin.v1.SignRequest.hash:type_name -> keyplane.plugin.v1.Hash
+	2,  // 7: keyplane.plugin.v1.DecryptRequest.padding:type_name -> keyplane.plugin.v1.Padding
+	0,  // 8: keyplane.plugin.v1.DecryptRequest.oaep_hash:type_name -> keyplane.plugin.v1.Hash
+	0,  // 9: keyplane.plugin.v1.DecryptRequest.mgf_hash:type_name -> keyplane.plugin.v1.Hash
+	9,  // 10: keyplane.plugin.v1.AEADInfo.key:type_name -> keyplane.plugin.v1.Key
+	3,  // 11: keyplane.plugin.v1.Backend.OpenBackend:input_type -> keyplane.plugin.v1.OpenBackendRequest
+	4,  // 12: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:input_type -> keyplane.plugin.v1.OpenBackendWithSecretsRequest
+	7,  // 13: keyplane.plugin.v1.Backend.GetCapabilities:input_type -> keyplane.plugin.v1.CapabilitiesRequest
+	12, // 14: keyplane.plugin.v1.Backend.GenerateKey:input_type -> keyplane.plugin.v1.GenerateKeyRequest
+	10, // 15: keyplane.plugin.v1.Backend.GetKey:input_type -> keyplane.plugin.v1.KeyRequest
+	13, // 16: keyplane.plugin.v1.Backend.ListKeys:input_type -> keyplane.plugin.v1.ListKeysRequest
+	10, // 17: keyplane.plugin.v1.Backend.DeleteKey:input_type -> keyplane.plugin.v1.KeyRequest
+	16, // 18: keyplane.plugin.v1.Backend.ImportKey:input_type -> keyplane.plugin.v1.ImportKeyRequest
+	10, // 19: keyplane.plugin.v1.Backend.GetSigner:input_type -> keyplane.plugin.v1.KeyRequest
+	18, // 20: keyplane.plugin.v1.Backend.Sign:input_type -> keyplane.plugin.v1.SignRequest
+	10, // 21: keyplane.plugin.v1.Backend.GetDecrypter:input_type -> keyplane.plugin.v1.KeyRequest
+	20, // 22: keyplane.plugin.v1.Backend.Decrypt:input_type -> keyplane.plugin.v1.DecryptRequest
+	10, // 23: keyplane.plugin.v1.Backend.GetAEAD:input_type -> keyplane.plugin.v1.KeyRequest
+	23, // 24: keyplane.plugin.v1.Backend.AEADSeal:input_type -> keyplane.plugin.v1.AEADSealRequest
+	25, // 25: keyplane.plugin.v1.Backend.AEADOpen:input_type -> keyplane.plugin.v1.AEADOpenRequest
+	10, // 26: keyplane.plugin.v1.Backend.GetFernet:input_type -> keyplane.plugin.v1.KeyRequest
+	27, // 27: keyplane.plugin.v1.Backend.FernetMAC:input_type -> keyplane.plugin.v1.FernetMACRequest
+	29, // 28: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
+	29, // 29: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
+	31, // 30: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
+	33, // 31: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
+	35, // 32: keyplane.plugin.v1.Backend.StoreCertificates:input_type -> keyplane.plugin.v1.StoreCertificatesRequest
+	10, // 33: keyplane.plugin.v1.Backend.GetCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	10, // 34: keyplane.plugin.v1.Backend.DeleteCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	6,  // 35: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	6,  // 36: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	8,  // 37: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
+	11, // 38: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
+	11, // 39: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
+	14, // 40: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
+	15, // 41: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
+	11, // 42: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
+	11, // 43: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
+	19, // 44: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
+	11, // 45: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
+	21, // 46: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
+	22, // 47: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
+	24, // 48: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
+	26, // 49: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
+	11, // 50: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
+	28, // 51: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
+	30, // 52: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	30, // 53: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	32, // 54: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
+	34, // 55: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
+	36, // 56: keyplane.plugin.v1.Backend.StoreCertificates:output_type -> keyplane.plugin.v1.StoreCertificatesResponse
+	37, // 57: keyplane.plugin.v1.Backend.GetCertificates:output_type -> keyplane.plugin.v1.CertificatesResponse
+	38, // 58: keyplane.plugin.v1.Backend.DeleteCertificates:output_type -> keyplane.plugin.v1.DeleteCertificatesResponse
+	35, // [35:59] is the sub-list for method output_type
+	11, // [11:35] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_keyplane_plugin_v1_backend_proto_init() }
@@ -2379,7 +2502,7 @@ func file_keyplane_plugin_v1_backend_proto_init() {
 	if File_keyplane_plugin_v1_backend_proto != nil {
 		return
 	}
-	file_keyplane_plugin_v1_backend_proto_msgTypes[11].OneofWrappers = []any{
+	file_keyplane_plugin_v1_backend_proto_msgTypes[13].OneofWrappers = []any{
 		(*ImportKeyRequest_Pkcs8PrivateKey)(nil),
 		(*ImportKeyRequest_SecretKey)(nil),
 	}
@@ -2389,7 +2512,7 @@ func file_keyplane_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_keyplane_plugin_v1_backend_proto_rawDesc), len(file_keyplane_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,29 +45,30 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Backend_OpenBackend_FullMethodName        = "/keyplane.plugin.v1.Backend/OpenBackend"
-	Backend_GetCapabilities_FullMethodName    = "/keyplane.plugin.v1.Backend/GetCapabilities"
-	Backend_GenerateKey_FullMethodName        = "/keyplane.plugin.v1.Backend/GenerateKey"
-	Backend_GetKey_FullMethodName             = "/keyplane.plugin.v1.Backend/GetKey"
-	Backend_ListKeys_FullMethodName           = "/keyplane.plugin.v1.Backend/ListKeys"
-	Backend_DeleteKey_FullMethodName          = "/keyplane.plugin.v1.Backend/DeleteKey"
-	Backend_ImportKey_FullMethodName          = "/keyplane.plugin.v1.Backend/ImportKey"
-	Backend_GetSigner_FullMethodName          = "/keyplane.plugin.v1.Backend/GetSigner"
-	Backend_Sign_FullMethodName               = "/keyplane.plugin.v1.Backend/Sign"
-	Backend_GetDecrypter_FullMethodName       = "/keyplane.plugin.v1.Backend/GetDecrypter"
-	Backend_Decrypt_FullMethodName            = "/keyplane.plugin.v1.Backend/Decrypt"
-	Backend_GetAEAD_FullMethodName            = "/keyplane.plugin.v1.Backend/GetAEAD"
-	Backend_AEADSeal_FullMethodName           = "/keyplane.plugin.v1.Backend/AEADSeal"
-	Backend_AEADOpen_FullMethodName           = "/keyplane.plugin.v1.Backend/AEADOpen"
-	Backend_GetFernet_FullMethodName          = "/keyplane.plugin.v1.Backend/GetFernet"
-	Backend_FernetMAC_FullMethodName          = "/keyplane.plugin.v1.Backend/FernetMAC"
-	Backend_FernetEncryptCBC_FullMethodName   = "/keyplane.plugin.v1.Backend/FernetEncryptCBC"
-	Backend_FernetDecryptCBC_FullMethodName   = "/keyplane.plugin.v1.Backend/FernetDecryptCBC"
-	Backend_OpenDirect_FullMethodName         = "/keyplane.plugin.v1.Backend/OpenDirect"
-	Backend_Ping_FullMethodName               = "/keyplane.plugin.v1.Backend/Ping"
-	Backend_StoreCertificates_FullMethodName  = "/keyplane.plugin.v1.Backend/StoreCertificates"
-	Backend_GetCertificates_FullMethodName    = "/keyplane.plugin.v1.Backend/GetCertificates"
-	Backend_DeleteCertificates_FullMethodName = "/keyplane.plugin.v1.Backend/DeleteCertificates"
+	Backend_OpenBackend_FullMethodName            = "/keyplane.plugin.v1.Backend/OpenBackend"
+	Backend_OpenBackendWithSecrets_FullMethodName = "/keyplane.plugin.v1.Backend/OpenBackendWithSecrets"
+	Backend_GetCapabilities_FullMethodName        = "/keyplane.plugin.v1.Backend/GetCapabilities"
+	Backend_GenerateKey_FullMethodName            = "/keyplane.plugin.v1.Backend/GenerateKey"
+	Backend_GetKey_FullMethodName                 = "/keyplane.plugin.v1.Backend/GetKey"
+	Backend_ListKeys_FullMethodName               = "/keyplane.plugin.v1.Backend/ListKeys"
+	Backend_DeleteKey_FullMethodName              = "/keyplane.plugin.v1.Backend/DeleteKey"
+	Backend_ImportKey_FullMethodName              = "/keyplane.plugin.v1.Backend/ImportKey"
+	Backend_GetSigner_FullMethodName              = "/keyplane.plugin.v1.Backend/GetSigner"
+	Backend_Sign_FullMethodName                   = "/keyplane.plugin.v1.Backend/Sign"
+	Backend_GetDecrypter_FullMethodName           = "/keyplane.plugin.v1.Backend/GetDecrypter"
+	Backend_Decrypt_FullMethodName                = "/keyplane.plugin.v1.Backend/Decrypt"
+	Backend_GetAEAD_FullMethodName                = "/keyplane.plugin.v1.Backend/GetAEAD"
+	Backend_AEADSeal_FullMethodName               = "/keyplane.plugin.v1.Backend/AEADSeal"
+	Backend_AEADOpen_FullMethodName               = "/keyplane.plugin.v1.Backend/AEADOpen"
+	Backend_GetFernet_FullMethodName              = "/keyplane.plugin.v1.Backend/GetFernet"
+	Backend_FernetMAC_FullMethodName              = "/keyplane.plugin.v1.Backend/FernetMAC"
+	Backend_FernetEncryptCBC_FullMethodName       = "/keyplane.plugin.v1.Backend/FernetEncryptCBC"
+	Backend_FernetDecryptCBC_FullMethodName       = "/keyplane.plugin.v1.Backend/FernetDecryptCBC"
+	Backend_OpenDirect_FullMethodName             = "/keyplane.plugin.v1.Backend/OpenDirect"
+	Backend_Ping_FullMethodName                   = "/keyplane.plugin.v1.Backend/Ping"
+	Backend_StoreCertificates_FullMethodName      = "/keyplane.plugin.v1.Backend/StoreCertificates"
+	Backend_GetCertificates_FullMethodName        = "/keyplane.plugin.v1.Backend/GetCertificates"
+	Backend_DeleteCertificates_FullMethodName     = "/keyplane.plugin.v1.Backend/DeleteCertificates"
 )
 
 // BackendClient is the client API for Backend service.
@@ -81,6 +82,15 @@ type BackendClient interface {
 	// backend URI (which may hold a PIN or passphrase: it travels only over
 	// the mTLS channel, never through argv or the environment).
 	OpenBackend(ctx context.Context, in *OpenBackendRequest, opts ...grpc.CallOption) (*OpenBackendResponse, error)
+	// OpenBackendWithSecrets is OpenBackend with secrets that the host's
+	// program supplied in code (a PIN callback, a passphrase callback): the
+	// host calls them at each start of a child and sends the bytes here,
+	// on the mutually authenticated TLS channel only — never in the child's
+	// environment or command line, never in the URI. The host uses it only
+	// when it has secrets to send; a plugin without it answers
+	// Unimplemented, and the host then refuses to open (it never falls
+	// back to putting the secret elsewhere).
+	OpenBackendWithSecrets(ctx context.Context, in *OpenBackendWithSecretsRequest, opts ...grpc.CallOption) (*OpenBackendResponse, error)
 	// Capabilities reports what the backend can do.
 	GetCapabilities(ctx context.Context, in *CapabilitiesRequest, opts ...grpc.CallOption) (*Capabilities, error)
 	GenerateKey(ctx context.Context, in *GenerateKeyRequest, opts ...grpc.CallOption) (*KeyResponse, error)
@@ -142,6 +152,16 @@ func (c *backendClient) OpenBackend(ctx context.Context, in *OpenBackendRequest,
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(OpenBackendResponse)
 	err := c.cc.Invoke(ctx, Backend_OpenBackend_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) OpenBackendWithSecrets(ctx context.Context, in *OpenBackendWithSecretsRequest, opts ...grpc.CallOption) (*OpenBackendResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenBackendResponse)
+	err := c.cc.Invoke(ctx, Backend_OpenBackendWithSecrets_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -379,6 +399,15 @@ type BackendServer interface {
 	// backend URI (which may hold a PIN or passphrase: it travels only over
 	// the mTLS channel, never through argv or the environment).
 	OpenBackend(context.Context, *OpenBackendRequest) (*OpenBackendResponse, error)
+	// OpenBackendWithSecrets is OpenBackend with secrets that the host's
+	// program supplied in code (a PIN callback, a passphrase callback): the
+	// host calls them at each start of a child and sends the bytes here,
+	// on the mutually authenticated TLS channel only — never in the child's
+	// environment or command line, never in the URI. The host uses it only
+	// when it has secrets to send; a plugin without it answers
+	// Unimplemented, and the host then refuses to open (it never falls
+	// back to putting the secret elsewhere).
+	OpenBackendWithSecrets(context.Context, *OpenBackendWithSecretsRequest) (*OpenBackendResponse, error)
 	// Capabilities reports what the backend can do.
 	GetCapabilities(context.Context, *CapabilitiesRequest) (*Capabilities, error)
 	GenerateKey(context.Context, *GenerateKeyRequest) (*KeyResponse, error)
@@ -438,6 +467,9 @@ type UnimplementedBackendServer struct{}
 
 func (UnimplementedBackendServer) OpenBackend(context.Context, *OpenBackendRequest) (*OpenBackendResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenBackend not implemented")
+}
+func (UnimplementedBackendServer) OpenBackendWithSecrets(context.Context, *OpenBackendWithSecretsRequest) (*OpenBackendResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenBackendWithSecrets not implemented")
 }
 func (UnimplementedBackendServer) GetCapabilities(context.Context, *CapabilitiesRequest) (*Capabilities, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCapabilities not implemented")
@@ -540,6 +572,24 @@ func _Backend_OpenBackend_Handler(srv interface{}, ctx context.Context, dec func
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(BackendServer).OpenBackend(ctx, req.(*OpenBackendRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_OpenBackendWithSecrets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenBackendWithSecretsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).OpenBackendWithSecrets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_OpenBackendWithSecrets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).OpenBackendWithSecrets(ctx, req.(*OpenBackendWithSecretsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -950,6 +1000,10 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OpenBackend",
 			Handler:    _Backend_OpenBackend_Handler,
+		},
+		{
+			MethodName: "OpenBackendWithSecrets",
+			Handler:    _Backend_OpenBackendWithSecrets_Handler,
 		},
 		{
 			MethodName: "GetCapabilities",
