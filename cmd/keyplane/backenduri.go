@@ -45,7 +45,7 @@ func (c *cli) open(ctx context.Context) (backend.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := backend.Open(ctx, uri)
+	b, err := c.openURI(ctx, uri)
 	if err != nil {
 		// Backends name their URI in their own errors; only add it when
 		// the message does not already say which backend this was.

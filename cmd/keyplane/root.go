@@ -49,6 +49,8 @@ type cli struct {
 	auditLogPath  string               // --audit-log
 	auditFile     *os.File             // opened by the first open of the backend
 	meterProvider metric.MeterProvider // set by bench --otel
+
+	prompted []*backend.StaticSecret // PINs asked for on the terminal, zeroed when the run ends
 }
 
 const rootLong = `keyplane generates keys and uses them — to sign, verify, encrypt and
@@ -70,14 +72,20 @@ Exit status:
      a --module could not be probed (tokens)
   2  usage error, or any other error (message on stderr)
 
-Environment:
+Environment (read by this command only: the keyplane library reads no
+environment variable, and the CLI hands it these values in code; the AWS
+SDK's own chain, AWS_REGION, AWS_PROFILE, ..., serves awskms: URIs):
   KEYPLANE_BACKEND             backend URI when --backend is absent
-  KEYPLANE_PASSPHRASE          passphrase of a software keystore
+  KEYPLANE_PASSPHRASE          passphrase of a software keystore (also plugin+software:)
   KEYPLANE_IMPORT_PASSPHRASE   passphrase of an encrypted PEM file to import
   KEYPLANE_EXPORT_PASSPHRASE   passphrase to encrypt an exported private key
   XDG_DATA_HOME                where the default keystore lives
   KEYPLANE_PLUGIN_PATH         the keyplane-plugin executable (plugin+ URIs)
+  KEYPLANE_PLUGIN_SHA256       its pinned SHA-256, in hex (plugin+ URIs)
   KEYPLANE_LOG                 log level on stderr: debug, info, warn (default), error
+
+PINs: pin-source=prompt in a pkcs11: URI asks for the PIN on the terminal
+(/dev/tty), without echo, so it is in no file, history or process list.
 
 See docs/cli.md for examples.`
 
@@ -160,6 +168,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	root := newRootCmd(c)
 	root.SetArgs(args)
 	err = root.ExecuteContext(ctx)
+	c.zeroPrompted()
 	if cerr := c.closeAuditLog(); cerr != nil && err == nil {
 		err = cerr
 	}
