@@ -60,7 +60,8 @@
 //
 // go-plugin's AutoMTLS is always on: host and child authenticate each other
 // with one-time certificates over the Unix socket. With sha256= (or
-// Options.SHA256, or $KEYPLANE_PLUGIN_SHA256 for keyplane-plugin) the
+// Options.SHA256, which the keyplane CLI sets from $KEYPLANE_PLUGIN_SHA256
+// for keyplane-plugin) the
 // executable is copied once while it is hashed — to a sealed memfd on
 // Linux, else to a directory only the host's user can enter — and every
 // start runs that copy, so the bytes run are the bytes checked; a mismatch
@@ -70,7 +71,13 @@
 // variables in ChildEnvNames (PATH, HOME, TMPDIR, SOFTHSM2_CONF, ...) and
 // Options.ForwardEnv reach it, never a PIN or passphrase variable. The
 // backend URI, which may hold a PIN, is sent in the first gRPC call, never
-// on the command line or in the environment. ImportKey sends key material
+// on the command line or in the environment; so are the secrets of
+// Config.PIN and Config.Passphrase, which the host calls at each child
+// start (OpenBackendWithSecrets) and zeroes once sent. The package reads
+// no environment variable for its own configuration (the CLI reads
+// KEYPLANE_PLUGIN_PATH and KEYPLANE_PLUGIN_SHA256 and sets Options); it
+// only passes the ChildEnvNames allow-list through to the child, and the
+// child reads the log level its host set. ImportKey sends key material
 // over that channel (PKCS#8 DER for private keys, raw bytes for secret
 // keys). The direct channel for Sign and Decrypt is a Unix socket in a
 // private directory the host makes, with TLS 1.3 and one-time certificates

@@ -30,10 +30,16 @@
 //
 // # Security
 //
-// Credentials come only from the AWS SDK's default chain (environment,
+// Credentials come from code (Config.Credentials, any
+// aws.CredentialsProvider, or a whole Config.AWS), or, when the program
+// gives neither, from the AWS SDK's standard chain (environment variables,
 // shared config and credentials files, SSO, web identity, container and
-// instance roles); the URI never holds one, and ParseURI refuses
-// attributes that would. Errors carry KMS's error code and message, never
+// instance roles) — the SDK reads the environment then, as the user asked
+// by opening a bare awskms: URI; keyplane's own code reads none. With
+// credentials from code the default chain is not loaded at all. The URI
+// never holds a credential, and ParseURI refuses attributes that would;
+// Config's String, GoString and Format never show a credentials provider's
+// fields. Errors carry KMS's error code and message, never
 // a credential; decryption failures are backend.ErrDecryption and nothing
 // more. Private keys never leave KMS.
 //

@@ -37,6 +37,14 @@
 // token that requires login (CKF_LOGIN_REQUIRED) every key operation fails
 // with backend.ErrAuthentication saying that no PIN was given.
 //
+// A program that holds the PIN, or fetches it from a secret manager,
+// supplies it in code instead of the URI: ParseURI, set Config.PIN (a
+// backend.SecretFunc), then OpenConfig. pin-source=prompt says the PIN
+// comes from such a callback (the keyplane CLI asks on the terminal).
+// Keys marked CKA_ALWAYS_AUTHENTICATE are used with a context-specific
+// login (CKU_CONTEXT_SPECIFIC) before each signature and decryption,
+// with a PIN from the callback each time.
+//
 // Keys are referenced by label ("release"), by CKA_ID ("id:0102ab"), or by a
 // key URI ("pkcs11:object=release;type=private", "pkcs11:id=%01%02"); the
 // token attributes of a key URI, when present, must match the backend's
@@ -156,9 +164,13 @@
 //
 // # Security
 //
-// The PIN is read once at open and kept in memory for re-login after a
-// token drops the login; it never appears in an error, a log line or
-// [URI.String]. module-init-args may hold a secret for some modules and
+// The backend keeps no PIN: it keeps a PIN callback (Config.PIN, or one
+// made from pin-value — held as bytes — or from the pin-source file, read
+// again at each login) and calls it at each login and each
+// context-specific login, zeroing the bytes as soon as C_Login returns
+// (miekg/pkcs11's own C copy for the call is freed unzeroed). The PIN
+// never appears in an error, a log line, or [URI.String], GoString or
+// Format (no fmt verb prints a URI field by field). module-init-args may hold a secret for some modules and
 // is treated the same way: never in an error, a log line, [URI.String] or
 // [Backend.URI]. The backend checks the token's flags before logging in and
 // refuses when CKF_USER_PIN_FINAL_TRY or CKF_USER_PIN_LOCKED is set; a

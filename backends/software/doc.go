@@ -33,14 +33,18 @@
 // # Security
 //
 // Private keys are encrypted on disk only when a passphrase is configured
-// (passphrase-source=file:... or KEYPLANE_PASSPHRASE); otherwise they are
+// (passphrase-source=file:..., or Config.Passphrase: a backend.SecretFunc
+// called once by OpenConfig, its bytes kept until Close zeroes them);
+// otherwise they are
 // plain PKCS#8, protected by file permissions alone (directory 0700, files
 // 0600), and Open logs one warning. With a passphrase, only encrypted key
 // files are read: a planted unencrypted key file is refused, naming the
 // file. A keystore directory that group or others can write is refused
 // at Open. Decrypted keys live in the process's
 // memory until Close. The passphrase never appears in an error, a log line
-// or Config.String.
+// or Config's String, GoString or Format. The package reads no
+// environment variable (the keyplane CLI reads KEYPLANE_PASSPHRASE and
+// sets Config.Passphrase).
 //
 // # Limitations
 //
