@@ -17,7 +17,9 @@ import (
 // checks the child process as well as errors and logs.
 func testPlugins(t *testing.T, chk *checker) {
 	exe, _ := executables(t)
-	t.Setenv(plugins.PathEnv, exe)
+	t.Setenv(plugins.PathEnv, exe) // the CLI's variable: the package must not need it
+	// plugins finds keyplane-plugin on $PATH (it reads no variable of its own).
+	t.Setenv("PATH", filepath.Dir(exe)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("KEYPLANE_PASSPHRASE", pass)
 	t.Setenv("KEYPLANE_IMPORT_PASSPHRASE", importPass)
 	t.Setenv("KEYPLANE_EXPORT_PASSPHRASE", wrongPass)
@@ -49,10 +51,23 @@ func testPlugins(t *testing.T, chk *checker) {
 		_, err := wb.Signer(t.Context(), "sig")
 		chk.fails(t, "plugin+software, wrong passphrase: Signer", err, backend.ErrAuthentication)
 
-		// A passphrase only in the host's environment is refused: the
-		// plugin would not get it.
-		_, err = backend.Open(t.Context(), "plugin+software:"+dir)
-		chk.fails(t, "plugin+software with only KEYPLANE_PASSPHRASE", err, backend.ErrInvalidInput)
+		// A passphrase only in the host's environment is not read (the
+		// library reads no variable) and never reaches the plugin: the
+		// keystore opens without one, and its encrypted keys do not.
+		nb := open(t, "plugin+software with only KEYPLANE_PASSPHRASE", "plugin+software:"+dir)
+		_, err = nb.Signer(t.Context(), "sig")
+		chk.fails(t, "plugin+software with only KEYPLANE_PASSPHRASE: Signer", err, backend.ErrAuthentication)
+		nb.Close()
+		// The passphrase from a callback goes over the plugin channel.
+		cfg, err := plugins.ParseURI("plugin+software:" + dir)
+		chk.ok(t, "plugins.ParseURI", err)
+		cfg.Passphrase = backend.NewStaticSecret([]byte(pass)).Secret
+		chk.value(t, "plugins.Config with a passphrase callback", cfg)
+		cb, err := plugins.OpenConfig(t.Context(), cfg)
+		chk.ok(t, "plugin+software, passphrase callback: OpenConfig", err)
+		checkChild(t, chk, "plugin+software, passphrase callback", cb, exe)
+		signAndVerify(t, chk, "plugin+software, passphrase callback", cb, "sig")
+		cb.Close()
 		_, err = backend.Open(t.Context(), "plugin+software:"+dir+"?passphrase-source=file:"+writeSecret(t, "loose", pass, 0o644))
 		chk.fails(t, "plugin+software, loose passphrase file", err, backend.ErrInvalidInput)
 
@@ -126,6 +141,20 @@ func testPlugins(t *testing.T, chk *checker) {
 
 		_, err := backend.Open(t.Context(), "plugin+"+h.uri(secretsToken, "pin-value="+wrongPIN))
 		chk.fails(t, "plugin+pkcs11, wrong PIN", err, backend.ErrAuthentication)
+		// The PIN from a callback: over the plugin channel, never in the
+		// child's environment or command line.
+		pc, err := plugins.ParseURI("plugin+" + h.uri(secretsToken, ""))
+		chk.ok(t, "plugins.ParseURI", err)
+		pc.PIN = backend.NewStaticSecret([]byte(pin)).Secret
+		chk.value(t, "plugins.Config with a PIN callback", pc)
+		cb, err := plugins.OpenConfig(t.Context(), pc)
+		chk.ok(t, "plugin+pkcs11, PIN callback: OpenConfig", err)
+		checkChild(t, chk, "plugin+pkcs11, PIN callback", cb, exe)
+		signAndVerify(t, chk, "plugin+pkcs11, PIN callback", cb, label)
+		cb.Close()
+		pc.PIN = backend.NewStaticSecret([]byte(wrongPIN)).Secret
+		_, err = plugins.OpenConfig(t.Context(), pc)
+		chk.fails(t, "plugin+pkcs11, wrong PIN from a callback", err, backend.ErrAuthentication)
 		_, err = backend.Open(t.Context(), "plugin+"+h.uri("no-such-token", "pin-value="+pin))
 		chk.fails(t, "plugin+pkcs11, unknown token", err, backend.ErrUnavailable)
 		notModule := filepath.Join(t.TempDir(), "not-a-module.so")

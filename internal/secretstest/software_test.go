@@ -13,8 +13,9 @@ import (
 	"github.com/keyplane/keyplane/pkcs8"
 )
 
-// testSoftware runs the software keystore with a passphrase from
-// KEYPLANE_PASSPHRASE and from passphrase-source=file:.
+// testSoftware runs the software keystore with a passphrase from a
+// callback (Config.Passphrase, as the CLI passes KEYPLANE_PASSPHRASE) and
+// from passphrase-source=file:.
 func testSoftware(t *testing.T, chk *checker) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	uri := "software:" + dir
@@ -30,9 +31,25 @@ func testSoftware(t *testing.T, chk *checker) {
 		return b
 	}
 
-	t.Run("env passphrase", func(t *testing.T) {
-		t.Setenv(software.PassphraseEnv, pass)
-		b := open(t, "KEYPLANE_PASSPHRASE", uri)
+	// openWith opens uri with the passphrase from a callback.
+	openWith := func(t *testing.T, where, uri, passphrase string) backend.Backend {
+		t.Helper()
+		cfg, err := software.ParseURI(uri)
+		chk.ok(t, where+": ParseURI", err)
+		cfg.Passphrase = backend.NewStaticSecret([]byte(passphrase)).Secret
+		chk.value(t, where+": software.Config with a passphrase callback", cfg)
+		chk.value(t, where+": *software.Config with a passphrase callback", *cfg)
+		ks, err := software.OpenConfig(t.Context(), cfg)
+		chk.ok(t, where+": OpenConfig", err)
+		t.Cleanup(func() { ks.Close() })
+		chk.value(t, where+" keystore", ks)
+		chk.caps(t, where, ks)
+		return ks
+	}
+
+	t.Run("callback passphrase", func(t *testing.T) {
+		t.Setenv(software.PassphraseEnv, wrongPass) // the CLI's: never read here
+		b := openWith(t, "Config.Passphrase", uri, pass)
 		generate(t, chk, "software", b, "sig")
 		_, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "aes", Algorithm: backend.AES256})
 		chk.ok(t, "software: GenerateKey(aes-256)", err)
@@ -55,11 +72,15 @@ func testSoftware(t *testing.T, chk *checker) {
 
 	t.Run("wrong passphrase", func(t *testing.T) {
 		for where, u := range map[string]string{
-			"KEYPLANE_PASSPHRASE": uri,
-			"passphrase-source":   uri + "?passphrase-source=file:" + writeSecret(t, "wrong", wrongPass, 0o600),
+			"Config.Passphrase": uri,
+			"passphrase-source": uri + "?passphrase-source=file:" + writeSecret(t, "wrong", wrongPass, 0o600),
 		} {
-			t.Setenv(software.PassphraseEnv, wrongPass)
-			b := open(t, "wrong "+where, u)
+			var b backend.Backend
+			if where == "Config.Passphrase" {
+				b = openWith(t, "wrong "+where, u, wrongPass)
+			} else {
+				b = open(t, "wrong "+where, u)
+			}
 			_, err := b.Signer(t.Context(), "sig")
 			chk.fails(t, "wrong "+where+": Signer", err, backend.ErrAuthentication)
 			_, err = b.(backend.AEADBackend).AEAD(t.Context(), "aes")
