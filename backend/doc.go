@@ -13,6 +13,15 @@
 // The same crypto.Signer plugs into crypto/tls, crypto/x509 and every
 // library that accepts one.
 //
+// # Configuration in code
+//
+// Each backend package has ParseURI(string) (*Config, error) and
+// OpenConfig(ctx, *Config); Open is the string convenience on top.
+// Secrets a URI should not carry (a PIN, a passphrase) are Config fields of
+// type [SecretFunc], called when the backend needs them; [StaticSecret]
+// holds one a program already has. The library reads no environment
+// variable by itself.
+//
 // # Key references
 //
 // Methods that take a key reference (ref) accept the key's label, or

@@ -161,3 +161,44 @@ func TestAlwaysAuthenticate(t *testing.T) {
 		t.Fatalf("Sign after the failed ones: %v", err)
 	}
 }
+
+// TestPINCallbackLogin opens the "pinless" token (nobody in this process
+// logs in to it) with PINs from callbacks only: a wrong PIN is
+// ErrAuthentication at OpenConfig after exactly one callback and one
+// C_Login, the PIN slice is zeroed, and a callback that fails (a secret
+// manager that is down) fails the open with its error, without sending
+// anything to the token and without the backend remembering it as a
+// wrong PIN.
+func TestPINCallbackLogin(t *testing.T) {
+	tok := token(t)
+	c, err := ParseURI("pkcs11:token=" + otherToken + "?module-path=" + tok.Module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := &pinCounter{pin: "1357"}
+	c.PIN = wrong.get
+	var spy *spyAPI
+	_, err = openParsed(t.Context(), c, func(p pkcs11API) pkcs11API { spy = newSpy(p); return spy })
+	if !errors.Is(err, backend.ErrAuthentication) || !strings.Contains(err.Error(), "CKR_PIN_INCORRECT") || strings.Contains(err.Error(), "1357") {
+		t.Fatalf("OpenConfig with a wrong PIN from the callback = %v, want ErrAuthentication (CKR_PIN_INCORRECT), without the PIN", err)
+	}
+	if n := wrong.count(); n != 1 {
+		t.Errorf("PIN callback called %d times, want 1", n)
+	}
+	if n := spy.snapshot()["Login"]; n != 1 {
+		t.Errorf("C_Login called %d times, want 1", n)
+	}
+	if !wrong.allZeroed() {
+		t.Error("the PIN slice was not zeroed after C_Login")
+	}
+
+	down := errors.New("secret manager unreachable")
+	c.PIN = func(context.Context) ([]byte, error) { return nil, down }
+	_, err = openParsed(t.Context(), c, func(p pkcs11API) pkcs11API { spy = newSpy(p); return spy })
+	if !errors.Is(err, down) {
+		t.Fatalf("OpenConfig with a failing callback = %v, want its error", err)
+	}
+	if n := spy.snapshot()["Login"]; n != 0 {
+		t.Errorf("C_Login called %d times with no PIN to send, want 0", n)
+	}
+}
