@@ -71,6 +71,10 @@ var fuzzCalls = []struct {
 		func(s *server, ctx context.Context, m proto.Message) (proto.Message, error) {
 			return s.OpenBackend(ctx, m.(*pb.OpenBackendRequest))
 		}},
+	{"OpenBackendWithSecrets", func() proto.Message { return &pb.OpenBackendWithSecretsRequest{} },
+		func(s *server, ctx context.Context, m proto.Message) (proto.Message, error) {
+			return s.OpenBackendWithSecrets(ctx, m.(*pb.OpenBackendWithSecretsRequest))
+		}},
 	{"GetCapabilities", func() proto.Message { return &pb.CapabilitiesRequest{} },
 		func(s *server, ctx context.Context, m proto.Message) (proto.Message, error) {
 			return s.GetCapabilities(ctx, m.(*pb.CapabilitiesRequest))
