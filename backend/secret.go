@@ -101,9 +101,9 @@ func ReadSecret(ctx context.Context, what string, f SecretFunc) ([]byte, error) 
 	if err != nil {
 		clear(b)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%s: the secret callback: %w: %w", what, err, ErrUnavailable)
+			return nil, fmt.Errorf("%s: %w: %w", what, err, ErrUnavailable)
 		}
-		return nil, fmt.Errorf("%s: the secret callback: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%s: the secret callback returned an empty secret: %w", what, ErrAuthentication)

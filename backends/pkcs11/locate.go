@@ -103,7 +103,9 @@ func (u *URI) pinFunc() (backend.SecretFunc, error) {
 	case u.PIN != nil:
 		return u.PIN, nil
 	case u.PINValue != "":
-		return backend.NewStaticSecret([]byte(u.PINValue)).Secret, nil
+		pv := []byte(u.PINValue)
+		defer clear(pv)
+		return backend.NewStaticSecret(pv).Secret, nil
 	case u.PINSource == PINSourcePrompt:
 		return nil, fmt.Errorf("pkcs11: pin-source=prompt needs a PIN callback (Config.PIN; the keyplane CLI asks on the terminal): %w", backend.ErrInvalidInput)
 	case u.PINSource == "":

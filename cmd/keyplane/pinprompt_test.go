@@ -109,7 +109,8 @@ func ptyRun(t *testing.T, exe string, env []string, input, secret string, args .
 func TestPINPrompt(t *testing.T) {
 	tok := testenv.NewSoftHSMToken(t, t.TempDir(), "prompted")
 	exe := keyplaneExe(t)
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "SOFTHSM2_CONF=" + tok.Conf, "TERM=dumb"}
+	// Debug logging on: the PIN must not be in the logs either.
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "SOFTHSM2_CONF=" + tok.Conf, "TERM=dumb", "KEYPLANE_LOG=debug"}
 	fileURI := tok.URI(t)
 	promptURI := "pkcs11:token=" + tok.Label + "?module-path=" + tok.Module + "&pin-source=prompt"
 	dir := t.TempDir()
