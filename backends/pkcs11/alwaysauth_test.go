@@ -109,6 +109,29 @@ func TestAlwaysAuthenticate(t *testing.T) {
 		}
 	}
 
+	// Concurrently, on several sessions: each signature logs in on its
+	// own session for its own operation.
+	before := right.count()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ecdsa.VerifyASN1(s.Public().(*ecdsa.PublicKey), digest[:], sig) {
+					t.Error("concurrent signature does not verify")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := right.count() - before; n != 20 {
+		t.Errorf("20 concurrent signatures called the PIN callback %d times, want 20", n)
+	}
+
 	d, err := b.Decrypter(t.Context(), "always-rsa")
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +141,7 @@ func TestAlwaysAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := right.count()
+	before = right.count()
 	pt, err := d.Decrypt(rand.Reader, ct, &rsa.PKCS1v15DecryptOptions{})
 	if err != nil || string(pt) != string(msg) {
 		t.Fatalf("Decrypt with a CKA_ALWAYS_AUTHENTICATE key = %q, %v", pt, err)
