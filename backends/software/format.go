@@ -106,7 +106,7 @@ func decodeKeyFile(data, passphrase []byte, want backend.Algorithm) (any, error)
 		return parseSecret(block.Bytes, false, want)
 	case pemEncryptedSecretKey:
 		if passphrase == nil {
-			return nil, fmt.Errorf("the key is encrypted and no passphrase is configured (set %s or passphrase-source): %w", PassphraseEnv, backend.ErrAuthentication)
+			return nil, fmt.Errorf("the key is encrypted and no passphrase is configured (passphrase-source=file:, Config.Passphrase in code, or %s for the keyplane CLI): %w", PassphraseEnv, backend.ErrAuthentication)
 		}
 		plain, err := pkcs8.Decrypt(block.Bytes, passphrase)
 		if err != nil {
@@ -116,7 +116,7 @@ func decodeKeyFile(data, passphrase []byte, want backend.Algorithm) (any, error)
 		return parseSecret(plain, true, want)
 	case pkcs8.TypeEncryptedPrivateKey:
 		if passphrase == nil {
-			return nil, fmt.Errorf("the key is encrypted and no passphrase is configured (set %s or passphrase-source): %w", PassphraseEnv, backend.ErrAuthentication)
+			return nil, fmt.Errorf("the key is encrypted and no passphrase is configured (passphrase-source=file:, Config.Passphrase in code, or %s for the keyplane CLI): %w", PassphraseEnv, backend.ErrAuthentication)
 		}
 	}
 	return pkcs8.ParsePrivateKeyPEM(data, pass)

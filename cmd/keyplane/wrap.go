@@ -142,7 +142,7 @@ plaintext never reaches a file. The key stays in the source backend.`,
 // unwrapFrom moves key ref of the backend at from into b (keywrap.Import).
 func (c *cli) unwrapFrom(cmd *cobra.Command, from, ref string, b backend.Backend, ku backend.KeyUnwrapper, unwrapping, label string) (*backend.Key, error) {
 	ctx := cmd.Context()
-	src, err := backend.Open(ctx, from)
+	src, err := c.openURI(ctx, from)
 	if err != nil {
 		return nil, fmt.Errorf("--from: %w", err)
 	}

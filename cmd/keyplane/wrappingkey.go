@@ -98,7 +98,7 @@ func newWrappingKeyCreateCmd(c *cli) *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "trusted wrapping key %q (id %s) in %s\n", k.Label, k.IDHex(), backend.Redact(uri))
 			for _, u := range unwrapIn {
-				b, err := backend.Open(ctx, u)
+				b, err := c.openURI(ctx, u)
 				if err != nil {
 					return fmt.Errorf("--unwrap-in: %w", err)
 				}
