@@ -152,12 +152,11 @@ func newDataKey(ctx context.Context, b backend.Backend, t *target, h *Header) ([
 	return dk, nil
 }
 
-// wrap wraps dk under t as h.KEK says, into h.WrappedKey. (KEKDataKey
-// keys are wrapped by the backend as it makes them: wrap re-wraps them
-// with the AEAD, which opens the same way on AWS KMS.)
+// wrap wraps dk under t as h.KEK says (KEKAES256GCM or
+// KEKRSAOAEPSHA256), into h.WrappedKey.
 func wrap(ctx context.Context, b backend.Backend, t *target, h *Header, dk []byte) error {
 	switch h.KEK {
-	case KEKAES256GCM, KEKDataKey:
+	case KEKAES256GCM:
 		ab, ok := b.(backend.AEADBackend)
 		if !ok {
 			return fmt.Errorf("envelope: key %q: the backend offers no AEAD: %w", t.ref, backend.ErrUnsupported)
@@ -193,11 +192,14 @@ func unwrap(ctx context.Context, b backend.Backend, t *target, h *Header) ([]byt
 	var err error
 	switch h.KEK {
 	case KEKDataKey:
-		dg, ok := b.(backend.DataKeyGenerator)
-		if !ok {
-			return nil, fmt.Errorf("envelope: the data key was made by the backend (AWS KMS GenerateDataKey), and this backend does not make data keys (or the header is damaged): %w: %w", backend.ErrDecryption, backend.ErrUnsupported)
+		if dg, ok := b.(backend.DataKeyGenerator); ok {
+			dk, err = dg.DecryptDataKey(ctx, t.use, h.WrappedKey, h.wrapAD())
+			break
 		}
-		dk, err = dg.DecryptDataKey(ctx, t.use, h.WrappedKey, h.wrapAD())
+		// Without DataKeyGenerator (awskms through a plugin), the key's
+		// AEAD may open the backend's wrapping: on AWS KMS both are KMS
+		// ciphertext blobs under the same encryption context.
+		fallthrough
 	case KEKAES256GCM:
 		ab, ok := b.(backend.AEADBackend)
 		if !ok {

@@ -37,9 +37,8 @@ func Rewrap(ctx context.Context, b backend.Backend, dst io.Writer, src io.Reader
 	}
 	updated = &Header{KEK: old.KEK, KeyRef: to.ref, KeyVersion: to.version}
 	if updated.KEK == KEKDataKey {
-		if _, ok := b.(backend.AEADBackend); !ok {
-			return nil, nil, fmt.Errorf("envelope: rewrap: %w", backend.ErrUnsupported)
-		}
+		// The data key exists already: it is sealed with the key's AEAD.
+		updated.KEK = KEKAES256GCM
 	}
 	if err := wrap(ctx, b, to, updated, dk); err != nil {
 		return nil, nil, err

@@ -116,3 +116,37 @@ func TestRotation(t *testing.T) {
 		})
 	}
 }
+
+// aeadOnly is a backend with its AEAD but without DataKeyGenerator, as
+// awskms is through a plugin.
+type aeadOnly struct {
+	backend.Backend
+	backend.AEADBackend
+}
+
+// TestDataKeyWithoutGenerator: an envelope whose data key AWS KMS made
+// opens through the key's AEAD where the backend does not offer
+// DataKeyGenerator, and Rewrap records the AEAD wrapping it then uses.
+func TestDataKeyWithoutGenerator(t *testing.T) {
+	tb := openBackend(t, "awskms")
+	pt := randomBytes(1000)
+	ct := seal(t, tb.b, tb.keys[backend.AES256], pt)
+	if h, _ := envelope.ReadHeader(bytes.NewReader(ct)); h.KEK != envelope.KEKDataKey {
+		t.Fatalf("KEK %v, want %v", h.KEK, envelope.KEKDataKey)
+	}
+	plain := aeadOnly{tb.b, tb.b.(backend.AEADBackend)}
+	if got, err := open(t, plain, ct); err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("through the AEAD alone: %v", err)
+	}
+	var out bytes.Buffer
+	_, updated, err := envelope.Rewrap(t.Context(), tb.b, &out, bytes.NewReader(ct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.KEK != envelope.KEKAES256GCM {
+		t.Errorf("rewrapped KEK %v, want %v", updated.KEK, envelope.KEKAES256GCM)
+	}
+	if got, err := open(t, plain, out.Bytes()); err != nil || !bytes.Equal(got, pt) {
+		t.Errorf("the rewrapped envelope: %v", err)
+	}
+}
