@@ -50,7 +50,8 @@ func Rewrap(ctx context.Context, b backend.Backend, dst io.Writer, src io.Reader
 	if _, err := dst.Write(head); err != nil {
 		return nil, nil, fmt.Errorf("envelope: writing the header: %w", err)
 	}
-	if _, err := io.Copy(dst, src); err != nil {
+	// 1 MiB at a time, not through an *os.File's 32 KiB ReadFrom.
+	if _, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, SegmentSize)); err != nil {
 		return nil, nil, fmt.Errorf("envelope: copying the body: %w", err)
 	}
 	return old, updated, nil

@@ -35,9 +35,13 @@ func (c *cli) encryptEnvelope(ctx context.Context, b backend.Backend, ref, in, o
 	})
 }
 
-// readerOnly hides a reader's WriterTo, so that io.CopyBuffer uses the
-// buffer it is given.
-type readerOnly struct{ io.Reader }
+// readerOnly and writerOnly hide a reader's WriterTo and a writer's
+// ReaderFrom, so that io.CopyBuffer uses the buffer it is given (an
+// *os.File's ReadFrom copies an io.Reader 32 KiB at a time).
+type (
+	readerOnly struct{ io.Reader }
+	writerOnly struct{ io.Writer }
+)
 
 // envelopeInput opens the input and reports whether it is an envelope
 // (by its magic), without consuming it.
@@ -76,7 +80,7 @@ func (c *cli) decryptEnvelope(ctx context.Context, b backend.Backend, ref string
 		if err != nil {
 			return &fillError{fmt.Errorf("decrypting the envelope: %w", err)}
 		}
-		if _, err := io.CopyBuffer(w, readerOnly{pr}, make([]byte, copyBufferSize)); err != nil {
+		if _, err := io.CopyBuffer(writerOnly{w}, readerOnly{pr}, make([]byte, copyBufferSize)); err != nil {
 			if backend.Kind(err) != nil {
 				return &fillError{fmt.Errorf("decrypting the envelope: %w", err)}
 			}
