@@ -194,11 +194,14 @@ func unwrap(ctx context.Context, b backend.Backend, t *target, h *Header) ([]byt
 	case KEKDataKey:
 		if dg, ok := b.(backend.DataKeyGenerator); ok {
 			dk, err = dg.DecryptDataKey(ctx, t.use, h.WrappedKey, h.wrapAD())
-			break
+			if !errors.Is(err, backend.ErrUnsupported) {
+				break
+			}
 		}
-		// Without DataKeyGenerator (awskms through a plugin), the key's
-		// AEAD may open the backend's wrapping: on AWS KMS both are KMS
-		// ciphertext blobs under the same encryption context.
+		// Without DataKeyGenerator (awskms through a plugin, or a wrapper
+		// answering ErrUnsupported for it), the key's AEAD may open the
+		// backend's wrapping: on AWS KMS both are KMS ciphertext blobs
+		// under the same encryption context.
 		fallthrough
 	case KEKAES256GCM:
 		ab, ok := b.(backend.AEADBackend)

@@ -2,6 +2,7 @@ package envelope_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 
@@ -148,5 +149,38 @@ func TestDataKeyWithoutGenerator(t *testing.T) {
 	}
 	if got, err := open(t, plain, out.Bytes()); err != nil || !bytes.Equal(got, pt) {
 		t.Errorf("the rewrapped envelope: %v", err)
+	}
+}
+
+// unsupportedDataKeys is a wrapper that has DataKeyGenerator but answers
+// ErrUnsupported, as observe's wrappers do for a backend without it.
+type unsupportedDataKeys struct {
+	aeadOnly
+}
+
+func (unsupportedDataKeys) GenerateDataKey(context.Context, string, int, []byte) ([]byte, []byte, error) {
+	return nil, nil, backend.ErrUnsupported
+}
+
+func (unsupportedDataKeys) DecryptDataKey(context.Context, string, []byte, []byte) ([]byte, error) {
+	return nil, backend.ErrUnsupported
+}
+
+// TestDataKeysUnsupported: a backend whose DataKeyGenerator answers
+// ErrUnsupported gets the AEAD path, writing and reading.
+func TestDataKeysUnsupported(t *testing.T) {
+	tb := openBackend(t, "awskms")
+	w := unsupportedDataKeys{aeadOnly{tb.b, tb.b.(backend.AEADBackend)}}
+	pt := randomBytes(1000)
+	ct := seal(t, w, tb.keys[backend.AES256], pt)
+	if h, _ := envelope.ReadHeader(bytes.NewReader(ct)); h.KEK != envelope.KEKAES256GCM {
+		t.Errorf("KEK %v, want %v", h.KEK, envelope.KEKAES256GCM)
+	}
+	if got, err := open(t, w, ct); err != nil || !bytes.Equal(got, pt) {
+		t.Errorf("reading it back: %v", err)
+	}
+	kms := seal(t, tb.b, tb.keys[backend.AES256], pt) // KEKDataKey
+	if got, err := open(t, w, kms); err != nil || !bytes.Equal(got, pt) {
+		t.Errorf("a KMS data key through the wrapper: %v", err)
 	}
 }
