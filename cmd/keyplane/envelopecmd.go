@@ -12,7 +12,7 @@ import (
 )
 
 // copyBufferSize is the size of the reads of encrypt --envelope and
-// decrypt: one body segment.
+// decrypt (pipeCopy's buffers): one body segment.
 const copyBufferSize = envelope.SegmentSize
 
 // encryptEnvelope streams the input into an envelope under ref.
@@ -28,20 +28,16 @@ func (c *cli) encryptEnvelope(ctx context.Context, b backend.Backend, ref, in, o
 		if err != nil {
 			return &fillError{keyError(ref, err)}
 		}
-		if _, err := io.CopyBuffer(ew, readerOnly{src}, make([]byte, copyBufferSize)); err != nil {
+		if _, err := pipeCopy(ew, src, copyBufferSize); err != nil {
 			return err
 		}
 		return ew.Close()
 	})
 }
 
-// readerOnly and writerOnly hide a reader's WriterTo and a writer's
-// ReaderFrom, so that io.CopyBuffer uses the buffer it is given (an
-// *os.File's ReadFrom copies an io.Reader 32 KiB at a time).
-type (
-	readerOnly struct{ io.Reader }
-	writerOnly struct{ io.Writer }
-)
+// readerOnly hides a reader's WriterTo (an *os.File's), so that a copy
+// goes through the writer's own buffers.
+type readerOnly struct{ io.Reader }
 
 // envelopeInput opens the input and reports whether it is an envelope
 // (by its magic), without consuming it.
@@ -80,7 +76,7 @@ func (c *cli) decryptEnvelope(ctx context.Context, b backend.Backend, ref string
 		if err != nil {
 			return &fillError{fmt.Errorf("decrypting the envelope: %w", err)}
 		}
-		if _, err := io.CopyBuffer(writerOnly{w}, readerOnly{pr}, make([]byte, copyBufferSize)); err != nil {
+		if _, err := pipeCopy(w, pr, copyBufferSize); err != nil {
 			if backend.Kind(err) != nil {
 				return &fillError{fmt.Errorf("decrypting the envelope: %w", err)}
 			}
