@@ -65,7 +65,9 @@ func streamThrough(t testing.TB, b backend.Backend, ref string, n int64) (in, ou
 
 // TestStream1GiB: 1 GiB encrypted and decrypted as a stream, on the
 // software backend, comes back whole, and the process allocates far less
-// than the message (constant memory). Skipped with -short and under the
+// than the message while doing it (constant memory: TotalAlloc counts
+// every allocation, whatever the GC frees; the heap's size would count
+// the other tests of the process too). Skipped with -short and under the
 // race detector (where it takes minutes); scripts/test-all runs it once.
 func TestStream1GiB(t *testing.T) {
 	if testing.Short() || raceEnabled {
@@ -82,9 +84,6 @@ func TestStream1GiB(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
 		t.Errorf("streaming 1 GiB allocated %d MiB in all, want under 64 MiB (constant memory)", alloc>>20)
-	}
-	if after.HeapSys > 64<<20 {
-		t.Errorf("heap of %d MiB after streaming 1 GiB, want under 64 MiB", after.HeapSys>>20)
 	}
 }
 
