@@ -102,9 +102,9 @@ var depRules = []depRule{
 	},
 	{
 		// Integrations sit on the contract: any backend, none linked in.
-		what: "sshagent, jose and tlskey import only the standard library, backend, internal/* and third-party packages",
+		what: "sshagent, jose, tlskey, envelope and tinkkms import only the standard library, backend, internal/* and third-party packages",
 		applies: func(p *listedPackage, rel string) bool {
-			return under(rel, "sshagent") || under(rel, "jose") || under(rel, "tlskey")
+			return under(rel, "sshagent") || under(rel, "jose") || under(rel, "tlskey") || under(rel, "envelope") || under(rel, "tinkkms")
 		},
 		allowed: func(_ string, dep *listedPackage, depRel string) bool {
 			return dep.Standard || depRel == "\x00" || depRel == "backend" || under(depRel, "internal")
@@ -124,6 +124,7 @@ var depRules = []depRule{
 		applies: func(p *listedPackage, rel string) bool {
 			return p.Name != "main" && (rel == "backend" || under(rel, "conformance") || under(rel, "plugins") ||
 				under(rel, "observe") || under(rel, "sshagent") || under(rel, "jose") || under(rel, "tlskey") ||
+				under(rel, "envelope") || under(rel, "tinkkms") ||
 				backendsName(rel) == "software" || backendsName(rel) == "pkcs11")
 		},
 		allowed: func(_ string, dep *listedPackage, _ string) bool {
@@ -348,6 +349,9 @@ func TestDependencyRules(t *testing.T) {
 		{"cmd/keyplane", "\x00", aws, "main", true},
 		{"observe", "\x00", aws, "", false},
 		{"jose", "\x00", aws, "", false},
+		{"envelope", "\x00", aws, "", false},
+		{"envelope", "backends/software", mod("backends/software"), "", false},
+		{"envelope", "\x00", third, "", true},
 	} {
 		p := &listedPackage{ImportPath: module + "/" + c.pkg, Name: c.name}
 		allowed := true

@@ -110,6 +110,12 @@ type Backend interface {
 // of NonceSize bytes for every call (96 bits for AES-GCM) and a tag of
 // Overhead-NonceSize bytes (128 bits for AES-GCM). Open takes the same
 // layout. Every failure to open is ErrDecryption.
+//
+// The one exception is a backend whose Capabilities say
+// Details[DetailAEADLayout] = AEADLayoutService (AWS KMS): its sealed
+// messages are the service's own ciphertext format, NonceSize is 0 and
+// Overhead an upper bound (see DetailAEADLayout); DetailAEADPlaintext
+// says which plaintext lengths it seals.
 type AEAD interface {
 	// NonceSize is the length of the nonce at the start of a sealed message.
 	NonceSize() int

@@ -38,12 +38,22 @@ func (s *suite) aeadFor(t tb, ref string, skip bool) backend.AEAD {
 }
 
 // checkAEADRoundTrip: Seal and Open agree, with and without associated
-// data, on empty and long messages, in the documented layout; an exported
-// key opens the message with crypto/cipher.
+// data, on empty and long messages, in the documented layout (or, where
+// the backend says its sealed messages are a service's format, no longer
+// than Overhead allows); plaintext lengths outside the range the backend
+// states are refused with ErrInvalidInput; an exported key opens the
+// message with crypto/cipher.
 func (s *suite) checkAEADRoundTrip(t tb) {
 	sk := s.key(t, backend.AES256)
 	aead := s.aeadFor(t, sk.label, true)
-	if aead.NonceSize() != gcmNonceSize || aead.Overhead() != gcmNonceSize+gcmTagSize {
+	service := s.caps.AEADServiceLayout()
+	switch {
+	case service:
+		if aead.NonceSize() != 0 || aead.Overhead() <= 0 {
+			t.Errorf("NonceSize %d, Overhead %d; want 0 and a positive bound for a service-formatted AEAD (Details[%q] = %q)",
+				aead.NonceSize(), aead.Overhead(), backend.DetailAEADLayout, backend.AEADLayoutService)
+		}
+	case aead.NonceSize() != gcmNonceSize || aead.Overhead() != gcmNonceSize+gcmTagSize:
 		t.Errorf("NonceSize %d, Overhead %d; want %d and %d for AES-GCM (96-bit nonce, 128-bit tag)",
 			aead.NonceSize(), aead.Overhead(), gcmNonceSize, gcmNonceSize+gcmTagSize)
 	}
@@ -59,14 +69,24 @@ func (s *suite) checkAEADRoundTrip(t tb) {
 		{"empty", nil, nil},
 		{"short", []byte("keyplane"), nil},
 		{"with associated data", randomBytes(100), []byte("header")},
+		{"4 KiB", randomBytes(4 << 10), randomBytes(7)},
+		{"4 KiB and one byte", randomBytes(4<<10 + 1), nil},
 		{"64 KiB", randomBytes(64 << 10), randomBytes(33)},
 	} {
 		sealed, err := aead.Seal(ctx, c.pt, c.ad)
+		if !s.caps.AEADPlaintextSupported(len(c.pt)) {
+			wantErr(t, err, fmt.Sprintf("%s: Seal of %d bytes, outside Details[%q] = %q", c.name, len(c.pt), backend.DetailAEADPlaintext, s.caps.Details[backend.DetailAEADPlaintext]), backend.ErrInvalidInput)
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s: Seal: %v", c.name, err)
 			continue
 		}
-		if want := len(c.pt) + aead.Overhead(); len(sealed) != want {
+		if service {
+			if len(sealed) <= len(c.pt) || len(sealed) > len(c.pt)+aead.Overhead() {
+				t.Errorf("%s: sealed message of %d bytes for %d of plaintext, want more than the plaintext and at most Overhead (%d) more", c.name, len(sealed), len(c.pt), aead.Overhead())
+			}
+		} else if want := len(c.pt) + aead.Overhead(); len(sealed) != want {
 			t.Errorf("%s: sealed message of %d bytes, want NonceSize+len(plaintext)+tag = %d", c.name, len(sealed), want)
 		}
 		got, err := aead.Open(ctx, sealed, c.ad)
@@ -77,7 +97,7 @@ func (s *suite) checkAEADRoundTrip(t tb) {
 		if !bytes.Equal(got, c.pt) {
 			t.Errorf("%s: Open returned other bytes than were sealed", c.name)
 		}
-		if export != nil && len(sealed) >= gcmNonceSize {
+		if export != nil && !service && len(sealed) >= gcmNonceSize {
 			got, err := export.Open(nil, sealed[:gcmNonceSize], sealed[gcmNonceSize:], c.ad)
 			if err != nil || !bytes.Equal(got, c.pt) {
 				t.Errorf("%s: crypto/cipher GCM with the exported key does not open the sealed message (%v)", c.name, err)
@@ -114,7 +134,8 @@ func newGCM(key []byte) cipher.AEAD {
 	return aead
 }
 
-// checkAEADNonces: every Seal takes a fresh nonce.
+// checkAEADNonces: every Seal takes a fresh nonce (for a service-formatted
+// AEAD, whose nonce is at no known place: every sealed message differs).
 func (s *suite) checkAEADNonces(t tb) {
 	sk := s.key(t, backend.AES256)
 	aead := s.aeadFor(t, sk.label, true)
@@ -133,6 +154,9 @@ func (s *suite) checkAEADNonces(t tb) {
 			t.Fatalf("Seal %d: %d bytes, shorter than the nonce", i, len(sealed))
 		}
 		nonce := string(sealed[:aead.NonceSize()])
+		if s.caps.AEADServiceLayout() {
+			nonce = string(sealed)
+		}
 		if seen[nonce] {
 			t.Fatalf("Seal reused a nonce after %d messages", i)
 		}
@@ -152,21 +176,43 @@ func (s *suite) checkAEADTamper(t tb) {
 		t.Fatalf("Seal: %v", err)
 	}
 	ns := aead.NonceSize()
+	// A byte of the ciphertext: just after the nonce, or, in a service's
+	// opaque format, in the middle of the plaintext's length before a
+	// final GCM tag, where an AES-GCM blob (KMS's) has its ciphertext. The
+	// first bytes of a KMS blob are metadata (the key's ARN, which
+	// local-kms reads but does not authenticate when Decrypt names the
+	// key).
+	ctAt := ns + 1
+	if s.caps.AEADServiceLayout() {
+		ctAt = len(sealed) - gcmTagSize - len(pt)/2
+	}
 	cases := []struct {
 		name   string
 		sealed []byte
 		ad     []byte
 	}{
 		{"tampered nonce", flip(sealed, 0), ad},
-		{"tampered ciphertext", flip(sealed, ns+1), ad},
+		{"tampered ciphertext", flip(sealed, ctAt), ad},
 		{"tampered tag", flip(sealed, -1), ad},
 		{"other associated data", sealed, []byte("associateD")},
 		{"associated data missing", sealed, nil},
 		{"truncated by one byte", sealed[:len(sealed)-1], ad},
-		{"shorter than nonce and tag", sealed[:aead.Overhead()-1], ad},
 		{"only the nonce", sealed[:ns], ad},
 		{"empty", nil, ad},
 		{"one byte longer", append(append([]byte(nil), sealed...), 0), ad},
+	}
+	if s.caps.AEADServiceLayout() {
+		cases = append(cases, struct {
+			name   string
+			sealed []byte
+			ad     []byte
+		}{"first half", sealed[:len(sealed)/2], ad})
+	} else {
+		cases = append(cases, struct {
+			name   string
+			sealed []byte
+			ad     []byte
+		}{"shorter than nonce and tag", sealed[:aead.Overhead()-1], ad})
 	}
 	if other := s.otherAESKey(t); other != nil {
 		cases = append(cases, struct {

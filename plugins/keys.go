@@ -181,7 +181,8 @@ func (p *Plugin) aead(ctx context.Context, ref string) (backend.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.GetNonceSize() <= 0 || info.GetOverhead() < info.GetNonceSize() {
+	// A nonce size of 0 is a service-formatted AEAD (backend.DetailAEADLayout).
+	if info.GetNonceSize() < 0 || info.GetOverhead() <= 0 || info.GetOverhead() < info.GetNonceSize() {
 		return nil, fmt.Errorf("%s: AEAD with nonce size %d and overhead %d: %w", p.h.t.name, info.GetNonceSize(), info.GetOverhead(), backend.ErrUnavailable)
 	}
 	return &remoteAEAD{p: p, ref: keyRefOf(k, ref), nonceSize: int(info.GetNonceSize()), overhead: int(info.GetOverhead())}, nil

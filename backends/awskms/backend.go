@@ -141,7 +141,7 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	ops := []backend.Operation{backend.ECDSASHA256, backend.ECDSASHA384, backend.ECDSASHA512}
+	ops := []backend.Operation{backend.ECDSASHA256, backend.ECDSASHA384, backend.ECDSASHA512, backend.AES256GCM}
 	if b.cfg.rsaUsage() == UsageSignVerify {
 		ops = append(ops,
 			backend.RSAPKCS1v15SHA256, backend.RSAPKCS1v15SHA384, backend.RSAPKCS1v15SHA512,
@@ -160,7 +160,7 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	return &backend.Capabilities{
 		Backend:     Scheme,
 		Description: fmt.Sprintf("%s, region %s", where, b.client.Options().Region),
-		Algorithms:  []backend.Algorithm{backend.RSA2048, backend.RSA3072, backend.RSA4096, backend.ECP256, backend.ECP384, backend.ECP521},
+		Algorithms:  []backend.Algorithm{backend.RSA2048, backend.RSA3072, backend.RSA4096, backend.ECP256, backend.ECP384, backend.ECP521, backend.AES256},
 		Operations:  ops,
 		Persistent:  true,
 		Notes: []string{
@@ -168,12 +168,15 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 			"RSA-PSS signatures carry a salt of the " + strings.ReplaceAll(b.cfg.pssSalt(), "-", " ") + "; other salt lengths are refused",
 			"DeleteKey removes the alias at once and schedules the key's deletion after KMS's minimum 7-day window",
 			"OAEP: no label, MGF1 with the OAEP hash (what KMS offers)",
+			"aes-256 keys are KMS SYMMETRIC_DEFAULT keys: AEAD seals 1 to 4096 bytes into KMS's own ciphertext blob, additional data as encryption context",
 		},
 		Details: map[string]string{
-			backend.DetailPSSSalt: b.cfg.pssSalt(),
-			backend.DetailOAEP:    backend.OAEPNoLabel,
-			"rsa-key-usage":       b.cfg.rsaUsage(),
-			"region":              b.client.Options().Region,
+			backend.DetailPSSSalt:       b.cfg.pssSalt(),
+			backend.DetailOAEP:          backend.OAEPNoLabel,
+			"rsa-key-usage":             b.cfg.rsaUsage(),
+			backend.DetailAEADLayout:    backend.AEADLayoutService,
+			backend.DetailAEADPlaintext: fmt.Sprintf("1-%d", MaxAEADPlaintext),
+			"region":                    b.client.Options().Region,
 		},
 	}, nil
 }
@@ -186,6 +189,7 @@ var keySpecs = map[backend.Algorithm]types.KeySpec{
 	backend.ECP256:  types.KeySpecEccNistP256,
 	backend.ECP384:  types.KeySpecEccNistP384,
 	backend.ECP521:  types.KeySpecEccNistP521,
+	backend.AES256:  types.KeySpecSymmetricDefault,
 }
 
 func algorithmOf(spec types.KeySpec) (backend.Algorithm, bool) {
@@ -225,7 +229,7 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 		return nil, cerr
 	}
 	usage := types.KeyUsageTypeSignVerify
-	if spec.Algorithm.Family() == backend.FamilyRSA && b.cfg.rsaUsage() == UsageEncryptDecrypt {
+	if spec.Algorithm.Family() == backend.FamilyRSA && b.cfg.rsaUsage() == UsageEncryptDecrypt || spec.Algorithm == backend.AES256 {
 		usage = types.KeyUsageTypeEncryptDecrypt
 	}
 	out, err := b.client.CreateKey(ctx, &kms.CreateKeyInput{
@@ -267,6 +271,13 @@ func (b *Backend) info(ctx context.Context, md *types.KeyMetadata) (*keyInfo, er
 		return nil, fmt.Errorf("awskms: key %s has key spec %s, which keyplane does not use: %w", keyID, md.KeySpec, backend.ErrUnsupported)
 	}
 	ki = &keyInfo{keyID: keyID, arn: aws.ToString(md.Arn), alg: alg, usage: md.KeyUsage, created: aws.ToTime(md.CreationDate)}
+	if alg == backend.AES256 {
+		// A symmetric key has no public key to fetch.
+		if md.KeyUsage != types.KeyUsageTypeEncryptDecrypt {
+			return nil, fmt.Errorf("awskms: key %s is a symmetric key with key usage %s, which keyplane does not use: %w", keyID, md.KeyUsage, backend.ErrUnsupported)
+		}
+		return b.cache(ki), nil
+	}
 	out, err := b.client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID)})
 	if err != nil {
 		return nil, classify("GetPublicKey", err)
@@ -279,14 +290,18 @@ func (b *Backend) info(ctx context.Context, md *types.KeyMetadata) (*keyInfo, er
 		return nil, fmt.Errorf("awskms: GetPublicKey %s: a %T public key for key spec %s: %w", keyID, pub, md.KeySpec, backend.ErrUnavailable)
 	}
 	ki.public = pub
+	return b.cache(ki), nil
+}
+
+// cache keeps ki, or returns the facts another call cached first.
+func (b *Backend) cache(ki *keyInfo) *keyInfo {
 	b.mu.Lock()
-	if cached := b.pubs[keyID]; cached != nil {
-		ki = cached
-	} else {
-		b.pubs[keyID] = ki
+	defer b.mu.Unlock()
+	if cached := b.pubs[ki.keyID]; cached != nil {
+		return cached
 	}
-	b.mu.Unlock()
-	return ki, nil
+	b.pubs[ki.keyID] = ki
+	return ki
 }
 
 func (ki *keyInfo) key(label string) *backend.Key {

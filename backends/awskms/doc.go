@@ -51,8 +51,15 @@
 //     on AWS; pss-salt=maximum for local-kms); other lengths are
 //     backend.ErrUnsupported. OAEP takes no label and MGF1 with the OAEP
 //     hash only; no PKCS#1 v1.5 decryption.
-//   - No Ed25519, no aes-256 or fernet keys, no AEAD (KMS ciphertexts are
-//     not the contract's nonce ‖ ciphertext ‖ tag), no import or export.
+//   - No Ed25519, no fernet keys, no import or export.
+//   - aes-256 keys are SYMMETRIC_DEFAULT keys. Their AEAD (KMS Encrypt and
+//     Decrypt) seals 1 to MaxAEADPlaintext (4096) bytes into KMS's own
+//     ciphertext blob, not the contract's nonce ‖ ciphertext ‖ tag: the
+//     capability report says Details["aead-layout"] = "service", NonceSize
+//     is 0 and Overhead an upper bound. Additional data travels as the
+//     encryption context EncryptionContextKey. GenerateDataKey and
+//     DecryptDataKey (backend.DataKeyGenerator) make and open data keys
+//     for envelope encryption, one request each.
 //   - DeleteKey removes the aliases at once and schedules the key's
 //     destruction after MinDeletionWindowDays; the key is ErrNotFound to
 //     keyplane from then on.

@@ -17,17 +17,21 @@ import (
 type cryptFlags struct {
 	ref, alg, in, out string
 	oaepLabel, aad    string
+	envelope          bool // encrypt --envelope
 }
 
 func (f *cryptFlags) add(c *cli, cmd *cobra.Command, verb string) {
 	addKeyFlag(cmd, &f.ref)
-	cmd.Flags().StringVar(&f.alg, "alg", "", "`algorithm` (required)")
+	cmd.Flags().StringVar(&f.alg, "alg", "", "`algorithm` (required, except for envelopes)")
 	cmd.Flags().StringVar(&f.in, "in", "", "`FILE` to "+verb+" (default: stdin)")
 	c.addOutFlag(cmd, &f.out, "write the result to `FILE` (default: stdout)")
 	cmd.Flags().StringVar(&f.oaepLabel, "label", "", "OAEP label, as `text` (rsa-oaep-* only)")
 	cmd.Flags().StringVar(&f.aad, "aad", "", "associated data, as `text` (aes-256-gcm only)")
-	cmd.MarkFlagRequired("alg")
 }
+
+// errAlgRequired is cobra's message for a missing required flag: --alg
+// is required unless the data is an envelope.
+var errAlgRequired = errors.New(`required flag(s) "alg" not set`)
 
 // check refuses flags that do not apply to op.
 func (f *cryptFlags) check(cmd *cobra.Command, op backend.Operation) error {
@@ -61,17 +65,40 @@ const cryptAlgorithmsHelp = `Algorithms:
 func newEncryptCmd(c *cli) *cobra.Command {
 	var f cryptFlags
 	cmd := &cobra.Command{
-		Use:   "encrypt --key K --alg A [--in FILE] [--out FILE]",
+		Use:   "encrypt --key K (--alg A | --envelope) [--in FILE] [--out FILE]",
 		Short: "Encrypt a file",
 		Long: `Encrypt a file (stdin without --in) to a key, writing the ciphertext
 (to stdout without --out).
 
+With --envelope, data of any size is streamed into a keyplane envelope: a
+data key made for this file, wrapped under K (an aes-256 key: by the
+backend's AES-GCM, or by AWS KMS GenerateDataKey; an RSA key: RSA-OAEP-
+SHA256), and the data in Tink's streaming AEAD (AES256_GCM_HKDF_1MB), in
+constant memory. "keyplane decrypt" recognizes envelopes and needs no --key
+or --alg for them; "keyplane rewrap" moves one to the key's current version.
+Progress goes to stderr for inputs of 64 MiB and more.
+
 ` + cryptAlgorithmsHelp,
 		Example: `  keyplane encrypt --key backup --alg rsa-oaep-sha256 --in data-key.bin --out data-key.enc
   keyplane encrypt --key db --alg aes-256-gcm --aad "row 42" --in row.json --out row.enc
-  echo -n secret | keyplane encrypt --key tokens --alg fernet`,
+  echo -n secret | keyplane encrypt --key tokens --alg fernet
+  keyplane encrypt --envelope --key archive --in big.tar --out big.tar.kp`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.envelope {
+				for _, flag := range []string{"alg", "label", "aad"} {
+					if cmd.Flags().Changed(flag) {
+						return fmt.Errorf("--%s does not apply to --envelope (the envelope's header says how it was made)", flag)
+					}
+				}
+				ctx := cmd.Context()
+				return c.withBackend(ctx, func(b backend.Backend) error {
+					return c.encryptEnvelope(ctx, b, f.ref, f.in, f.out)
+				})
+			}
+			if f.alg == "" {
+				return errAlgRequired
+			}
 			op, err := parseOp(f.alg, cryptOps...)
 			if err != nil {
 				return err
@@ -113,6 +140,7 @@ func newEncryptCmd(c *cli) *cobra.Command {
 		},
 	}
 	f.add(c, cmd, "encrypt")
+	cmd.Flags().BoolVar(&f.envelope, "envelope", false, "stream data of any size into a keyplane envelope under --key (no --alg)")
 	return cmd
 }
 

@@ -109,14 +109,24 @@ func (c *cli) addOutFlag(cmd *cobra.Command, out *string, usage string) {
 // (a process killed in the middle may leave the temporary file, named
 // "."+base+".tmp-*", readable only by this user).
 func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
-	if path == "" || path == "-" {
-		_, err := c.stdout.Write(data)
+	return c.writeOutputFrom(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
+	})
+}
+
+// writeOutputFrom is writeOutput for output that fill streams: fill
+// writes it to the temporary file (or stdout), and a failure of fill
+// leaves no file behind, as for writeOutput. (On stdout, what fill wrote
+// before it failed has been written.)
+func (c *cli) writeOutputFrom(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	if path == "" || path == "-" {
+		return fill(c.stdout)
 	}
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return createOutput(path, data, perm)
+		return createOutput(path, fill, perm)
 	case err != nil:
 		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
 	case fi.Mode()&fs.ModeSymlink != 0:
@@ -128,12 +138,12 @@ func (c *cli) writeOutput(path string, data []byte, perm os.FileMode) error {
 	case !c.force:
 		return fmt.Errorf("writing %s: it exists; pass --force to replace it", path)
 	}
-	return replaceOutput(path, data, perm)
+	return replaceOutput(path, fill, perm)
 }
 
-// tempOutput writes data to a new temporary file next to path, synced, of
-// mode perm, and returns its name.
-func tempOutput(path string, data []byte, perm os.FileMode) (string, error) {
+// tempOutput writes what fill writes to a new temporary file next to
+// path, synced, of mode perm, and returns its name.
+func tempOutput(path string, fill func(io.Writer) error, perm os.FileMode) (string, error) {
 	dir, base := filepath.Split(path)
 	var f *os.File
 	var name string
@@ -154,7 +164,7 @@ func tempOutput(path string, data []byte, perm os.FileMode) (string, error) {
 	}
 	err := f.Chmod(perm) // exactly perm, whatever the umask
 	if err == nil {
-		_, err = f.Write(data)
+		err = fill(f)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -164,14 +174,14 @@ func tempOutput(path string, data []byte, perm os.FileMode) (string, error) {
 	}
 	if err != nil {
 		os.Remove(name)
-		return "", fmt.Errorf("writing %s: %w", path, pathErrno(err))
+		return "", outputError(path, err)
 	}
 	return name, nil
 }
 
-// createOutput makes path, which did not exist, hold data.
-func createOutput(path string, data []byte, perm os.FileMode) error {
-	tmp, err := tempOutput(path, data, perm)
+// createOutput makes path, which did not exist, hold what fill writes.
+func createOutput(path string, fill func(io.Writer) error, perm os.FileMode) error {
+	tmp, err := tempOutput(path, fill, perm)
 	if err != nil {
 		return err
 	}
@@ -192,7 +202,7 @@ func createOutput(path string, data []byte, perm os.FileMode) error {
 	}
 	err = f.Chmod(perm)
 	if err == nil {
-		_, err = f.Write(data)
+		err = fill(f)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -202,14 +212,15 @@ func createOutput(path string, data []byte, perm os.FileMode) error {
 	}
 	if err != nil {
 		os.Remove(path)
-		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
+		return outputError(path, err)
 	}
 	return nil
 }
 
-// replaceOutput makes the existing regular file path hold data.
-func replaceOutput(path string, data []byte, perm os.FileMode) error {
-	tmp, err := tempOutput(path, data, perm)
+// replaceOutput makes the existing regular file path hold what fill
+// writes.
+func replaceOutput(path string, fill func(io.Writer) error, perm os.FileMode) error {
+	tmp, err := tempOutput(path, fill, perm)
 	if err != nil {
 		return err
 	}
@@ -232,6 +243,23 @@ func pathErrno(err error) error {
 		return le.Err
 	}
 	return err
+}
+
+// fillError is a failure of the producer of an output (a decryption
+// failure while streaming), not of the file: it is returned as it is.
+type fillError struct{ err error }
+
+func (e *fillError) Error() string { return e.err.Error() }
+func (e *fillError) Unwrap() error { return e.err }
+
+// outputError is the error of a failed write to path: a fillError's
+// own error, or the file system's, named by path.
+func outputError(path string, err error) error {
+	var fe *fillError
+	if errors.As(err, &fe) {
+		return fe.err
+	}
+	return fmt.Errorf("writing %s: %w", path, pathErrno(err))
 }
 
 // pathError drops the operation from an *os.PathError ("open x: no such

@@ -116,6 +116,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newVerifyCmd(c),
 		newEncryptCmd(c),
 		newDecryptCmd(c),
+		newRewrapCmd(c),
 		newDeleteCmd(c),
 		newImportCmd(c),
 		newExportCmd(c),
