@@ -83,7 +83,7 @@ func (p *plugin) withKey(ctx context.Context, f func(b backend.Backend, ref keyR
 	if err != nil {
 		return err
 	}
-	b, err := backend.Open(ctx, ref.Backend)
+	b, err := open(ctx, ref.Backend, p.getenv)
 	if err != nil {
 		return fmt.Errorf("opening backend %s: %w", backend.Redact(ref.Backend), err)
 	}
