@@ -100,3 +100,36 @@ func (o *observed) UnwrapKey(ctx context.Context, w *backend.WrappedKey, unwrapp
 	p.end(err)
 	return k, err
 }
+
+const (
+	methodGenerateDataKey = "generate-data-key"
+	methodDecryptDataKey  = "decrypt-data-key"
+)
+
+// GenerateDataKey records the key and outcome, never the data key or the
+// additional data.
+func (o *observed) GenerateDataKey(ctx context.Context, ref string, size int, ad []byte) (plaintext, wrapped []byte, err error) {
+	ctx, p := o.begin(ctx, methodGenerateDataKey, methodGenerateDataKey, o.lookup(ctx, ref))
+	dk, ok := o.inner.(backend.DataKeyGenerator)
+	if !ok {
+		err := o.unsupported("data-key generation")
+		p.end(err)
+		return nil, nil, err
+	}
+	plaintext, wrapped, err = dk.GenerateDataKey(ctx, ref, size, ad)
+	p.end(err)
+	return plaintext, wrapped, err
+}
+
+func (o *observed) DecryptDataKey(ctx context.Context, ref string, wrapped, ad []byte) ([]byte, error) {
+	ctx, p := o.begin(ctx, methodDecryptDataKey, methodDecryptDataKey, o.lookup(ctx, ref))
+	dk, ok := o.inner.(backend.DataKeyGenerator)
+	if !ok {
+		err := o.unsupported("data-key generation")
+		p.end(err)
+		return nil, err
+	}
+	plaintext, err := dk.DecryptDataKey(ctx, ref, wrapped, ad)
+	p.end(err)
+	return plaintext, err
+}

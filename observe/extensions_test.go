@@ -155,9 +155,16 @@ func TestExtensionsUnsupported(t *testing.T) {
 	if _, err := b.(backend.KeyUnwrapper).UnwrapKey(ctx, &backend.WrappedKey{Mechanism: backend.WrapAESKeyWrapPad}, "w", "k"); !errors.Is(err, backend.ErrUnsupported) {
 		t.Errorf("UnwrapKey: %v, want ErrUnsupported", err)
 	}
+	dkg := b.(backend.DataKeyGenerator)
+	if _, _, err := dkg.GenerateDataKey(ctx, "k", 32, nil); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("GenerateDataKey: %v, want ErrUnsupported", err)
+	}
+	if _, err := dkg.DecryptDataKey(ctx, "k", []byte("wrapped"), nil); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("DecryptDataKey: %v, want ErrUnsupported", err)
+	}
 	recs := h.records(t)
-	if len(recs) != 11 {
-		t.Fatalf("%d audit records, want 11:\n%s", len(recs), h.logText())
+	if len(recs) != 13 {
+		t.Fatalf("%d audit records, want 13:\n%s", len(recs), h.logText())
 	}
 	for i, r := range recs {
 		if r["outcome"] != "unsupported" {
