@@ -68,12 +68,20 @@ var depRules = []depRule{
 		allowed: func(_ string, dep *listedPackage, _ string) bool { return dep.Standard },
 	},
 	{
-		what: "conformance, pkcs8 and keywrap import only the standard library, backend and internal/*",
+		what: "conformance and pkcs8 import only the standard library, backend and internal/*",
 		applies: func(p *listedPackage, rel string) bool {
-			return under(rel, "conformance") || under(rel, "pkcs8") || under(rel, "keywrap")
+			return under(rel, "conformance") || under(rel, "pkcs8")
 		},
 		allowed: func(_ string, dep *listedPackage, depRel string) bool {
 			return dep.Standard || depRel == "backend" || under(depRel, "internal")
+		},
+	},
+	{
+		what: "keywrap imports only the standard library, backend, internal/* and Tink's KWP",
+		applies: func(p *listedPackage, rel string) bool { return under(rel, "keywrap") },
+		allowed: func(_ string, dep *listedPackage, depRel string) bool {
+			return dep.Standard || depRel == "backend" || under(depRel, "internal") ||
+				strings.HasPrefix(dep.ImportPath, "github.com/tink-crypto/tink-go/v2/kwp/")
 		},
 	},
 	{

@@ -17,7 +17,7 @@
 // every token of keyplane's matrix with CKM_RSA_PKCS_OAEP and
 // CKM_AES_KEY_WRAP_PAD can unwrap in two steps. Private keys are wrapped
 // as PKCS#8 PrivateKeyInfo DER, AES keys as their 32 bytes. WrapPad and
-// UnwrapPad are RFC 5649 itself.
+// UnwrapPad are RFC 5649 by Tink's KWP (tink-go/v2/kwp/subtle).
 //
 // # Security
 //
