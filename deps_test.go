@@ -77,7 +77,7 @@ var depRules = []depRule{
 		},
 	},
 	{
-		what: "keywrap imports only the standard library, backend, internal/* and Tink's KWP",
+		what:    "keywrap imports only the standard library, backend, internal/* and Tink's KWP",
 		applies: func(p *listedPackage, rel string) bool { return under(rel, "keywrap") },
 		allowed: func(_ string, dep *listedPackage, depRel string) bool {
 			return dep.Standard || depRel == "backend" || under(depRel, "internal") ||
