@@ -38,6 +38,7 @@ type pkcs11API interface {
 
 	GenerateKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error)
 	GenerateKeyPair(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, public, private []*pkcs11.Attribute) (pkcs11.ObjectHandle, pkcs11.ObjectHandle, error)
+	DeriveKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, base pkcs11.ObjectHandle, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error)
 
 	SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
 	Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
@@ -63,4 +64,7 @@ const (
 	ckkECEdwards           = 0x40
 	ckmECEdwardsKeyPairGen = 0x1055
 	ckmEdDSA               = 0x1057
+	// CKK_EC_MONTGOMERY and CKM_EC_MONTGOMERY_KEY_PAIR_GEN (X25519).
+	ckkECMontgomery           = 0x41
+	ckmECMontgomeryKeyPairGen = 0x1056
 )

@@ -51,6 +51,7 @@ type Backend struct {
 	curveProbe           sync.Once    // probeCurves
 	importProbe          atomic.Int32 // an importState (probeImport)
 	importProbeMu        sync.Mutex
+	agreement            agreementProbe // probeAgreement (agreementprobe.go)
 
 	pool *SessionPool
 	keys keyCache
@@ -82,6 +83,7 @@ var (
 	_ backend.AEADBackend   = (*Backend)(nil)
 	_ backend.FernetBackend = (*Backend)(nil)
 	_ backend.Importer      = (*Backend)(nil)
+	_ backend.KeyAgreement  = (*Backend)(nil)
 )
 
 // Open opens the token that uri names (see ParseURI). It loads and

@@ -29,6 +29,11 @@ var mechNames = map[uint]string{
 	pkcs11.CKM_ECDH1_DERIVE:           "ECDH1-DERIVE",
 	ckmECEdwardsKeyPairGen:            "EC-EDWARDS-KEY-PAIR-GEN",
 	ckmEdDSA:                          "EDDSA",
+	ckmECMontgomeryKeyPairGen:         "EC-MONTGOMERY-KEY-PAIR-GEN",
+	ckmMLKEMKeyPairGen:                "ML-KEM-KEY-PAIR-GEN",
+	ckmMLKEM:                          "ML-KEM",
+	ckmMLDSAKeyPairGen:                "ML-DSA-KEY-PAIR-GEN",
+	ckmMLDSA:                          "ML-DSA",
 	pkcs11.CKM_AES_KEY_GEN:            "AES-KEY-GEN",
 	pkcs11.CKM_AES_GCM:                "AES-GCM",
 	pkcs11.CKM_AES_CBC:                "AES-CBC",
@@ -94,7 +99,11 @@ func (b *Backend) mechAllows(m, flag, bits uint) bool {
 }
 
 // supportsAlgorithm: the token can generate keys of a and use them.
+// (X25519: once probeAgreement ran.)
 func (b *Backend) supportsAlgorithm(a backend.Algorithm) bool {
+	if a == backend.X25519 {
+		return b.agreementRefused(a) == ""
+	}
 	switch a.Family() {
 	case backend.FamilyRSA:
 		return b.mechAllows(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, pkcs11.CKF_GENERATE_KEY_PAIR, uint(a.RSABits())) &&
@@ -164,6 +173,7 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 	}
 	b.probeRSA(ctx)
 	b.probeCurves(ctx)
+	b.probeAgreement(ctx)
 	b.mu.Lock()
 	tok, slot := b.token, b.slot
 	b.mu.Unlock()
@@ -217,6 +227,10 @@ func (b *Backend) Capabilities(ctx context.Context) (*backend.Capabilities, erro
 		"pkcs1v15-bad-padding": b.pkcs1v15Note(),
 	}
 	b.wrapCapabilities(c)
+	var agreementNotes []string
+	c.Details[backend.DetailKeyAgreement], agreementNotes = b.agreementReport()
+	c.Notes = append(c.Notes, agreementNotes...)
+	c.Details[detailMLKEM], c.Details[detailMLDSA] = b.pqcReport()
 	if c.PKCS1v15ImplicitRejection {
 		c.Notes = append(c.Notes, "PKCS#1 v1.5 decryption: the token answers bad padding with a synthetic plaintext (implicit rejection), never an error")
 	}

@@ -141,7 +141,7 @@ func secretObjects(key backend.SecretKey, label string, id []byte) [][]*pkcs11.A
 }
 
 func pairObjects(alg backend.Algorithm, key any, label string, id []byte) (pubT, privT []*pkcs11.Attribute, err error) {
-	pubU, privU := usage(alg)
+	pubU, privU := usage(alg, false) // imported EC keys sign only
 	kt := keyType(alg)
 	pubT = append(publicTemplate(kt, label, id), pubU...)
 	privT = append(privateTemplate(pkcs11.CKO_PRIVATE_KEY, kt, label, id), privU...)

@@ -62,19 +62,27 @@ func publicTemplate(ktype uint, label string, id []byte) []*pkcs11.Attribute {
 }
 
 // usage sets what a key may do: RSA signs and decrypts (CKA_DECRYPT makes
-// the OAEP fallback possible), EC and Ed25519 only sign.
-func usage(alg backend.Algorithm) (pub, priv []*pkcs11.Attribute) {
+// the OAEP fallback possible), EC and Ed25519 only sign, X25519 only
+// derives. derive sets CKA_DERIVE on an EC private key too (for key
+// agreement, see generateKeyPair).
+func usage(alg backend.Algorithm, derive bool) (pub, priv []*pkcs11.Attribute) {
+	if alg == backend.X25519 {
+		return nil, []*pkcs11.Attribute{attr(pkcs11.CKA_SIGN, false), attr(pkcs11.CKA_DECRYPT, false), attr(pkcs11.CKA_DERIVE, true)}
+	}
 	switch alg.Family() {
 	case backend.FamilyRSA:
 		return []*pkcs11.Attribute{attr(pkcs11.CKA_VERIFY, true), attr(pkcs11.CKA_ENCRYPT, true), attr(pkcs11.CKA_WRAP, false)},
 			[]*pkcs11.Attribute{attr(pkcs11.CKA_SIGN, true), attr(pkcs11.CKA_DECRYPT, true), attr(pkcs11.CKA_UNWRAP, false)}
 	default:
 		return []*pkcs11.Attribute{attr(pkcs11.CKA_VERIFY, true), attr(pkcs11.CKA_ENCRYPT, false)},
-			[]*pkcs11.Attribute{attr(pkcs11.CKA_SIGN, true), attr(pkcs11.CKA_DECRYPT, false), attr(pkcs11.CKA_DERIVE, false)}
+			[]*pkcs11.Attribute{attr(pkcs11.CKA_SIGN, true), attr(pkcs11.CKA_DECRYPT, false), attr(pkcs11.CKA_DERIVE, derive)}
 	}
 }
 
 func keyType(alg backend.Algorithm) uint {
+	if alg == backend.X25519 {
+		return ckkECMontgomery // or CKK_EC_EDWARDS: see x25519Mechanism
+	}
 	switch alg.Family() {
 	case backend.FamilyRSA:
 		return pkcs11.CKK_RSA
@@ -94,6 +102,9 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 	}
 	if err := backend.ValidateLabel(spec.Label); err != nil {
 		return nil, err
+	}
+	if spec.Algorithm == backend.X25519 {
+		b.probeAgreement(ctx) // whether the token makes X25519 keys
 	}
 	if !b.supportsAlgorithm(spec.Algorithm) {
 		return nil, fmt.Errorf("pkcs11: generate %s: token %q cannot make %q keys: %w", spec.Label, b.tokenLabel(), spec.Algorithm, backend.ErrUnsupported)
@@ -157,23 +168,47 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 // true, CKA_DECRYPT false. keyplane never uses the public object to
 // verify (signatures are checked on the host), so letting the token
 // choose them takes nothing away; the private key keeps CKA_SIGN true and
-// CKA_DECRYPT, CKA_DERIVE false.
+// CKA_DECRYPT false.
+//
+// An EC private key gets CKA_DERIVE true, for key agreement
+// (CKM_ECDH1_DERIVE), when the token lists that mechanism; a token that
+// refuses the template with it gets the key without it, and the backend
+// remembers (agreementProbe.deriveRefused) and reports no EC key
+// agreement.
 //
 // token false makes session objects (CKA_TOKEN false), for probes.
 func (b *Backend) generateKeyPair(s *session, spec backend.KeySpec, id []byte, token bool) (pkcs11.ObjectHandle, error) {
 	alg := spec.Algorithm
-	pubUsage, privUsage := usage(alg)
+	derive := alg.Family() == backend.FamilyEC && b.ecDeriveWanted()
+	priv, err := b.generateKeyPairUsage(s, spec, id, token, derive)
+	if err == nil || !derive || !templateRefused(codeOf(err)) {
+		return priv, err
+	}
+	priv, err2 := b.generateKeyPairUsage(s, spec, id, token, false)
+	if err2 != nil {
+		return 0, fmt.Errorf("%w (and again without CKA_DERIVE: %v)", err, err2)
+	}
+	b.agreement.deriveRefused.Store(true)
+	return priv, nil
+}
+
+func (b *Backend) generateKeyPairUsage(s *session, spec backend.KeySpec, id []byte, token, derive bool) (pkcs11.ObjectHandle, error) {
+	alg := spec.Algorithm
+	pubUsage, privUsage := usage(alg, derive)
 	kt := keyType(alg)
 	var mech uint
 	var params []*pkcs11.Attribute
-	switch alg.Family() {
-	case backend.FamilyRSA:
+	switch {
+	case alg == backend.X25519:
+		mech, kt = b.x25519Mechanism()
+		params = []*pkcs11.Attribute{attr(pkcs11.CKA_EC_PARAMS, ecParams(alg))}
+	case alg.Family() == backend.FamilyRSA:
 		mech = pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN
 		params = []*pkcs11.Attribute{attr(pkcs11.CKA_MODULUS_BITS, alg.RSABits()), attr(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1})}
-	case backend.FamilyEC:
+	case alg.Family() == backend.FamilyEC:
 		mech = pkcs11.CKM_EC_KEY_PAIR_GEN
 		params = []*pkcs11.Attribute{attr(pkcs11.CKA_EC_PARAMS, ecParams(alg))}
-	case backend.FamilyEd25519:
+	case alg.Family() == backend.FamilyEd25519:
 		mech = ckmECEdwardsKeyPairGen
 		params = []*pkcs11.Attribute{attr(pkcs11.CKA_EC_PARAMS, ecParams(alg))}
 	}
@@ -188,7 +223,7 @@ func (b *Backend) generateKeyPair(s *session, spec backend.KeySpec, id []byte, t
 		_, priv, err := b.p.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pubT, privT)
 		return priv, ckErr("C_GenerateKeyPair", err)
 	}
-	if signOnly && b.tokenSetsPublicUsage.Load() {
+	if signOnly && b.tokenSetsPublicUsage.Load() || pubUsage == nil {
 		return gen(nil)
 	}
 	priv, err := gen(pubUsage)

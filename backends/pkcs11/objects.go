@@ -5,6 +5,7 @@ package pkcs11
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -382,7 +383,7 @@ func (b *Backend) readKeyPair(s *session, priv pkcs11.ObjectHandle) (*keyObject,
 			return nil, fmt.Errorf("pkcs11: key %q: RSA public exponent out of range: %w", k.label, backend.ErrUnsupported)
 		}
 		k.pub = &rsa.PublicKey{N: new(big.Int).SetBytes(v[pkcs11.CKA_MODULUS]), E: int(e.Int64())}
-	case pkcs11.CKK_EC, ckkECEdwards:
+	case pkcs11.CKK_EC, ckkECEdwards, ckkECMontgomery:
 		if src == 0 {
 			return nil, fmt.Errorf("pkcs11: key %q: no public key object with its CKA_ID: %w", k.label, backend.ErrUnsupported)
 		}
@@ -395,6 +396,10 @@ func (b *Backend) readKeyPair(s *session, priv pkcs11.ObjectHandle) (*keyObject,
 		}
 	default:
 		return nil, fmt.Errorf("pkcs11: key %q: key type 0x%x: %w", k.label, ktype, backend.ErrUnsupported)
+	}
+	if _, ok := k.pub.(*ecdh.PublicKey); ok {
+		k.alg = backend.X25519 // parseECPublic makes no other ecdh key
+		return k, nil
 	}
 	if k.alg, err = backend.AlgorithmOf(k.pub); err != nil {
 		return nil, fmt.Errorf("pkcs11: key %q: %w", k.label, err)
@@ -530,6 +535,7 @@ var (
 	oidP384    = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
 	oidP521    = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
 	oidEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
+	oidX25519  = asn1.ObjectIdentifier{1, 3, 101, 110} // RFC 8410
 )
 
 func ecParams(alg backend.Algorithm) []byte {
@@ -543,6 +549,8 @@ func ecParams(alg backend.Algorithm) []byte {
 		oid = oidP521
 	case backend.Ed25519:
 		oid = oidEd25519
+	case backend.X25519:
+		oid = oidX25519
 	default:
 		return nil
 	}
@@ -566,6 +574,15 @@ func parseECPublic(ktype uint, params, point []byte) (crypto.PublicKey, error) {
 		raw = inner
 	} else if shortFormOctetString(point) {
 		raw = point[2:]
+	}
+	if oid.Equal(oidX25519) || printable == "curve25519" {
+		if ktype != ckkECEdwards && ktype != ckkECMontgomery {
+			return nil, fmt.Errorf("X25519 curve on key type 0x%x: %w", ktype, backend.ErrUnsupported)
+		}
+		return parseX25519Point(raw, point)
+	}
+	if ktype == ckkECMontgomery {
+		return nil, fmt.Errorf("unsupported Montgomery curve %v%s (only X25519 is supported): %w", oid, printable, backend.ErrUnsupported)
 	}
 	if ktype == ckkECEdwards {
 		if !oid.Equal(oidEd25519) && printable != "edwards25519" {
@@ -594,6 +611,19 @@ func parseECPublic(ktype uint, params, point []byte) (crypto.PublicKey, error) {
 			return pub2, nil
 		}
 		return nil, fmt.Errorf("EC point: %v: %w", err, backend.ErrInvalidInput)
+	}
+	return pub, nil
+}
+
+// parseX25519Point reads an X25519 public key: 32 bytes, inside an OCTET
+// STRING (raw) or bare (point).
+func parseX25519Point(raw, point []byte) (*ecdh.PublicKey, error) {
+	if len(raw) != 32 && len(point) == 32 {
+		raw = point // bare bytes that happened to parse as an OCTET STRING
+	}
+	pub, err := ecdh.X25519().NewPublicKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("X25519 point of %d bytes: %w", len(raw), backend.ErrInvalidInput)
 	}
 	return pub, nil
 }

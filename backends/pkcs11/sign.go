@@ -23,7 +23,7 @@ func (b *Backend) Signer(ctx context.Context, ref string) (crypto.Signer, error)
 	if err != nil {
 		return nil, err
 	}
-	if !k.alg.Asymmetric() {
+	if !k.alg.Asymmetric() || k.alg == backend.X25519 {
 		return nil, fmt.Errorf("pkcs11: key %q is a %s key and cannot sign: %w", k.label, k.alg, backend.ErrUnsupported)
 	}
 	return &signer{b: b, ref: ref, alg: k.alg, pub: k.pub}, nil

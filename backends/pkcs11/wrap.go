@@ -537,7 +537,7 @@ func unwrapTemplate(alg backend.Algorithm, label string, id []byte, attrs map[st
 			attr(pkcs11.CKA_ENCRYPT, true), attr(pkcs11.CKA_DECRYPT, true),
 			attr(pkcs11.CKA_SIGN, false), attr(pkcs11.CKA_WRAP, false), attr(pkcs11.CKA_UNWRAP, false))
 	} else {
-		_, privU := usage(alg)
+		_, privU := usage(alg, false) // CKA_DERIVE as the wrapped key says (attrs)
 		t = append(privateTemplate(pkcs11.CKO_PRIVATE_KEY, keyType(alg), label, id), privU...)
 	}
 	names := make([]string, 0, len(attrs))
@@ -562,7 +562,7 @@ func unwrapTemplate(alg backend.Algorithm, label string, id []byte, attrs map[st
 // publicObject is the template of the public key object of an unwrapped
 // private key.
 func (b *Backend) publicObject(alg backend.Algorithm, pub crypto.PublicKey, label string, id []byte) ([]*pkcs11.Attribute, error) {
-	pubU, _ := usage(alg)
+	pubU, _ := usage(alg, false)
 	if alg.Family() != backend.FamilyRSA && b.tokenSetsPublicUsage.Load() {
 		pubU = nil
 	}
