@@ -27,6 +27,8 @@ type suite struct {
 	keys map[backend.Algorithm]*suiteKey
 	// certsBeforeReopen is the chain (DER) certs/before-reopen stored.
 	certsBeforeReopen [][]byte
+	// agreeKeys: the agreement checks made their key of the algorithm.
+	agreeKeys map[backend.Algorithm]bool
 }
 
 // suiteKey is a key the suite generated, with what it did with it before a
@@ -48,7 +50,7 @@ type suiteKey struct {
 }
 
 func newSuite(cfg Config) *suite {
-	return &suite{cfg: cfg, keys: map[backend.Algorithm]*suiteKey{}}
+	return &suite{cfg: cfg, keys: map[backend.Algorithm]*suiteKey{}, agreeKeys: map[backend.Algorithm]bool{}}
 }
 
 func (s *suite) backend() backend.Backend {
@@ -150,6 +152,7 @@ func (s *suite) runAll(r runner) error {
 		r.run("fernet/bad-input", s.checkFernetBadInput)
 		r.run("fernet/wrong-key", s.checkFernetWrongKey)
 	}
+	s.runAgreement(r)
 
 	// The standard library's users of crypto.Signer.
 	for _, alg := range s.algs {
