@@ -260,3 +260,72 @@ func TestX25519KeyObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAgreementProbeOnce: the probe runs once per backend, at the first
+// Capabilities (one session key pair and one C_DeriveKey per curve, all
+// destroyed), and not again.
+func TestAgreementProbeOnce(t *testing.T) {
+	b, spy := openSpy(t, "")
+	b.probeRSA(t.Context())
+	b.probeCurves(t.Context())
+	b.probeImport(t.Context())
+	spy.snapshot()
+	if _, err := b.Capabilities(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n := len(agreementAlgorithms)
+	if calls := spy.snapshot(); calls["GenerateKeyPair"] != n || calls["DeriveKey"] != n || calls["DestroyObject"] != 3*n {
+		t.Errorf("probe calls %v: want %d session key pairs and %d C_DeriveKey, each pair and secret destroyed", calls, n, n)
+	}
+	if _, err := b.Capabilities(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if calls := spy.snapshot(); calls["GenerateKeyPair"] != 0 || calls["DeriveKey"] != 0 {
+		t.Errorf("second Capabilities probed again: %v", calls)
+	}
+}
+
+// TestAgreementWithoutECDH1Derive: a token that lists no CKM_ECDH1_DERIVE
+// reports no key agreement and no x25519, makes EC keys without
+// CKA_DERIVE, and KeyExchanger says why.
+func TestAgreementWithoutECDH1Derive(t *testing.T) {
+	b, err := openWith(t.Context(), testURI(t, ""), func(p pkcs11API) pkcs11API {
+		return mechFilter{newSpy(p), map[uint]bool{pkcs11.CKM_ECDH1_DERIVE: true}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	caps, err := b.Capabilities(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := caps.Details[backend.DetailKeyAgreement]; d != "none (the token lists no CKM_ECDH1_DERIVE)" {
+		t.Errorf("Details[%s] = %q", backend.DetailKeyAgreement, d)
+	}
+	if caps.SupportsKeyAgreement(backend.ECP256) || b.supportsAlgorithm(backend.X25519) {
+		t.Errorf("key agreement reported without CKM_ECDH1_DERIVE")
+	}
+	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: uniqueLabel(t, "no-x25519"), Algorithm: backend.X25519}); !errors.Is(err, backend.ErrUnsupported) {
+		t.Errorf("GenerateKey(x25519) without CKM_ECDH1_DERIVE: %v, want ErrUnsupported", err)
+	}
+	label := genKey(t, b, backend.ECP256)
+	_, err = b.KeyExchanger(t.Context(), label)
+	if !errors.Is(err, backend.ErrUnsupported) || !strings.Contains(err.Error(), "CKM_ECDH1_DERIVE") {
+		t.Errorf("KeyExchanger without CKM_ECDH1_DERIVE: %v; want ErrUnsupported naming the mechanism", err)
+	}
+	err = b.withSession(t.Context(), func(s *session) error {
+		k, err := b.lookup(s, label)
+		if err != nil {
+			return err
+		}
+		a, err := b.attrs(s, k.priv, pkcs11.CKA_DERIVE)
+		if err == nil && boolAttr(a[pkcs11.CKA_DERIVE]) {
+			t.Errorf("EC key made without CKM_ECDH1_DERIVE has CKA_DERIVE true")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

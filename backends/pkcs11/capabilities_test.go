@@ -72,6 +72,7 @@ func TestCapabilitiesOAEPProbe(t *testing.T) {
 	b, spy := openSpy(t, "oaep-fallback=off")
 	b.probeCurves(t.Context()) // their own objects, not counted here
 	b.probeImport(t.Context())
+	b.probeAgreement(t.Context())
 	spy.snapshot()
 	caps, err := b.Capabilities(t.Context())
 	if err != nil {
@@ -98,6 +99,7 @@ func TestCapabilitiesOAEPProbe(t *testing.T) {
 	b2, spy2 := openSpy(t, "")
 	b2.probeCurves(t.Context())
 	b2.probeImport(t.Context())
+	b2.probeAgreement(t.Context())
 	spy2.snapshot()
 	_, err = b2.Capabilities(t.Context())
 	if err != nil {
