@@ -253,3 +253,30 @@ func (b *Backend) agreementCandidateSummary() string {
 	}
 	return "the probe found no curve it derives on"
 }
+
+// agreementFromMechanisms says what the mechanism list alone tells of key
+// agreement (keyplane tokens, which opens no session).
+func (b *Backend) agreementFromMechanisms() string {
+	if why := b.agreementCandidate(backend.ECP256); why == "the token lists no CKM_ECDH1_DERIVE" {
+		return "none (" + why + ")"
+	}
+	var ec []string
+	for _, alg := range agreementAlgorithms {
+		if alg != backend.X25519 && b.agreementCandidate(alg) == "" {
+			ec = append(ec, string(alg))
+		}
+	}
+	parts := []string{}
+	if len(ec) > 0 {
+		parts = append(parts, strings.Join(ec, ", ")+" (CKM_ECDH1_DERIVE)")
+	}
+	switch mech, _ := b.x25519Mechanism(); {
+	case b.agreementCandidate(backend.X25519) != "":
+		parts = append(parts, "x25519: no")
+	case mech == ckmECMontgomeryKeyPairGen:
+		parts = append(parts, "x25519 (CKM_EC_MONTGOMERY_KEY_PAIR_GEN)")
+	default:
+		parts = append(parts, "x25519 if CKM_EC_EDWARDS_KEY_PAIR_GEN takes the X25519 curve (SoftHSM2 2.6.1 does; an opened backend probes it)")
+	}
+	return strings.Join(parts, "; ")
+}

@@ -79,6 +79,13 @@ type TokenInfo struct {
 	// capability report can say less, after probing the token).
 	Algorithms []string `json:"algorithms"`
 	Operations []string `json:"operations"`
+	// KeyAgreement says which keys could do key agreement
+	// (CKM_ECDH1_DERIVE) by the mechanism list; an opened backend probes
+	// the token (Capabilities.Details["key-agreement"]).
+	KeyAgreement string `json:"key_agreement"`
+	// PostQuantum says whether the token lists PKCS#11 3.2 ML-KEM and
+	// ML-DSA, which keyplane does not use yet.
+	PostQuantum string `json:"post_quantum"`
 	// Mechanisms is the token's whole mechanism list, in code order.
 	Mechanisms []MechanismInfo `json:"mechanisms"`
 }

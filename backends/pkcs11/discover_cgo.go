@@ -168,6 +168,10 @@ func describeMechanisms(tok *TokenInfo, mechs map[uint]pkcs11.MechanismInfo) {
 		return algs, ops
 	}
 	algs, ops := offered(mechs)
+	b := &Backend{mechs: mechs}
+	tok.KeyAgreement = b.agreementFromMechanisms()
+	mlkem, mldsa := b.pqcReport()
+	tok.PostQuantum = "ml-kem: " + mlkem + "; ml-dsa: " + mldsa
 	tok.Algorithms = append(tok.Algorithms, algs...)
 	tok.Operations = append(tok.Operations, ops...)
 	codes := make([]uint, 0, len(mechs))

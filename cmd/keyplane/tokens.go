@@ -303,6 +303,8 @@ func writeTokensTable(w io.Writer, l tokensListing) error {
 			}
 			ew.printf("      key types: %s\n", joinOr(t.Algorithms, "none"))
 			ew.printf("      operations: %s\n", joinOr(t.Operations, "none"))
+			ew.printf("      key agreement: %s\n", t.KeyAgreement)
+			ew.printf("      post-quantum: %s\n", t.PostQuantum)
 			used := 0
 			for _, mech := range t.Mechanisms {
 				if len(mech.Keyplane) > 0 {

@@ -79,7 +79,7 @@ func TestTokensJSONShape(t *testing.T) {
 	if got, want := keys(slot), "description firmware_version flags hardware_version id manufacturer token"; got != want {
 		t.Errorf("slot keys %q, want %q", got, want)
 	}
-	if got, want := keys(token), "algorithms firmware_version flags hardware_version label manufacturer max_pin_len max_sessions mechanisms min_pin_len model operations serial uri"; got != want {
+	if got, want := keys(token), "algorithms firmware_version flags hardware_version key_agreement label manufacturer max_pin_len max_sessions mechanisms min_pin_len model operations post_quantum serial uri"; got != want {
 		t.Errorf("token keys %q, want %q", got, want)
 	}
 	var mech map[string]any
