@@ -141,7 +141,9 @@ func TestAgreementOpenSSLPeer(t *testing.T) {
 		switch p := parsed.(type) {
 		case *ecdh.PublicKey:
 			peer = p
-		case interface{ ECDH() (*ecdh.PublicKey, error) }:
+		case interface {
+			ECDH() (*ecdh.PublicKey, error)
+		}:
 			if peer, err = p.ECDH(); err != nil {
 				t.Fatal(err)
 			}
