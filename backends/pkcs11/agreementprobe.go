@@ -226,6 +226,9 @@ func agreementPublicKey(k *keyObject) (*ecdh.PublicKey, error) {
 
 // agreementReport is Capabilities' DetailKeyAgreement value and its notes.
 func (b *Backend) agreementReport() (detail string, notes []string) {
+	if !b.mechAllows(pkcs11.CKM_ECDH1_DERIVE, pkcs11.CKF_DERIVE, 0) {
+		return "none (the token lists no CKM_ECDH1_DERIVE)", nil // the detail says it all
+	}
 	var yes []string
 	for _, alg := range agreementAlgorithms {
 		why := b.agreementRefused(alg)
@@ -240,9 +243,6 @@ func (b *Backend) agreementReport() (detail string, notes []string) {
 	}
 	if len(yes) == 0 {
 		return "none (" + b.agreementCandidateSummary() + ")", notes
-	}
-	if b.hasMechanism(pkcs11.CKM_ECDH1_DERIVE) {
-		notes = append(notes, "key agreement: CKM_ECDH1_DERIVE (CKD_NULL) into a session secret object whose value is read and destroyed at once; EC keys generated before key agreement came have CKA_DERIVE false and cannot do it")
 	}
 	return strings.Join(yes, ", "), notes
 }

@@ -54,6 +54,10 @@ func (r *tokenRun) offersAlgorithm(a backend.Algorithm) bool {
 	return r.Report.Capabilities != nil && r.Report.Capabilities.SupportsAlgorithm(a)
 }
 
+func (r *tokenRun) offersAgreement(a backend.Algorithm) bool {
+	return r.Report.Capabilities != nil && r.Report.Capabilities.SupportsKeyAgreement(a)
+}
+
 func (r *tokenRun) offersOperation(op backend.Operation) bool {
 	return r.Report.Capabilities != nil && r.Report.Capabilities.SupportsOperation(op)
 }
@@ -201,11 +205,43 @@ func writeMatrix(w io.Writer, runs []*tokenRun, quirks map[string][]quirk) error
 		p("\n")
 	}
 
+	p("\n## Key agreement\n\n")
+	p("ECDH with a key in the token (CKM_ECDH1_DERIVE) against crypto/ecdh, bad peer keys, and HPKE through crypto/hpke with the token's key as the recipient.\n\n")
+	header("key agreement")
+	for _, row := range agreementRows {
+		p("| %s |", row.name)
+		for i := range runs {
+			p(" %s |", cell(results[i], row.checks, runs[i].offersAgreement(row.alg)))
+		}
+		p("\n")
+	}
+
 	for i, r := range runs {
 		writeToken(ew, r, results[i], quirks[r.Kind])
 	}
 	return ew.err
 }
+
+// agreementRows are the key-agreement rows: ECDH per curve, then HPKE.
+var agreementRows = func() []struct {
+	name   string
+	alg    backend.Algorithm
+	checks []string
+} {
+	type row = struct {
+		name   string
+		alg    backend.Algorithm
+		checks []string
+	}
+	var rows []row
+	for _, a := range []backend.Algorithm{backend.ECP256, backend.ECP384, backend.ECP521, backend.X25519} {
+		s := "agreement/" + string(a) + "/"
+		rows = append(rows, row{"`" + string(a) + "` ECDH", a, []string{s + "ecdh", s + "bad-peer", s + "concurrent"}})
+	}
+	return append(rows,
+		row{"HPKE DHKEM(X25519)", backend.X25519, []string{"agreement/hpke/dhkem-x25519"}},
+		row{"HPKE DHKEM(P-256)", backend.ECP256, []string{"agreement/hpke/dhkem-p256"}})
+}()
 
 func writeToken(ew *errWriter, r *tokenRun, res map[string]conformance.Result, qs []quirk) {
 	p := ew.printf
@@ -220,6 +256,14 @@ func writeToken(ew *errWriter, r *tokenRun, res map[string]conformance.Result, q
 		p("- key types offered: %s\n", joinCode(c.Algorithms))
 		p("- operations offered: %s\n", joinCode(c.Operations))
 		p("- key import: %s\n", yesNo(c.Import))
+		if d, ok := c.Details[backend.DetailKeyAgreement]; ok {
+			p("- key agreement: %s\n", d)
+		}
+		for _, k := range []string{"ml-kem", "ml-dsa"} {
+			if d, ok := c.Details[k]; ok {
+				p("- %s: %s\n", k, d)
+			}
+		}
 	}
 
 	var notes []string
