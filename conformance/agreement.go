@@ -33,9 +33,20 @@ func agreementCurve(alg backend.Algorithm) ecdh.Curve {
 // lists for key agreement (Capabilities.SupportsKeyAgreement), ECDH with
 // a backend key against crypto/ecdh's ephemeral keys, bad peer keys, many
 // goroutines at once; HPKE's DHKEM through crypto/hpke with the backend's
-// key as the recipient, for X25519 and P-256.
+// key as the recipient, for X25519 and P-256. A curve the backend does
+// not list is one skipped check, agreement/<alg>, with the reason; a
+// backend that does no key agreement at all, one skipped check,
+// agreement.
 func (s *suite) runAgreement(r runner) {
+	if reason := s.noAgreementReason(); reason != "" {
+		r.run("agreement", func(t tb) { t.Skipf("%s", reason) })
+		return
+	}
 	for _, alg := range agreementAlgorithms {
+		if reason := s.agreementSkipReason(alg); reason != "" {
+			r.run("agreement/"+string(alg), func(t tb) { t.Skipf("%s", reason) })
+			continue
+		}
 		r.run("agreement/"+string(alg)+"/ecdh", func(t tb) { s.checkAgreementECDH(t, alg) })
 		r.run("agreement/"+string(alg)+"/bad-peer", func(t tb) { s.checkAgreementBadPeer(t, alg) })
 		r.run("agreement/"+string(alg)+"/concurrent", func(t tb) { s.checkAgreementConcurrent(t, alg) })
@@ -43,6 +54,35 @@ func (s *suite) runAgreement(r runner) {
 	r.run("agreement/hpke/dhkem-x25519", func(t tb) { s.checkAgreementHPKE(t, backend.X25519, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305()) })
 	r.run("agreement/hpke/dhkem-p256", func(t tb) { s.checkAgreementHPKE(t, backend.ECP256, hpke.HKDFSHA256(), hpke.AES128GCM()) })
 	r.run("agreement/wrong-key", s.checkAgreementWrongKey)
+}
+
+// noAgreementReason says why the backend does no key agreement at all, or
+// "".
+func (s *suite) noAgreementReason() string {
+	if _, ok := s.backend().(backend.KeyAgreement); !ok {
+		return fmt.Sprintf("the backend (%T) does not implement backend.KeyAgreement", s.backend())
+	}
+	for _, alg := range agreementAlgorithms {
+		if s.agreementSkipReason(alg) == "" {
+			return ""
+		}
+	}
+	if d, ok := s.caps.Details[backend.DetailKeyAgreement]; ok {
+		return fmt.Sprintf("the backend lists key agreement with none of its keys (Details[%q] = %q)", backend.DetailKeyAgreement, d)
+	}
+	return "the backend reports no X25519 or EC algorithm"
+}
+
+// agreementSkipReason says why key agreement with alg keys is not tested,
+// or "".
+func (s *suite) agreementSkipReason(alg backend.Algorithm) string {
+	if reason := s.skipReason(alg); reason != "" {
+		return reason
+	}
+	if !s.caps.SupportsKeyAgreement(alg) {
+		return fmt.Sprintf("the backend does not list key agreement with %s keys (Details[%q] = %q)", alg, backend.DetailKeyAgreement, s.caps.Details[backend.DetailKeyAgreement])
+	}
+	return ""
 }
 
 // agreementBackend returns the backend as a KeyAgreement, or skips t.
@@ -58,11 +98,8 @@ func (s *suite) agreementBackend(t tb) backend.KeyAgreement {
 // requireAgreement skips t unless the backend lists key agreement for alg.
 func (s *suite) requireAgreement(t tb, alg backend.Algorithm) {
 	t.Helper()
-	if reason := s.skipReason(alg); reason != "" {
+	if reason := s.agreementSkipReason(alg); reason != "" {
 		t.Skipf("%s", reason)
-	}
-	if !s.caps.SupportsKeyAgreement(alg) {
-		t.Skipf("the backend does not list key agreement with %s keys (Details[%q] = %q)", alg, backend.DetailKeyAgreement, s.caps.Details[backend.DetailKeyAgreement])
 	}
 }
 
