@@ -57,7 +57,8 @@ func (s *suite) runAgreement(r runner) {
 }
 
 // noAgreementReason says why the backend does no key agreement at all, or
-// "".
+// "". (Wrappers such as observe implement KeyAgreement whatever the
+// backend inside: Capabilities decides.)
 func (s *suite) noAgreementReason() string {
 	if _, ok := s.backend().(backend.KeyAgreement); !ok {
 		return fmt.Sprintf("the backend (%T) does not implement backend.KeyAgreement", s.backend())
@@ -70,7 +71,7 @@ func (s *suite) noAgreementReason() string {
 	if d, ok := s.caps.Details[backend.DetailKeyAgreement]; ok {
 		return fmt.Sprintf("the backend lists key agreement with none of its keys (Details[%q] = %q)", backend.DetailKeyAgreement, d)
 	}
-	return "the backend reports no X25519 or EC algorithm"
+	return fmt.Sprintf("the backend reports no key-agreement operation (ecdh, x25519) and no Details[%q]", backend.DetailKeyAgreement)
 }
 
 // agreementSkipReason says why key agreement with alg keys is not tested,
