@@ -56,8 +56,27 @@
 // CKA_PRIVATE, CKA_SENSITIVE true and CKA_EXTRACTABLE false. The halves of a
 // key pair share CKA_LABEL (the keyplane label) and CKA_ID (16 random
 // bytes), as pkcs11-tool, OpenSSL's PKCS#11 provider and crypto11's
-// FindKeyPair expect. RSA keys may sign and decrypt, EC and Ed25519 keys
-// only sign, AES keys encrypt and decrypt.
+// FindKeyPair expect. RSA keys may sign and decrypt, EC keys sign and (on
+// a token with CKM_ECDH1_DERIVE) derive, Ed25519 keys only sign, X25519
+// keys only derive, AES keys encrypt and decrypt.
+//
+// # Key agreement
+//
+// The Backend implements backend.KeyAgreement: [Backend.KeyExchanger]
+// gives an ecdh.KeyExchanger (for crypto/hpke's DHKEM recipients, among
+// others) over an EC P-256/P-384/P-521 or X25519 key whose private key has
+// CKA_DERIVE true. Each ECDH is one CKM_ECDH1_DERIVE (CKD_NULL, the peer's
+// raw point) into a session generic secret that is readable
+// (CKA_SENSITIVE false, CKA_EXTRACTABLE true), one read of its CKA_VALUE
+// and its destruction: the private key stays in the token, the shared
+// secret comes to the host, as HPKE needs it. X25519 keys are made with
+// CKM_EC_MONTGOMERY_KEY_PAIR_GEN where the token lists it, else with
+// CKM_EC_EDWARDS_KEY_PAIR_GEN and the X25519 curve (SoftHSM2 2.6.1). On
+// which curves the token derives is learnt once per backend with session
+// key pairs (Capabilities.Details["key-agreement"]). Peer keys on another
+// curve, and X25519 points of low order, are refused on the host
+// (backend.ErrInvalidInput). PKCS#11 3.2 ML-KEM and ML-DSA are only
+// reported ("ml-kem", "ml-dsa" in Details): no token CI runs has them.
 //
 // Where tokens differ, the backend learns from the token itself, once per
 // backend, and remembers: a signing-only key pair whose template the token
