@@ -26,8 +26,8 @@ func init() {
 }
 
 // Backend is a PKCS#11 token opened from a URI. It implements
-// backend.Backend, backend.AEADBackend, backend.FernetBackend and
-// backend.Importer.
+// backend.Backend, backend.AEADBackend, backend.FernetBackend,
+// backend.Importer and backend.KeyAgreement.
 type Backend struct {
 	uri    *URI
 	mod    *module
