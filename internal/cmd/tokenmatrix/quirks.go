@@ -26,6 +26,8 @@ var quirks = map[string][]quirk{
 			"pkcs11.md#keys-inside-the-token"},
 		{"the file object store fails a key creation that races an object search (CKR_GENERAL_ERROR): creating, destroying and searching for objects are serialized per module",
 			"pkcs11.md#concurrency-model-and-the-session-pool"},
+		{"lists no CKM_EC_MONTGOMERY_KEY_PAIR_GEN, but CKM_EC_EDWARDS_KEY_PAIR_GEN with the X25519 curve makes CKK_EC_EDWARDS keys that CKM_ECDH1_DERIVE takes: X25519 keys are made so, after a probe",
+			"pkcs11.md#key-agreement-ecdh-and-x25519"},
 	},
 	"opencryptoki": {
 		{"states ulMaxSessionCount = ULONG_MAX−1: taken as no stated limit, the default pool (it once made a pool of one session)",
