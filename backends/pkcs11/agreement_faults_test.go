@@ -23,11 +23,18 @@ func (a *blockAPI) DeriveKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, bas
 // TestAgreementCallTimeout: an ECDH stuck in C_DeriveKey returns
 // ErrUnavailable at the call timeout, as a signature does, and works
 // again once the module returns; a KeyExchanger call with an ended
-// context starts nothing.
+// context starts nothing. (The key is made on a backend with the default
+// call timeout, and the timeout here is long enough for the probe's key
+// pairs on a loaded machine: a call abandoned before the armed one would
+// leave the module hung for the rest of the test binary.)
 func TestAgreementCallTimeout(t *testing.T) {
-	const timeout = 300 * time.Millisecond
-	b, a := openBlocking(t, "call-timeout=300ms")
-	_, x := genExchanger(t, b, backend.ECP256)
+	const timeout = 2 * time.Second
+	label := genKey(t, openTest(t, ""), backend.ECP256)
+	b, a := openBlocking(t, "call-timeout=2s")
+	x, err := b.KeyExchanger(t.Context(), label)
+	if err != nil {
+		t.Fatal(err)
+	}
 	peer, _ := ecdh.P256().GenerateKey(rand.Reader)
 
 	entered := a.arm("DeriveKey")
@@ -41,7 +48,7 @@ func TestAgreementCallTimeout(t *testing.T) {
 		a.release()
 		t.Fatalf("stuck ECDH returned after %v (%v), want at the %v call timeout", took, err, timeout)
 	}
-	if !errors.Is(err, backend.ErrUnavailable) || !strings.Contains(err.Error(), "call-timeout of 300ms") {
+	if !errors.Is(err, backend.ErrUnavailable) || !strings.Contains(err.Error(), "call-timeout of 2s") {
 		t.Errorf("stuck ECDH: %v, want ErrUnavailable naming the call-timeout", err)
 	}
 	a.release()
