@@ -259,10 +259,13 @@ func checkWithPkcs11Tool(t *testing.T, bLabel string, a *Backend) {
 // kind and label.
 func objectBlock(out, kind, label string) string {
 	for _, b := range strings.Split("\n"+out, "\n"+kind)[1:] {
+		// Cut at the next object first: the piece runs on to the next
+		// object of this kind, and may hold another kind's object with
+		// the label (pkcs11-tool lists objects in the token's order).
+		if i := strings.Index(b, "Object;"); i > 0 {
+			b = b[:i]
+		}
 		if strings.Contains(b, "label:      "+label+"\n") {
-			if i := strings.Index(b, "Object;"); i > 0 {
-				b = b[:i]
-			}
 			return kind + b
 		}
 	}
