@@ -5,7 +5,6 @@ package observe_test
 import (
 	"context"
 	"crypto"
-	"crypto/ecdh"
 	"strings"
 	"testing"
 
@@ -26,12 +25,6 @@ func (t tapPKCS11) SessionPoolStats() backend.SessionPoolStats {
 
 func (t tapPKCS11) Health(ctx context.Context) error {
 	return t.Backend.(interface{ Health(context.Context) error }).Health(ctx)
-}
-
-// KeyExchanger passes key agreement through: the token's capability
-// report lists it, and the suite checks it.
-func (t tapPKCS11) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
-	return t.Backend.(backend.KeyAgreement).KeyExchanger(ctx, ref)
 }
 
 // TestConformancePKCS11 runs the conformance suite over observe.Wrap of a

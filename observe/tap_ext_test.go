@@ -2,6 +2,8 @@ package observe_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdh"
 	"crypto/x509"
 	"fmt"
 
@@ -44,4 +46,60 @@ func (t *tap) DeleteCertificates(ctx context.Context, ref string) error {
 		return tapUnsupported("certificate store")
 	}
 	return cs.DeleteCertificates(ctx, ref)
+}
+
+func (t *tap) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
+	ka, ok := t.Backend.(backend.KeyAgreement)
+	if !ok {
+		return nil, tapUnsupported("key agreement")
+	}
+	return ka.KeyExchanger(ctx, ref)
+}
+
+func (t *tap) Decapsulator(ctx context.Context, ref string) (crypto.Decapsulator, error) {
+	kem, ok := t.Backend.(backend.KEM)
+	if !ok {
+		return nil, tapUnsupported("key encapsulation")
+	}
+	return kem.Decapsulator(ctx, ref)
+}
+
+func (t *tap) keyVersions() (backend.KeyVersions, error) {
+	kv, ok := t.Backend.(backend.KeyVersions)
+	if !ok {
+		return nil, tapUnsupported("key versions")
+	}
+	return kv, nil
+}
+
+func (t *tap) Rotate(ctx context.Context, ref string) (*backend.Key, error) {
+	kv, err := t.keyVersions()
+	if err != nil {
+		return nil, err
+	}
+	return kv.Rotate(ctx, ref)
+}
+
+func (t *tap) Versions(ctx context.Context, ref string) ([]*backend.Key, error) {
+	kv, err := t.keyVersions()
+	if err != nil {
+		return nil, err
+	}
+	return kv.Versions(ctx, ref)
+}
+
+func (t *tap) SetMinVersion(ctx context.Context, ref string, min int) error {
+	kv, err := t.keyVersions()
+	if err != nil {
+		return err
+	}
+	return kv.SetMinVersion(ctx, ref, min)
+}
+
+func (t *tap) DeleteVersion(ctx context.Context, ref string, version int) error {
+	kv, err := t.keyVersions()
+	if err != nil {
+		return err
+	}
+	return kv.DeleteVersion(ctx, ref, version)
 }
