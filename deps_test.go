@@ -73,7 +73,7 @@ var depRules = []depRule{
 			return under(rel, "conformance") || under(rel, "pkcs8")
 		},
 		allowed: func(rel string, dep *listedPackage, depRel string) bool {
-			if under(rel, "pkcs8") && (dep.ImportPath == "filippo.io/mldsa" || strings.HasPrefix(dep.ImportPath, "filippo.io/mldsa/internal/")) {
+			if dep.ImportPath == "filippo.io/mldsa" || strings.HasPrefix(dep.ImportPath, "filippo.io/mldsa/internal/") {
 				return true
 			}
 			return dep.Standard || depRel == "backend" || under(depRel, "internal")
@@ -336,7 +336,8 @@ func TestDependencyRules(t *testing.T) {
 		{"pkcs8", "fernet", mod("fernet"), "", false},
 		{"pkcs8", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa"}, "", true},
 		{"pkcs8", "\x00", third, "", false},
-		{"conformance", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa"}, "", false},
+		{"conformance", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa"}, "", true},
+		{"conformance", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa/x509"}, "", false},
 		{"backends/pkcs11", "backends/software", mod("backends/software"), "", false},
 		{"backends/pkcs11/internal/x", "backends/pkcs11", mod("backends/pkcs11"), "", true},
 		{"backends/pkcs11", "\x00", third, "", true},

@@ -144,7 +144,8 @@ func (b *Backend) supportsOperation(op backend.Operation) bool {
 				b.oaepModeFor(oaepKey{op.Hash(), op.Hash(), true}) == oaepNative
 		}
 	case backend.FamilyEC:
-		return b.mechAllows(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN, 0)
+		// ecdh (OpAgree) is not done by this backend yet.
+		return op.Kind() == backend.OpSign && b.mechAllows(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN, 0)
 	case backend.FamilyEd25519, backend.FamilyAES, backend.FamilyFernet:
 		return b.supportsAlgorithm(map[backend.Family]backend.Algorithm{
 			backend.FamilyEd25519: backend.Ed25519, backend.FamilyAES: backend.AES256, backend.FamilyFernet: backend.Fernet}[op.Family()])
