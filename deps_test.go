@@ -88,6 +88,11 @@ var depRules = []depRule{
 		},
 	},
 	{
+		what:    "hpke imports only the standard library and backend",
+		applies: func(p *listedPackage, rel string) bool { return under(rel, "hpke") },
+		allowed: func(_ string, dep *listedPackage, depRel string) bool { return dep.Standard || depRel == "backend" },
+	},
+	{
 		what: "backends/* never import another backend",
 		applies: func(p *listedPackage, rel string) bool {
 			return backendsName(rel) != ""
@@ -338,6 +343,8 @@ func TestDependencyRules(t *testing.T) {
 		{"pkcs8", "\x00", third, "", false},
 		{"conformance", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa"}, "", true},
 		{"conformance", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa/x509"}, "", false},
+		{"hpke", "backend", mod("backend"), "", true},
+		{"hpke", "backends/software", mod("backends/software"), "", false},
 		{"backends/pkcs11", "backends/software", mod("backends/software"), "", false},
 		{"backends/pkcs11/internal/x", "backends/pkcs11", mod("backends/pkcs11"), "", true},
 		{"backends/pkcs11", "\x00", third, "", true},
