@@ -73,7 +73,7 @@ var depRules = []depRule{
 			return under(rel, "conformance") || under(rel, "pkcs8")
 		},
 		allowed: func(rel string, dep *listedPackage, depRel string) bool {
-			if dep.ImportPath == "filippo.io/mldsa" || strings.HasPrefix(dep.ImportPath, "filippo.io/mldsa/internal/") {
+			if dep.ImportPath == "filippo.io/mldsa" || dep.ImportPath == "filippo.io/mldsa/mldsacrypto" || strings.HasPrefix(dep.ImportPath, "filippo.io/mldsa/internal/") {
 				return true
 			}
 			return dep.Standard || depRel == "backend" || under(depRel, "internal")
