@@ -174,7 +174,7 @@ func TestAlgorithmOf(t *testing.T) {
 // not know, as a backend's handle is.
 type otherDecapsulator struct{ dk *mlkem.DecapsulationKey768 }
 
-func (o otherDecapsulator) Encapsulator() crypto.Encapsulator { return o.dk.EncapsulationKey() }
+func (o otherDecapsulator) Encapsulator() crypto.Encapsulator     { return o.dk.EncapsulationKey() }
 func (o otherDecapsulator) Decapsulate(ct []byte) ([]byte, error) { return o.dk.Decapsulate(ct) }
 
 func TestParseOperation(t *testing.T) {
