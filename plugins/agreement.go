@@ -6,31 +6,31 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"fmt"
+	"slices"
 
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
 
-// keyAgreementPart is backend.KeyAgreement for a plugin whose backend
-// reported it.
-type keyAgreementPart struct{ p *Plugin }
+var (
+	_ backend.KeyAgreement = (*Plugin)(nil)
+	_ backend.KEM          = (*Plugin)(nil)
+)
 
-func (k keyAgreementPart) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
-	return k.p.keyExchanger(ctx, ref)
-}
+// reported reports whether the plugin's backend said it implements iface.
+func (p *Plugin) reported(iface pb.Interface) bool { return slices.Contains(p.h.ifaces, iface) }
 
-// kemPart is backend.KEM for a plugin whose backend reported it.
-type kemPart struct{ p *Plugin }
-
-func (k kemPart) Decapsulator(ctx context.Context, ref string) (crypto.Decapsulator, error) {
-	return k.p.decapsulator(ctx, ref)
-}
-
-// keyExchanger is KeyAgreement.KeyExchanger: the public key comes from
-// the key's description, each ECDH is one call to the plugin.
-func (p *Plugin) keyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
+// KeyExchanger is backend.KeyAgreement.KeyExchanger: the public key
+// comes from the key's description, each ECDH is one call to the plugin.
+// A Plugin always has the method (docs/decisions.md, "Wrappers and the
+// extension interfaces"); when the plugin's backend does no key agreement
+// it returns backend.ErrUnsupported.
+func (p *Plugin) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
 	if err := checkText("key reference", ref); err != nil {
 		return nil, err
+	}
+	if !p.reported(pb.Interface_INTERFACE_KEY_AGREEMENT) {
+		return nil, fmt.Errorf("%s: the plugin's backend does no key agreement: %w", p.h.t.name, backend.ErrUnsupported)
 	}
 	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetKeyExchanger)
 	if err != nil {
@@ -54,11 +54,16 @@ func (p *Plugin) keyExchanger(ctx context.Context, ref string) (ecdh.KeyExchange
 	return &remoteKeyExchanger{p: p, ref: keyRefOf(k, ref), pub: pub}, nil
 }
 
-// decapsulator is KEM.Decapsulator: the encapsulation key comes from the
-// key's description, each Decapsulate is one call to the plugin.
-func (p *Plugin) decapsulator(ctx context.Context, ref string) (crypto.Decapsulator, error) {
+// Decapsulator is backend.KEM.Decapsulator: the encapsulation key comes
+// from the key's description, each Decapsulate is one call to the plugin.
+// As KeyExchanger, it is always there and returns backend.ErrUnsupported
+// when the plugin's backend has no KEM keys.
+func (p *Plugin) Decapsulator(ctx context.Context, ref string) (crypto.Decapsulator, error) {
 	if err := checkText("key reference", ref); err != nil {
 		return nil, err
+	}
+	if !p.reported(pb.Interface_INTERFACE_KEM) {
+		return nil, fmt.Errorf("%s: the plugin's backend has no KEM keys: %w", p.h.t.name, backend.ErrUnsupported)
 	}
 	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetDecapsulator)
 	if err != nil {

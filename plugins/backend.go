@@ -18,7 +18,9 @@ import (
 // returns it wrapped in a value that also implements the optional
 // interfaces (backend.AEADBackend, backend.FernetBackend,
 // backend.Importer) the plugin's backend reported; backend.Exporter is
-// never offered across the boundary.
+// never offered across the boundary. The extension interfaces
+// backend.KeyAgreement and backend.KEM are always there, and answer
+// backend.ErrUnsupported when the plugin's backend lacks them.
 type Plugin struct {
 	h *host
 }

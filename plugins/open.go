@@ -2,8 +2,10 @@ package plugins
 
 import (
 	"context"
+	"slices"
 
 	"github.com/keyplane/keyplane/backend"
+	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
 
 func init() {
@@ -54,4 +56,53 @@ func (i importPart) ImportKey(ctx context.Context, label string, key any) (*back
 	return i.p.importKey(ctx, label, key)
 }
 
-//go:generate go run ./internal/genparts
+// withInterfaces returns p in a type that has exactly the optional
+// interfaces the plugin reported, so that type assertions tell the truth.
+func withInterfaces(p *Plugin, ifaces []pb.Interface) backend.Backend {
+	a := slices.Contains(ifaces, pb.Interface_INTERFACE_AEAD)
+	f := slices.Contains(ifaces, pb.Interface_INTERFACE_FERNET)
+	i := slices.Contains(ifaces, pb.Interface_INTERFACE_IMPORT)
+	switch {
+	case a && f && i:
+		return struct {
+			*Plugin
+			aeadPart
+			fernetPart
+			importPart
+		}{p, aeadPart{p}, fernetPart{p}, importPart{p}}
+	case a && f:
+		return struct {
+			*Plugin
+			aeadPart
+			fernetPart
+		}{p, aeadPart{p}, fernetPart{p}}
+	case a && i:
+		return struct {
+			*Plugin
+			aeadPart
+			importPart
+		}{p, aeadPart{p}, importPart{p}}
+	case f && i:
+		return struct {
+			*Plugin
+			fernetPart
+			importPart
+		}{p, fernetPart{p}, importPart{p}}
+	case a:
+		return struct {
+			*Plugin
+			aeadPart
+		}{p, aeadPart{p}}
+	case f:
+		return struct {
+			*Plugin
+			fernetPart
+		}{p, fernetPart{p}}
+	case i:
+		return struct {
+			*Plugin
+			importPart
+		}{p, importPart{p}}
+	}
+	return p
+}
