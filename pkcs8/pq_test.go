@@ -136,7 +136,7 @@ func TestPQRefused(t *testing.T) {
 		has  string
 	}{
 		{"expanded", mk(append([]byte{0x04, 0x82, 0x09, 0x60}, make([]byte, 2400)...), nil), backend.ErrUnsupported, "seed-only"},
-		{"both", mk(append([]byte{0x30, 0x03, 0x04, 0x01, 0x00}), nil), backend.ErrUnsupported, "both"},
+		{"both", mk([]byte{0x30, 0x03, 0x04, 0x01, 0x00}, nil), backend.ErrUnsupported, "both"},
 		{"short seed", mk(append([]byte{0x80, 32}, seed[:32]...), nil), backend.ErrInvalidInput, "wrong length"},
 		{"parameters", mk(append([]byte{0x80, 64}, seed...), []byte{0x05, 0x00}), backend.ErrInvalidInput, "parameters"},
 		{"empty", mk(nil, nil), backend.ErrInvalidInput, "empty"},
