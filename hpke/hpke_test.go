@@ -102,7 +102,7 @@ func TestSealOpenEverySuite(t *testing.T) {
 // half in another (the partial hybrid of docs/recipes.md).
 func TestHybridAcrossBackends(t *testing.T) {
 	ctx := context.Background()
-	for _, s := range []hpke.Suite{hpke.XWing, hpke.MLKEM768P256} {
+	for _, s := range []hpke.Suite{hpke.XWing(), hpke.MLKEM768P256()} {
 		classical, pq := openMem(t), openMem(t)
 		algs := s.KeyAlgorithms()
 		kc, err := classical.GenerateKey(ctx, backend.KeySpec{Label: "classical", Algorithm: algs[0]})
@@ -153,24 +153,24 @@ func TestBadSuitesAndKeys(t *testing.T) {
 		}
 	}
 	ks := openMem(t)
-	_, pubs := recipientKeys(t, ks, hpke.XWing)
-	if _, err := hpke.X25519.PublicKey(pubs[1]); !errors.Is(err, backend.ErrInvalidInput) {
+	_, pubs := recipientKeys(t, ks, hpke.XWing())
+	if _, err := hpke.X25519().PublicKey(pubs[1]); !errors.Is(err, backend.ErrInvalidInput) {
 		t.Errorf("an ML-KEM key for hpke-x25519: %v, want ErrInvalidInput", err)
 	}
-	if _, err := hpke.XWing.PublicKey(pubs[0]); !errors.Is(err, backend.ErrInvalidInput) {
+	if _, err := hpke.XWing().PublicKey(pubs[0]); !errors.Is(err, backend.ErrInvalidInput) {
 		t.Errorf("hpke-xwing with one key: %v, want ErrInvalidInput", err)
 	}
-	if _, err := hpke.XWing.PublicKey(pubs[0], pubs[0]); !errors.Is(err, backend.ErrInvalidInput) {
+	if _, err := hpke.XWing().PublicKey(pubs[0], pubs[0]); !errors.Is(err, backend.ErrInvalidInput) {
 		t.Errorf("hpke-xwing with the X25519 key twice: %v, want ErrInvalidInput", err)
 	}
-	xpub, _ := hpke.X25519.PublicKey(pubs[0])
-	if _, err := hpke.MLKEM768.Seal(xpub, nil, nil); !errors.Is(err, backend.ErrInvalidInput) {
+	xpub, _ := hpke.X25519().PublicKey(pubs[0])
+	if _, err := hpke.MLKEM768().Seal(xpub, nil, nil); !errors.Is(err, backend.ErrInvalidInput) {
 		t.Errorf("sealing hpke-mlkem768 to an X25519 key: %v, want ErrInvalidInput", err)
 	}
 	if _, err := (hpke.Suite{}).Seal(xpub, nil, nil); !errors.Is(err, backend.ErrInvalidInput) {
 		t.Errorf("the zero Suite: %v", err)
 	}
-	if _, err := hpke.OpenerFor(context.Background(), hpke.MLKEM768, ks, hpke.XWing.Name()+"-x25519"); !errors.Is(err, backend.ErrUnsupported) {
+	if _, err := hpke.OpenerFor(context.Background(), hpke.MLKEM768(), ks, hpke.XWing().Name()+"-x25519"); !errors.Is(err, backend.ErrUnsupported) {
 		t.Errorf("an X25519 key as the ML-KEM-768 recipient: %v, want ErrUnsupported", err)
 	}
 }

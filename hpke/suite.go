@@ -21,16 +21,25 @@ type Suite struct {
 	dh, pq backend.Algorithm
 }
 
-// The suites.
-var (
-	X25519       = Suite{"hpke-x25519", func() hpke.KEM { return hpke.DHKEM(ecdh.X25519()) }, hpke.HKDFSHA256, hpke.AES128GCM, backend.X25519, ""}
-	P256         = Suite{"hpke-p256", func() hpke.KEM { return hpke.DHKEM(ecdh.P256()) }, hpke.HKDFSHA256, hpke.AES128GCM, backend.ECP256, ""}
-	MLKEM768     = Suite{"hpke-mlkem768", hpke.MLKEM768, hpke.HKDFSHA256, hpke.AES256GCM, "", backend.MLKEM768}
-	XWing        = Suite{"hpke-xwing", hpke.MLKEM768X25519, hpke.HKDFSHA256, hpke.AES256GCM, backend.X25519, backend.MLKEM768}
-	MLKEM768P256 = Suite{"hpke-mlkem768-p256", hpke.MLKEM768P256, hpke.HKDFSHA256, hpke.AES256GCM, backend.ECP256, backend.MLKEM768}
-)
+// The suites, as functions (crypto/hpke's style): X25519 is hpke-x25519,
+// P256 hpke-p256, MLKEM768 hpke-mlkem768, XWing hpke-xwing (MLKEM768-X25519)
+// and MLKEM768P256 hpke-mlkem768-p256.
+func X25519() Suite   { return suites[0] }
+func P256() Suite     { return suites[1] }
+func MLKEM768() Suite { return suites[2] }
+func XWing() Suite    { return suites[3] }
 
-var suites = []Suite{X25519, P256, MLKEM768, XWing, MLKEM768P256}
+// MLKEM768P256 is hpke-mlkem768-p256, the hybrid whose classical half is
+// a P-256 key (what a PKCS#11 token with only NIST curves can hold).
+func MLKEM768P256() Suite { return suites[4] }
+
+var suites = []Suite{
+	{"hpke-x25519", func() hpke.KEM { return hpke.DHKEM(ecdh.X25519()) }, hpke.HKDFSHA256, hpke.AES128GCM, backend.X25519, ""},
+	{"hpke-p256", func() hpke.KEM { return hpke.DHKEM(ecdh.P256()) }, hpke.HKDFSHA256, hpke.AES128GCM, backend.ECP256, ""},
+	{"hpke-mlkem768", hpke.MLKEM768, hpke.HKDFSHA256, hpke.AES256GCM, "", backend.MLKEM768},
+	{"hpke-xwing", hpke.MLKEM768X25519, hpke.HKDFSHA256, hpke.AES256GCM, backend.X25519, backend.MLKEM768},
+	{"hpke-mlkem768-p256", hpke.MLKEM768P256, hpke.HKDFSHA256, hpke.AES256GCM, backend.ECP256, backend.MLKEM768},
+}
 
 // Suites returns every suite, in a fixed order (a fresh slice).
 func Suites() []Suite { return slices.Clone(suites) }

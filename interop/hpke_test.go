@@ -13,7 +13,7 @@ import (
 
 // pycaSuites are the suites both sides have (pyca 48 has no
 // MLKEM768-P256).
-var pycaSuites = []hpke.Suite{hpke.X25519, hpke.P256, hpke.MLKEM768, hpke.XWing}
+var pycaSuites = []hpke.Suite{hpke.X25519(), hpke.P256(), hpke.MLKEM768(), hpke.XWing()}
 
 // hpkeMessages are the plaintexts of each direction: empty, short, 10 KiB.
 func hpkeMessages() [][]byte {
