@@ -68,11 +68,14 @@ var depRules = []depRule{
 		allowed: func(_ string, dep *listedPackage, _ string) bool { return dep.Standard },
 	},
 	{
-		what: "conformance and pkcs8 import only the standard library, backend and internal/*",
+		what: "conformance and pkcs8 import only the standard library, backend and internal/* (and filippo.io/mldsa, the ML-DSA keys they encode and verify, which is crypto/mldsa from Go 1.27)",
 		applies: func(p *listedPackage, rel string) bool {
 			return under(rel, "conformance") || under(rel, "pkcs8")
 		},
-		allowed: func(_ string, dep *listedPackage, depRel string) bool {
+		allowed: func(rel string, dep *listedPackage, depRel string) bool {
+			if dep.ImportPath == "filippo.io/mldsa" || dep.ImportPath == "filippo.io/mldsa/mldsacrypto" || strings.HasPrefix(dep.ImportPath, "filippo.io/mldsa/internal/") {
+				return true
+			}
 			return dep.Standard || depRel == "backend" || under(depRel, "internal")
 		},
 	},
@@ -83,6 +86,11 @@ var depRules = []depRule{
 			return dep.Standard || depRel == "backend" || under(depRel, "internal") ||
 				strings.HasPrefix(dep.ImportPath, "github.com/tink-crypto/tink-go/v2/kwp/")
 		},
+	},
+	{
+		what:    "hpke imports only the standard library and backend",
+		applies: func(p *listedPackage, rel string) bool { return under(rel, "hpke") },
+		allowed: func(_ string, dep *listedPackage, depRel string) bool { return dep.Standard || depRel == "backend" },
 	},
 	{
 		what: "backends/* never import another backend",
@@ -331,6 +339,12 @@ func TestDependencyRules(t *testing.T) {
 		{"conformance", "\x00", third, "", false},
 		{"pkcs8", "backend", mod("backend"), "", true},
 		{"pkcs8", "fernet", mod("fernet"), "", false},
+		{"pkcs8", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa"}, "", true},
+		{"pkcs8", "\x00", third, "", false},
+		{"conformance", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa"}, "", true},
+		{"conformance", "\x00", &listedPackage{ImportPath: "filippo.io/mldsa/x509"}, "", false},
+		{"hpke", "backend", mod("backend"), "", true},
+		{"hpke", "backends/software", mod("backends/software"), "", false},
 		{"backends/pkcs11", "backends/software", mod("backends/software"), "", false},
 		{"backends/pkcs11/internal/x", "backends/pkcs11", mod("backends/pkcs11"), "", true},
 		{"backends/pkcs11", "\x00", third, "", true},

@@ -15,13 +15,6 @@ import (
 // software backend).
 const DetailKeyAgreement = "key-agreement"
 
-// The key-agreement operations by name ("ecdh" for EC keys, "x25519"):
-// the names the operation list uses for KeyAgreement.
-const (
-	agreementOpEC     Operation = "ecdh"
-	agreementOpX25519 Operation = "x25519"
-)
-
 // SupportsKeyAgreement reports whether c says that keys of a (an EC or
 // X25519 algorithm in Algorithms) do key agreement through KeyAgreement:
 // Details[DetailKeyAgreement] lists a, or, without that detail,
@@ -30,9 +23,9 @@ func (c *Capabilities) SupportsKeyAgreement(a Algorithm) bool {
 	var op Operation
 	switch {
 	case a == X25519:
-		op = agreementOpX25519
+		op = X25519Agreement
 	case a.Family() == FamilyEC:
-		op = agreementOpEC
+		op = ECDH
 	default:
 		return false
 	}

@@ -30,7 +30,8 @@ const (
 )
 
 // algorithms lists every key algorithm, in a fixed order.
-var algorithms = []Algorithm{RSA2048, RSA3072, RSA4096, ECP256, ECP384, ECP521, Ed25519, AES256, Fernet}
+var algorithms = []Algorithm{RSA2048, RSA3072, RSA4096, ECP256, ECP384, ECP521, Ed25519, AES256, Fernet,
+	X25519, MLKEM768, MLKEM1024, MLDSA44, MLDSA65, MLDSA87}
 
 // AllAlgorithms returns every key algorithm, in a fixed order. The slice is
 // a fresh copy: changing it changes nothing in the package.
@@ -58,6 +59,9 @@ const (
 	FamilyEd25519
 	FamilyAES
 	FamilyFernet
+	FamilyX25519 // X25519 key agreement
+	FamilyMLKEM  // ML-KEM key encapsulation
+	FamilyMLDSA  // ML-DSA signatures
 )
 
 // Family returns the algorithm's family.
@@ -73,14 +77,34 @@ func (a Algorithm) Family() Family {
 		return FamilyAES
 	case Fernet:
 		return FamilyFernet
+	case X25519:
+		return FamilyX25519
+	case MLKEM768, MLKEM1024:
+		return FamilyMLKEM
+	case MLDSA44, MLDSA65, MLDSA87:
+		return FamilyMLDSA
 	}
 	return FamilyUnknown
 }
 
 // Asymmetric reports whether the algorithm has a public key.
 func (a Algorithm) Asymmetric() bool {
-	f := a.Family()
-	return f == FamilyRSA || f == FamilyEC || f == FamilyEd25519
+	switch a.Family() {
+	case FamilyRSA, FamilyEC, FamilyEd25519, FamilyX25519, FamilyMLKEM, FamilyMLDSA:
+		return true
+	}
+	return false
+}
+
+// Signs reports whether keys of the algorithm make signatures (RSA, EC,
+// Ed25519 and ML-DSA keys; not X25519 or ML-KEM keys, which are
+// asymmetric but only agree on or decapsulate shared secrets).
+func (a Algorithm) Signs() bool {
+	switch a.Family() {
+	case FamilyRSA, FamilyEC, FamilyEd25519, FamilyMLDSA:
+		return true
+	}
+	return false
 }
 
 // RSABits returns the modulus size of an RSA algorithm, or 0.
@@ -138,8 +162,14 @@ func AlgorithmOf(key any) (Algorithm, error) {
 			return "", fmt.Errorf("Ed25519 private key of %d bytes, want %d: %w", len(k), ed25519.PrivateKeySize, ErrInvalidInput)
 		}
 	}
+	if alg, ok, err := pqAlgorithmOf(key); ok {
+		return alg, err
+	}
 	if k, ok := key.(interface{ Public() crypto.PublicKey }); ok {
 		key = k.Public()
+	}
+	if alg, ok, err := pqAlgorithmOf(key); ok {
+		return alg, err
 	}
 	switch k := key.(type) {
 	case *rsa.PublicKey:

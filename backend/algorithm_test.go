@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/mlkem"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -27,7 +28,7 @@ func TestParseAlgorithm(t *testing.T) {
 			t.Errorf("%s has no family", a)
 		}
 	}
-	for _, name := range []string{"", "RSA-2048", "rsa-1024", "rsa2048", " ec-p256", "aes-128", "x25519"} {
+	for _, name := range []string{"", "RSA-2048", "rsa-1024", "rsa2048", " ec-p256", "aes-128", "X25519", "ml-kem-512", "ml-dsa"} {
 		_, err := backend.ParseAlgorithm(name)
 		if !errors.Is(err, backend.ErrUnsupported) {
 			t.Errorf("ParseAlgorithm(%q): %v, want ErrUnsupported", name, err)
@@ -57,8 +58,18 @@ func TestAlgorithmProperties(t *testing.T) {
 		{backend.Ed25519, backend.FamilyEd25519, true, 0, nil, 0},
 		{backend.AES256, backend.FamilyAES, false, 0, nil, 32},
 		{backend.Fernet, backend.FamilyFernet, false, 0, nil, 32},
+		{backend.X25519, backend.FamilyX25519, true, 0, nil, 0},
+		{backend.MLKEM768, backend.FamilyMLKEM, true, 0, nil, 0},
+		{backend.MLKEM1024, backend.FamilyMLKEM, true, 0, nil, 0},
+		{backend.MLDSA44, backend.FamilyMLDSA, true, 0, nil, 0},
+		{backend.MLDSA65, backend.FamilyMLDSA, true, 0, nil, 0},
+		{backend.MLDSA87, backend.FamilyMLDSA, true, 0, nil, 0},
 		{"nonsense", backend.FamilyUnknown, false, 0, nil, 0},
 	} {
+		wantSigns := c.family == backend.FamilyRSA || c.family == backend.FamilyEC || c.family == backend.FamilyEd25519 || c.family == backend.FamilyMLDSA
+		if got := c.alg.Signs(); got != wantSigns {
+			t.Errorf("%s.Signs() = %v", c.alg, got)
+		}
 		if got := c.alg.Family(); got != c.family {
 			t.Errorf("%s.Family() = %v, want %v", c.alg, got, c.family)
 		}
@@ -86,6 +97,9 @@ func TestAlgorithmOf(t *testing.T) {
 	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
 	x25519, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	ecdhP384, _ := ecdh.P384().GenerateKey(rand.Reader)
+	kem768, _ := mlkem.GenerateKey768()
+	kem1024, _ := mlkem.GenerateKey1024()
 
 	for _, c := range []struct {
 		name string
@@ -100,6 +114,14 @@ func TestAlgorithmOf(t *testing.T) {
 		{"P-521", &p521.PublicKey, backend.ECP521},
 		{"Ed25519 public", edPub, backend.Ed25519},
 		{"Ed25519 private", edPriv, backend.Ed25519},
+		{"X25519", x25519, backend.X25519},
+		{"X25519 public", x25519.PublicKey(), backend.X25519},
+		{"ECDH P-384", ecdhP384, backend.ECP384},
+		{"ML-KEM-768 decapsulation key", kem768, backend.MLKEM768},
+		{"ML-KEM-768 encapsulation key", kem768.EncapsulationKey(), backend.MLKEM768},
+		{"ML-KEM-1024 decapsulation key", kem1024, backend.MLKEM1024},
+		{"ML-KEM-1024 encapsulation key", kem1024.EncapsulationKey(), backend.MLKEM1024},
+		{"ML-KEM-768 as a crypto.Decapsulator", otherDecapsulator{kem768}, backend.MLKEM768},
 	} {
 		got, err := backend.AlgorithmOf(c.key)
 		if err != nil || got != c.want {
@@ -114,8 +136,10 @@ func TestAlgorithmOf(t *testing.T) {
 	}{
 		{"RSA-1024", rsa1024, backend.ErrUnsupported},
 		{"P-224", p224, backend.ErrUnsupported},
-		{"X25519", x25519, backend.ErrUnsupported},
-		{"X25519 public", x25519.PublicKey(), backend.ErrUnsupported},
+		{"nil *ecdh.PublicKey", (*ecdh.PublicKey)(nil), backend.ErrInvalidInput},
+		{"nil *ecdh.PrivateKey", (*ecdh.PrivateKey)(nil), backend.ErrInvalidInput},
+		{"nil *mlkem.EncapsulationKey768", (*mlkem.EncapsulationKey768)(nil), backend.ErrInvalidInput},
+		{"nil *mlkem.DecapsulationKey1024", (*mlkem.DecapsulationKey1024)(nil), backend.ErrInvalidInput},
 		{"nil", nil, backend.ErrUnsupported},
 		{"a string", "key", backend.ErrUnsupported},
 		{"ed25519 public of 31 bytes", ed25519.PublicKey(edPub[:31]), backend.ErrInvalidInput},
@@ -146,9 +170,16 @@ func TestAlgorithmOf(t *testing.T) {
 	}
 }
 
+// otherDecapsulator is a crypto.Decapsulator of a type AlgorithmOf does
+// not know, as a backend's handle is.
+type otherDecapsulator struct{ dk *mlkem.DecapsulationKey768 }
+
+func (o otherDecapsulator) Encapsulator() crypto.Encapsulator     { return o.dk.EncapsulationKey() }
+func (o otherDecapsulator) Decapsulate(ct []byte) ([]byte, error) { return o.dk.Decapsulate(ct) }
+
 func TestParseOperation(t *testing.T) {
-	if len(backend.AllOperations()) != 17 {
-		t.Errorf("%d operations, want 17", len(backend.AllOperations()))
+	if len(backend.AllOperations()) != 21 {
+		t.Errorf("%d operations, want 21", len(backend.AllOperations()))
 	}
 	for _, op := range backend.AllOperations() {
 		got, err := backend.ParseOperation(string(op))
@@ -190,6 +221,10 @@ func TestOperationProperties(t *testing.T) {
 		{backend.RSAPKCS1v15, backend.OpDecrypt, backend.FamilyRSA, 0, false},
 		{backend.AES256GCM, backend.OpAEAD, backend.FamilyAES, 0, false},
 		{backend.FernetToken, backend.OpFernet, backend.FamilyFernet, 0, false},
+		{backend.PureMLDSA, backend.OpSign, backend.FamilyMLDSA, 0, false},
+		{backend.ECDH, backend.OpAgree, backend.FamilyEC, 0, false},
+		{backend.X25519Agreement, backend.OpAgree, backend.FamilyX25519, 0, false},
+		{backend.MLKEMDecapsulation, backend.OpDecapsulate, backend.FamilyMLKEM, 0, false},
 	} {
 		if c.op.Kind() != c.kind || c.op.Family() != c.family || c.op.Hash() != c.hash || c.op.PSS() != c.pss {
 			t.Errorf("%s: kind %v family %v hash %v pss %v; want %v %v %v %v",
@@ -208,7 +243,10 @@ func TestOperationsFor(t *testing.T) {
 			backend.RSAPSSSHA256, backend.RSAPSSSHA384, backend.RSAPSSSHA512,
 			backend.RSAOAEPSHA1, backend.RSAOAEPSHA256, backend.RSAOAEPSHA384, backend.RSAOAEPSHA512, backend.RSAPKCS1v15,
 		}},
-		{backend.ECP521, []backend.Operation{backend.ECDSASHA256, backend.ECDSASHA384, backend.ECDSASHA512}},
+		{backend.ECP521, []backend.Operation{backend.ECDSASHA256, backend.ECDSASHA384, backend.ECDSASHA512, backend.ECDH}},
+		{backend.X25519, []backend.Operation{backend.X25519Agreement}},
+		{backend.MLKEM1024, []backend.Operation{backend.MLKEMDecapsulation}},
+		{backend.MLDSA65, []backend.Operation{backend.PureMLDSA}},
 		{backend.Ed25519, []backend.Operation{backend.PureEd25519}},
 		{backend.AES256, []backend.Operation{backend.AES256GCM}},
 		{backend.Fernet, []backend.Operation{backend.FernetToken}},
@@ -236,7 +274,7 @@ func TestOperationOptsAccepted(t *testing.T) {
 	pubs[backend.FamilyEC] = &p256.PublicKey
 	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
 	pubs[backend.FamilyEd25519] = edPub
-	algOf := map[backend.Family]backend.Algorithm{backend.FamilyRSA: backend.RSA2048, backend.FamilyEC: backend.ECP256, backend.FamilyEd25519: backend.Ed25519}
+	algOf := map[backend.Family]backend.Algorithm{backend.FamilyRSA: backend.RSA2048, backend.FamilyEC: backend.ECP256, backend.FamilyEd25519: backend.Ed25519, backend.FamilyMLDSA: backend.MLDSA44}
 
 	for _, op := range backend.AllOperations() {
 		switch op.Kind() {

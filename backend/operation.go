@@ -24,6 +24,22 @@ const (
 	ECDSASHA384       Operation = "ecdsa-sha384"
 	ECDSASHA512       Operation = "ecdsa-sha512"
 	PureEd25519       Operation = "ed25519"
+	// PureMLDSA is an ML-DSA signature of the whole message (FIPS 204
+	// ML-DSA.Sign, hedged), with an optional context string: see
+	// MLDSAOptions. It applies to ml-dsa-44, ml-dsa-65 and ml-dsa-87 keys.
+	PureMLDSA Operation = "ml-dsa"
+)
+
+// Key-agreement and key-encapsulation operations.
+const (
+	// ECDH is elliptic-curve Diffie-Hellman with an EC P-256/P-384/P-521
+	// key: the raw shared secret (the x-coordinate), as crypto/ecdh gives.
+	ECDH Operation = "ecdh"
+	// X25519Agreement is Diffie-Hellman with an X25519 key (RFC 7748).
+	X25519Agreement Operation = "x25519"
+	// MLKEMDecapsulation is ML-KEM decapsulation (FIPS 203) with an
+	// ml-kem-768 or ml-kem-1024 key.
+	MLKEMDecapsulation Operation = "ml-kem"
 )
 
 // Encryption operations.
@@ -42,10 +58,12 @@ type OpKind int
 
 // Operation kinds.
 const (
-	OpSign    OpKind = iota + 1 // a signature with an asymmetric key
-	OpDecrypt                   // public-key encryption, private-key decryption
-	OpAEAD                      // authenticated encryption with a secret key
-	OpFernet                    // Fernet tokens
+	OpSign        OpKind = iota + 1 // a signature with an asymmetric key
+	OpDecrypt                       // public-key encryption, private-key decryption
+	OpAEAD                          // authenticated encryption with a secret key
+	OpFernet                        // Fernet tokens
+	OpAgree                         // key agreement (KeyAgreement.KeyExchanger)
+	OpDecapsulate                   // key decapsulation (KEM.Decapsulator)
 )
 
 type opInfo struct {
@@ -56,23 +74,27 @@ type opInfo struct {
 }
 
 var opTable = map[Operation]opInfo{
-	RSAPKCS1v15SHA256: {OpSign, FamilyRSA, crypto.SHA256, false},
-	RSAPKCS1v15SHA384: {OpSign, FamilyRSA, crypto.SHA384, false},
-	RSAPKCS1v15SHA512: {OpSign, FamilyRSA, crypto.SHA512, false},
-	RSAPSSSHA256:      {OpSign, FamilyRSA, crypto.SHA256, true},
-	RSAPSSSHA384:      {OpSign, FamilyRSA, crypto.SHA384, true},
-	RSAPSSSHA512:      {OpSign, FamilyRSA, crypto.SHA512, true},
-	ECDSASHA256:       {OpSign, FamilyEC, crypto.SHA256, false},
-	ECDSASHA384:       {OpSign, FamilyEC, crypto.SHA384, false},
-	ECDSASHA512:       {OpSign, FamilyEC, crypto.SHA512, false},
-	PureEd25519:       {OpSign, FamilyEd25519, 0, false},
-	RSAOAEPSHA1:       {OpDecrypt, FamilyRSA, crypto.SHA1, false},
-	RSAOAEPSHA256:     {OpDecrypt, FamilyRSA, crypto.SHA256, false},
-	RSAOAEPSHA384:     {OpDecrypt, FamilyRSA, crypto.SHA384, false},
-	RSAOAEPSHA512:     {OpDecrypt, FamilyRSA, crypto.SHA512, false},
-	RSAPKCS1v15:       {OpDecrypt, FamilyRSA, 0, false},
-	AES256GCM:         {OpAEAD, FamilyAES, 0, false},
-	FernetToken:       {OpFernet, FamilyFernet, 0, false},
+	RSAPKCS1v15SHA256:  {OpSign, FamilyRSA, crypto.SHA256, false},
+	RSAPKCS1v15SHA384:  {OpSign, FamilyRSA, crypto.SHA384, false},
+	RSAPKCS1v15SHA512:  {OpSign, FamilyRSA, crypto.SHA512, false},
+	RSAPSSSHA256:       {OpSign, FamilyRSA, crypto.SHA256, true},
+	RSAPSSSHA384:       {OpSign, FamilyRSA, crypto.SHA384, true},
+	RSAPSSSHA512:       {OpSign, FamilyRSA, crypto.SHA512, true},
+	ECDSASHA256:        {OpSign, FamilyEC, crypto.SHA256, false},
+	ECDSASHA384:        {OpSign, FamilyEC, crypto.SHA384, false},
+	ECDSASHA512:        {OpSign, FamilyEC, crypto.SHA512, false},
+	PureEd25519:        {OpSign, FamilyEd25519, 0, false},
+	RSAOAEPSHA1:        {OpDecrypt, FamilyRSA, crypto.SHA1, false},
+	RSAOAEPSHA256:      {OpDecrypt, FamilyRSA, crypto.SHA256, false},
+	RSAOAEPSHA384:      {OpDecrypt, FamilyRSA, crypto.SHA384, false},
+	RSAOAEPSHA512:      {OpDecrypt, FamilyRSA, crypto.SHA512, false},
+	RSAPKCS1v15:        {OpDecrypt, FamilyRSA, 0, false},
+	AES256GCM:          {OpAEAD, FamilyAES, 0, false},
+	FernetToken:        {OpFernet, FamilyFernet, 0, false},
+	PureMLDSA:          {OpSign, FamilyMLDSA, 0, false},
+	ECDH:               {OpAgree, FamilyEC, 0, false},
+	X25519Agreement:    {OpAgree, FamilyX25519, 0, false},
+	MLKEMDecapsulation: {OpDecapsulate, FamilyMLKEM, 0, false},
 }
 
 // AllOperations returns every operation, in a fixed order. The slice is a
@@ -87,6 +109,7 @@ var operations = []Operation{
 	PureEd25519,
 	RSAOAEPSHA1, RSAOAEPSHA256, RSAOAEPSHA384, RSAOAEPSHA512, RSAPKCS1v15,
 	AES256GCM, FernetToken,
+	PureMLDSA, ECDH, X25519Agreement, MLKEMDecapsulation,
 }
 
 // ParseOperation returns the operation with that name, or an error wrapping
@@ -121,7 +144,7 @@ func (op Operation) Applies(a Algorithm) bool {
 // SignerOpts returns the crypto.SignerOpts that ask a crypto.Signer for this
 // signature operation: the hash for PKCS#1 v1.5 and ECDSA, *rsa.PSSOptions
 // with the salt as long as the hash for RSA-PSS (what TLS and most verifiers
-// expect), crypto.Hash(0) for Ed25519. It returns nil for other operations.
+// expect), crypto.Hash(0) for Ed25519 and ML-DSA (no context string). It returns nil for other operations.
 func (op Operation) SignerOpts() crypto.SignerOpts {
 	info, ok := opTable[op]
 	if !ok || info.kind != OpSign {

@@ -22,6 +22,8 @@ type SignParams struct {
 	// rsa.PSSSaltLengthAuto (the longest the key allows) or
 	// rsa.PSSSaltLengthEqualsHash.
 	SaltLength int
+	// Context is an ML-DSA signature's context string (MLDSAOptions).
+	Context string
 }
 
 // signHashes are the digests keyplane signs. SHA-1 stays for PKCS#1 v1.5
@@ -89,6 +91,8 @@ func ParseSignerOpts(alg Algorithm, pub crypto.PublicKey, digest []byte, opts cr
 		default:
 			return p, fmt.Errorf("sign: options %T for an RSA key: %w", opts, ErrUnsupported)
 		}
+	case FamilyMLDSA:
+		return parseMLDSAOpts(opts)
 	case FamilyEC:
 		o, ok := opts.(crypto.Hash)
 		if !ok {

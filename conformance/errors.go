@@ -175,7 +175,7 @@ func (s *suite) checkWrongKeyType(t tb) {
 		if sk == nil {
 			continue
 		}
-		if !alg.Asymmetric() {
+		if !alg.Signs() {
 			tried++
 			signer, err := b.Signer(ctx, sk.label)
 			if err == nil {
@@ -244,6 +244,13 @@ func (s *suite) checkSignOptions(t tb, alg backend.Algorithm) {
 			tc{"Ed25519ph options", digest(crypto.SHA512, nil), &ed25519.Options{Hash: crypto.SHA512}},
 			tc{"Ed25519ctx options", []byte("a message"), &ed25519.Options{Context: "ctx"}},
 			tc{"PSS options", d256, &rsa.PSSOptions{Hash: crypto.SHA256}},
+		)
+	case backend.FamilyMLDSA:
+		cases = append(cases,
+			tc{"crypto.SHA256 (HashML-DSA)", d256, crypto.SHA256},
+			tc{"Ed25519 options", []byte("a message"), &ed25519.Options{}},
+			tc{"PSS options", d256, &rsa.PSSOptions{Hash: crypto.SHA256}},
+			tc{"a 256-byte context string", []byte("a message"), &backend.MLDSAOptions{Context: strings.Repeat("k", 256)}},
 		)
 	}
 	for _, c := range cases {

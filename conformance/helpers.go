@@ -90,8 +90,10 @@ func equalPublic(a, b crypto.PublicKey) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && e.Equal(b)
+	if e, ok := a.(interface{ Equal(crypto.PublicKey) bool }); ok {
+		return e.Equal(b)
+	}
+	return sameEncapsulationKey(a, b)
 }
 
 // flip returns a copy of b with byte i (from the end when negative)

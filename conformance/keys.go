@@ -1,10 +1,6 @@
 package conformance
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"slices"
 	"strings"
 	"time"
@@ -129,10 +125,8 @@ func checkKeyMetadata(t tb, what string, k *backend.Key, label string, alg backe
 	case got != alg:
 		t.Errorf("%s: public key of %q is %s, want %s", what, k.Label, got, alg)
 	}
-	switch k.Public.(type) {
-	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
-	default:
-		t.Errorf("%s: public key of %q is %T, want *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey", what, k.Label, k.Public)
+	if want := publicKeyTypes(alg); !publicKeyTypeIs(alg, k.Public) {
+		t.Errorf("%s: public key of %q is %T, want %s", what, k.Label, k.Public, want)
 	}
 }
 
@@ -177,6 +171,9 @@ func (s *suite) checkKeyLookup(t tb, alg backend.Algorithm) {
 		return
 	}
 	for _, ref := range refs {
+		if !alg.Signs() {
+			break
+		}
 		signer, err := b.Signer(t.Context(), ref)
 		if err != nil {
 			t.Errorf("Signer(%q): %v", ref, err)
@@ -185,6 +182,9 @@ func (s *suite) checkKeyLookup(t tb, alg backend.Algorithm) {
 		if !equalPublic(sk.key.Public, signer.Public()) {
 			t.Errorf("Signer(%q).Public() differs from the key's public key", ref)
 		}
+	}
+	if alg.Family() == backend.FamilyMLKEM {
+		s.checkDecapsulatorPublic(t, sk)
 	}
 	if alg.Family() == backend.FamilyRSA {
 		d, err := b.Decrypter(t.Context(), sk.label)
@@ -200,8 +200,7 @@ func (s *suite) checkKeyLookup(t tb, alg backend.Algorithm) {
 			t.Errorf("ExportKey(%q): %v", sk.label, err)
 			return
 		}
-		p, ok := priv.(interface{ Public() crypto.PublicKey })
-		if !ok || !equalPublic(sk.key.Public, p.Public()) {
+		if pub := exportedPublic(priv); pub == nil || !equalPublic(sk.key.Public, pub) {
 			t.Errorf("ExportKey(%q) returned %T, whose public key is not the key's", sk.label, priv)
 		}
 	}

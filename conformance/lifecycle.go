@@ -91,6 +91,8 @@ func (s *suite) checkReopened(t tb, alg backend.Algorithm) {
 		if err != nil || !bytes.Equal(got, sk.plaintext) {
 			t.Errorf("after reopening, a message sealed before does not open (err %v)", err)
 		}
+	case sk.kemCT != nil:
+		s.checkKEMEvidence(t, sk)
 	case sk.mac != nil:
 		fk := s.fernetFor(t, sk.label, false)
 		mac, err := fk.MAC(ctx, sk.plaintext)

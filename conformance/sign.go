@@ -24,6 +24,8 @@ type signCase struct {
 	// nilRand passes a nil io.Reader, as callers of deterministic schemes
 	// may (the standard library's keys accept it).
 	nilRand bool
+	// context is the ML-DSA context string the signature must verify with.
+	context string
 }
 
 // signCases lists the option forms to try for op with public key pub.
@@ -38,6 +40,8 @@ func signCases(op backend.Operation, pub crypto.PublicKey) []signCase {
 			{name: "a 64 KiB message", opts: crypto.Hash(0), msgLen: ptr(64 << 10)},
 			{name: "a nil io.Reader", opts: crypto.Hash(0), nilRand: true},
 		}
+	case op == backend.PureMLDSA:
+		return mldsaSignCases()
 	case op.PSS():
 		maxSalt := 0
 		if rp, ok := pub.(*rsa.PublicKey); ok {
@@ -84,6 +88,9 @@ func verifySignature(pub crypto.PublicKey, op backend.Operation, c signCase, msg
 			return fmt.Errorf("crypto/ed25519.Verify rejects the signature")
 		}
 		return nil
+	}
+	if alg, err := backend.AlgorithmOf(pub); err == nil && alg.Family() == backend.FamilyMLDSA {
+		return verifyMLDSA(pub, msg, sig, c.context)
 	}
 	return fmt.Errorf("public key %T", pub)
 }
@@ -170,7 +177,9 @@ func (s *suite) makeEvidence(t tb, sk *suiteKey) {
 	b := s.backend()
 	sk.plaintext = randomBytes(32)
 	switch sk.alg.Family() {
-	case backend.FamilyRSA, backend.FamilyEC, backend.FamilyEd25519:
+	case backend.FamilyMLKEM:
+		s.makeKEMEvidence(t, sk)
+	case backend.FamilyRSA, backend.FamilyEC, backend.FamilyEd25519, backend.FamilyMLDSA:
 		for _, op := range backend.OperationsFor(sk.alg) {
 			if op.Kind() == backend.OpSign && s.supports(op) {
 				sk.sigOp = op

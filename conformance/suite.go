@@ -47,6 +47,7 @@ type suiteKey struct {
 	plaintext  []byte
 	sealed     []byte // an AEAD message sealing plaintext
 	mac        []byte // a Fernet MAC over plaintext
+	kemCT      []byte // an ML-KEM ciphertext encapsulating plaintext as the shared key
 }
 
 func newSuite(cfg Config) *suite {
@@ -141,6 +142,7 @@ func (s *suite) runAll(r runner) error {
 			}
 		}
 	}
+	s.runPostQuantum(r)
 	if slices.Contains(s.algs, backend.AES256) {
 		r.run("aead/seal-open", s.checkAEADRoundTrip)
 		r.run("aead/nonces", s.checkAEADNonces)
@@ -156,7 +158,7 @@ func (s *suite) runAll(r runner) error {
 
 	// The standard library's users of crypto.Signer.
 	for _, alg := range s.algs {
-		if alg.Asymmetric() {
+		if x509Signs(alg) {
 			r.run("interop/x509/"+string(alg), func(t tb) { s.checkX509(t, alg) })
 			r.run("interop/tls/"+string(alg), func(t tb) { s.checkTLS(t, alg) })
 		}
@@ -185,7 +187,7 @@ func (s *suite) runAll(r runner) error {
 	r.run("errors/unknown-algorithm", s.checkUnknownAlgorithm)
 	r.run("errors/wrong-key-type", s.checkWrongKeyType)
 	for _, alg := range s.algs {
-		if alg.Asymmetric() {
+		if alg.Signs() {
 			r.run("errors/sign-options/"+string(alg), func(t tb) { s.checkSignOptions(t, alg) })
 		}
 	}

@@ -2,8 +2,6 @@ package observe_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdh"
 	"crypto/x509"
 	"fmt"
 
@@ -46,22 +44,6 @@ func (t *tap) DeleteCertificates(ctx context.Context, ref string) error {
 		return tapUnsupported("certificate store")
 	}
 	return cs.DeleteCertificates(ctx, ref)
-}
-
-func (t *tap) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
-	ka, ok := t.Backend.(backend.KeyAgreement)
-	if !ok {
-		return nil, tapUnsupported("key agreement")
-	}
-	return ka.KeyExchanger(ctx, ref)
-}
-
-func (t *tap) Decapsulator(ctx context.Context, ref string) (crypto.Decapsulator, error) {
-	kem, ok := t.Backend.(backend.KEM)
-	if !ok {
-		return nil, tapUnsupported("key encapsulation")
-	}
-	return kem.Decapsulator(ctx, ref)
 }
 
 func (t *tap) keyVersions() (backend.KeyVersions, error) {

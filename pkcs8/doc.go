@@ -7,6 +7,17 @@
 // blocks. [MarshalPrivateKeyPEM] writes PKCS#8, encrypted with a passphrase
 // when one is given.
 //
+// Key types: RSA, ECDSA, Ed25519 and X25519 (*ecdh.PrivateKey) keys in the
+// standard library's encodings, and ML-KEM-768/1024
+// (*mlkem.DecapsulationKey768/1024, RFC 9935) and ML-DSA-44/65/87
+// (*mldsa.PrivateKey from filippo.io/mldsa, RFC 9881) keys in the
+// seed-only PKCS#8 form that Python's cryptography 48 and OpenSSL 3.5
+// write; their expanded and "both" forms are refused with
+// backend.ErrUnsupported. [MarshalPrivateKey] and [ParsePrivateKey] are the
+// DER forms, [MarshalPublicKey] and [ParsePublicKey] SubjectPublicKeyInfo
+// for all of these types (crypto/x509 in Go 1.26 reads none of the
+// post-quantum ones).
+//
 // What is written: PBES2 with PBKDF2-HMAC-SHA256 ([DefaultIterations]
 // iterations, a 16-byte random salt) and AES-256-CBC — the scheme OpenSSL 3
 // and pyca's BestAvailableEncryption use, with a modern iteration count.

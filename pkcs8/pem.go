@@ -1,14 +1,18 @@
 package pkcs8
 
 import (
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/mlkem"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"slices"
 	"strings"
+
+	"filippo.io/mldsa"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -20,6 +24,9 @@ const (
 	TypeRSAPrivateKey       = "RSA PRIVATE KEY"       // PKCS#1
 	TypeECPrivateKey        = "EC PRIVATE KEY"        // SEC1
 )
+
+// supportedKeys names the private key types the package reads and writes.
+const supportedKeys = "RSA, ECDSA, Ed25519, X25519, ML-KEM-768/1024 and ML-DSA-44/65/87"
 
 var keyTypes = []string{TypePrivateKey, TypeEncryptedPrivateKey, TypeRSAPrivateKey, TypeECPrivateKey}
 
@@ -123,9 +130,16 @@ func parsePKCS8(der []byte) (any, error) {
 	if err := checkPKCS8(der); err != nil {
 		return nil, err
 	}
-	key, err := x509.ParsePKCS8PrivateKey(der)
+	key, ok, err := parsePQ(der)
+	if ok {
+		if err != nil {
+			return nil, err
+		}
+		return checkKeyType(key)
+	}
+	key, err = x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		if strings.Contains(err.Error(), "unknown algorithm") || strings.Contains(err.Error(), "unsupported") {
+		if isUnknownAlgorithm(err) {
 			return nil, fmt.Errorf("pkcs8: %v: %w", err, backend.ErrUnsupported)
 		}
 		return nil, fmt.Errorf("pkcs8: malformed PKCS#8 private key: %v: %w", err, backend.ErrInvalidInput)
@@ -134,11 +148,16 @@ func parsePKCS8(der []byte) (any, error) {
 }
 
 func checkKeyType(key any) (any, error) {
-	switch key.(type) {
-	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+	switch k := key.(type) {
+	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey,
+		*mlkem.DecapsulationKey768, *mlkem.DecapsulationKey1024, *mldsa.PrivateKey:
 		return key, nil
+	case *ecdh.PrivateKey:
+		if k.Curve() == ecdh.X25519() {
+			return key, nil
+		}
 	}
-	return nil, fmt.Errorf("pkcs8: private key of type %T is not supported (RSA, ECDSA and Ed25519 are): %w", key, backend.ErrUnsupported)
+	return nil, fmt.Errorf("pkcs8: private key of type %T is not supported (%s are): %w", key, supportedKeys, backend.ErrUnsupported)
 }
 
 // ParseEncryptedPrivateKey decrypts a DER EncryptedPrivateKeyInfo and
@@ -158,7 +177,7 @@ func ParseEncryptedPrivateKey(der, passphrase []byte) (any, error) {
 	if err := checkPKCS8(plain); err != nil {
 		return nil, err
 	}
-	key, err := x509.ParsePKCS8PrivateKey(plain)
+	key, err := parsePKCS8Any(plain)
 	if err != nil {
 		return nil, errWrongPassphrase
 	}
@@ -192,8 +211,16 @@ func marshalPKCS8(key any) ([]byte, error) {
 		if len(k) != ed25519.PrivateKeySize {
 			return nil, fmt.Errorf("pkcs8: Ed25519 private key of %d bytes, want %d: %w", len(k), ed25519.PrivateKeySize, backend.ErrInvalidInput)
 		}
+	case *ecdh.PrivateKey:
+		if k == nil || k.Curve() != ecdh.X25519() {
+			return nil, fmt.Errorf("pkcs8: only X25519 keys are written as *ecdh.PrivateKey (EC keys as *ecdsa.PrivateKey): %w", backend.ErrUnsupported)
+		}
 	default:
-		return nil, fmt.Errorf("pkcs8: private key of type %T is not supported (RSA, ECDSA and Ed25519 are): %w", key, backend.ErrUnsupported)
+		der, ok, err := marshalPQ(key)
+		if ok {
+			return der, err
+		}
+		return nil, fmt.Errorf("pkcs8: private key of type %T is not supported (%s are): %w", key, supportedKeys, backend.ErrUnsupported)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {

@@ -3,7 +3,6 @@ package plugins
 import (
 	"context"
 	"crypto"
-	"crypto/x509"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/pkcs8"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
 
@@ -18,7 +18,9 @@ import (
 // returns it wrapped in a value that also implements the optional
 // interfaces (backend.AEADBackend, backend.FernetBackend,
 // backend.Importer) the plugin's backend reported; backend.Exporter is
-// never offered across the boundary.
+// never offered across the boundary. The extension interfaces
+// backend.KeyAgreement and backend.KEM are always there, and answer
+// backend.ErrUnsupported when the plugin's backend lacks them.
 type Plugin struct {
 	h *host
 }
@@ -195,7 +197,7 @@ func (p *Plugin) importKey(ctx context.Context, label string, key any) (*backend
 		if _, err := backend.AlgorithmOf(key); err != nil {
 			return nil, fmt.Errorf("import: %w", err)
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
+		der, err := pkcs8.MarshalPrivateKey(key)
 		if err != nil {
 			return nil, fmt.Errorf("import: key of type %T cannot be encoded as PKCS#8: %w", key, backend.ErrUnsupported)
 		}

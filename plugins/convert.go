@@ -2,11 +2,11 @@ package plugins
 
 import (
 	"crypto"
-	"crypto/x509"
 	"fmt"
 	"time"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/pkcs8"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
 
@@ -56,7 +56,7 @@ func keyToWire(k *backend.Key) (*pb.Key, error) {
 		w.CreatedUnixNano = k.Created.UnixNano()
 	}
 	if k.Public != nil {
-		der, err := x509.MarshalPKIXPublicKey(k.Public)
+		der, err := pkcs8.MarshalPublicKey(k.Public)
 		if err != nil {
 			return nil, fmt.Errorf("key %q: encoding public key: %v: %w", k.Label, err, backend.ErrUnsupported)
 		}
@@ -74,7 +74,7 @@ func keyFromWire(w *pb.Key) (*backend.Key, error) {
 		k.Created = time.Unix(0, w.GetCreatedUnixNano())
 	}
 	if len(w.GetPublicKey()) > 0 {
-		pub, err := x509.ParsePKIXPublicKey(w.GetPublicKey())
+		pub, err := pkcs8.ParsePublicKey(w.GetPublicKey())
 		if err != nil {
 			return nil, fmt.Errorf("plugin sent key %q with a malformed public key: %v: %w", k.Label, err, backend.ErrInvalidInput)
 		}

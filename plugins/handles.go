@@ -10,6 +10,8 @@ const (
 	handleDecrypter
 	handleAEAD
 	handleFernet
+	handleKeyExchanger
+	handleDecapsulator
 )
 
 type handleKey struct {

@@ -34,7 +34,7 @@ func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 	if err != nil {
 		return nil, err
 	}
-	req := &pb.SignRequest{Ref: s.ref, Digest: digest, Hash: h, Pss: params.PSS, SaltLength: int32(params.SaltLength)}
+	req := &pb.SignRequest{Ref: s.ref, Digest: digest, Hash: h, Pss: params.PSS, SaltLength: int32(params.SaltLength), MldsaContext: params.Context}
 	c, err := s.h.live()
 	if err != nil {
 		return nil, err

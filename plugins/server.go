@@ -7,12 +7,12 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"sync"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/pkcs8"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
 
@@ -106,6 +106,12 @@ func (s *server) openWith(ctx context.Context, req *OpenRequest) (*pb.OpenBacken
 	if _, ok := b.(backend.CertificateStore); ok {
 		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_CERTIFICATES)
 	}
+	if _, ok := b.(backend.KeyAgreement); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_AGREEMENT)
+	}
+	if _, ok := b.(backend.KEM); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEM)
+	}
 	return resp, nil
 }
 
@@ -193,7 +199,7 @@ func (s *server) ImportKey(ctx context.Context, req *pb.ImportKeyRequest) (*pb.K
 	switch m := req.GetMaterial().(type) {
 	case *pb.ImportKeyRequest_Pkcs8PrivateKey:
 		der := m.Pkcs8PrivateKey
-		priv, err := x509.ParsePKCS8PrivateKey(der)
+		priv, err := pkcs8.ParsePrivateKey(der)
 		clear(der)
 		if err != nil {
 			// The parser's message names no key bytes.
@@ -294,6 +300,12 @@ func (s *server) Sign(ctx context.Context, req *pb.SignRequest) (*pb.SignRespons
 			return nil, toStatus(fmt.Errorf("sign: PSS request with salt length %d (the host resolves it to a positive length): %w", req.GetSaltLength(), backend.ErrInvalidInput))
 		}
 		opts = &rsa.PSSOptions{SaltLength: int(req.GetSaltLength()), Hash: h}
+	}
+	if c := req.GetMldsaContext(); c != "" {
+		if h != 0 || req.GetPss() {
+			return nil, toStatus(fmt.Errorf("sign: an ML-DSA context string with hash %v: %w", h, backend.ErrInvalidInput))
+		}
+		opts = &backend.MLDSAOptions{Context: c}
 	}
 	sg, err := s.signer(ctx, req.GetRef())
 	if err != nil {

@@ -153,7 +153,14 @@ func (b *Backend) supportsOperation(op backend.Operation) bool {
 				b.oaepModeFor(oaepKey{op.Hash(), op.Hash(), true}) == oaepNative
 		}
 	case backend.FamilyEC:
-		return b.mechAllows(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN, 0)
+		if op.Kind() == backend.OpAgree {
+			return slices.ContainsFunc(agreementAlgorithms, func(a backend.Algorithm) bool {
+				return a != backend.X25519 && b.agreementRefused(a) == ""
+			})
+		}
+		return op.Kind() == backend.OpSign && b.mechAllows(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN, 0)
+	case backend.FamilyX25519:
+		return op.Kind() == backend.OpAgree && b.agreementRefused(backend.X25519) == ""
 	case backend.FamilyEd25519, backend.FamilyAES, backend.FamilyFernet:
 		return b.supportsAlgorithm(map[backend.Family]backend.Algorithm{
 			backend.FamilyEd25519: backend.Ed25519, backend.FamilyAES: backend.AES256, backend.FamilyFernet: backend.Fernet}[op.Family()])

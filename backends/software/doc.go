@@ -13,8 +13,14 @@
 //
 // The keystore implements backend.Backend and the optional
 // backend.AEADBackend (aes-256 keys, AES-256-GCM), backend.FernetBackend
-// (fernet keys), backend.Importer, backend.Exporter and
-// backend.CertificateStore (a PEM chain next to the key, <id>.chain.pem).
+// (fernet keys), backend.Importer, backend.Exporter,
+// backend.CertificateStore (a PEM chain next to the key, <id>.chain.pem),
+// backend.KeyAgreement (an ecdh.KeyExchanger for x25519 and
+// ec-p256/384/521 keys) and backend.KEM (a crypto.Decapsulator for
+// ml-kem-768/1024 keys). ML-DSA keys (ml-dsa-44/65/87, filippo.io/mldsa)
+// sign through Signer, with a context string in *backend.MLDSAOptions.
+// X25519, ML-KEM and ML-DSA keys are stored as their seeds (seed-only
+// PKCS#8, docs/decisions.md).
 //
 // # Concurrency
 //

@@ -1,7 +1,6 @@
 package software
 
 import (
-	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
@@ -64,7 +63,7 @@ func encodeKeyFile(alg backend.Algorithm, priv any, passphrase []byte) ([]byte, 
 		der, err = pkcs8.MarshalEncryptedPrivateKey(priv, passphrase, opts)
 		typ = pkcs8.TypeEncryptedPrivateKey
 	} else {
-		der, err = x509.MarshalPKCS8PrivateKey(priv)
+		der, err = pkcs8.MarshalPrivateKey(priv)
 		typ = pkcs8.TypePrivateKey
 	}
 	if err != nil {
@@ -168,7 +167,7 @@ func encodeSidecar(e *keyEntry, encrypted bool) ([]byte, error) {
 		Encrypted: encrypted,
 	}
 	if e.meta.Public != nil {
-		der, err := x509.MarshalPKIXPublicKey(e.meta.Public)
+		der, err := pkcs8.MarshalPublicKey(e.meta.Public)
 		if err != nil {
 			return nil, fmt.Errorf("software: encoding public key: %v: %w", err, backend.ErrInvalidInput)
 		}
@@ -209,7 +208,7 @@ func decodeSidecar(stem string, data []byte) (*keyEntry, error) {
 		if block == nil || block.Type != "PUBLIC KEY" {
 			return nil, fmt.Errorf("%w: no public key", errBadSidecar)
 		}
-		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		pub, err := pkcs8.ParsePublicKey(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("%w: public key: %v", errBadSidecar, err)
 		}

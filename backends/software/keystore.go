@@ -38,6 +38,8 @@ var (
 	_ backend.FernetBackend = (*Keystore)(nil)
 	_ backend.Importer      = (*Keystore)(nil)
 	_ backend.Exporter      = (*Keystore)(nil)
+	_ backend.KeyAgreement  = (*Keystore)(nil)
+	_ backend.KEM           = (*Keystore)(nil)
 
 	_ backend.CertificateStore = (*Keystore)(nil)
 )
@@ -305,6 +307,9 @@ func (ks *Keystore) Signer(ctx context.Context, ref string) (crypto.Signer, erro
 	}
 	if !e.meta.Algorithm.Asymmetric() {
 		return nil, fmt.Errorf("software: key %q is a %s secret key and cannot sign: %w", e.meta.Label, e.meta.Algorithm, backend.ErrUnsupported)
+	}
+	if !e.meta.Algorithm.Signs() {
+		return nil, fmt.Errorf("software: key %q is a %s key and cannot sign: %w", e.meta.Label, e.meta.Algorithm, backend.ErrUnsupported)
 	}
 	priv, err := ks.private(e)
 	if err != nil {

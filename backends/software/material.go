@@ -2,16 +2,20 @@ package software
 
 import (
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/mlkem"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"fmt"
 	"sync"
 	"time"
 
+	"filippo.io/mldsa"
+
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/pkcs8"
 )
 
 // keyEntry is one key known to a keystore: its public description and,
@@ -44,6 +48,8 @@ func newID() ([]byte, error) {
 // generate makes fresh key material of algorithm alg.
 func generate(alg backend.Algorithm) (any, error) {
 	switch alg.Family() {
+	case backend.FamilyX25519, backend.FamilyMLKEM, backend.FamilyMLDSA:
+		return generatePQ(alg)
 	case backend.FamilyRSA:
 		return rsa.GenerateKey(rand.Reader, alg.RSABits())
 	case backend.FamilyEC:
@@ -69,9 +75,7 @@ func newEntry(label string, alg backend.Algorithm, priv any) (*keyEntry, error) 
 		meta: backend.Key{ID: id, Label: label, Algorithm: alg, Created: time.Now().UTC().Truncate(time.Second)},
 		priv: priv,
 	}
-	if s, ok := priv.(crypto.Signer); ok {
-		e.meta.Public = s.Public()
-	}
+	e.meta.Public = publicOf(priv)
 	return e, nil
 }
 
@@ -117,8 +121,10 @@ func normalizeImport(key any) (priv any, alg backend.Algorithm, err error) {
 			return nil, "", fmt.Errorf("software: import: Ed25519 private key whose public half does not match its seed: %w", backend.ErrInvalidInput)
 		}
 		return ed25519.NewKeyFromSeed(k.Seed()), backend.Ed25519, nil
+	case *ecdh.PrivateKey, *mlkem.DecapsulationKey768, *mlkem.DecapsulationKey1024, *mldsa.PrivateKey:
+		return normalizePQ(key)
 	default:
-		return nil, "", fmt.Errorf("software: import: key of type %T (want *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey or backend.SecretKey): %w", key, backend.ErrUnsupported)
+		return nil, "", fmt.Errorf("software: import: key of type %T (want *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, *ecdh.PrivateKey (X25519), *mlkem.DecapsulationKey768/1024, *mldsa.PrivateKey or backend.SecretKey): %w", key, backend.ErrUnsupported)
 	}
 	// RSA and ECDSA: a round trip through PKCS#8 validates the key (the
 	// public point is on the curve and matches) and gives a private copy.
@@ -153,16 +159,12 @@ func clonePrivate(key any) (any, error) {
 	case ed25519.PrivateKey:
 		return append(ed25519.PrivateKey(nil), k...), nil
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	der, err := pkcs8.MarshalPrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, backend.ErrInvalidInput)
+		return nil, err
 	}
 	defer clear(der)
-	out, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, backend.ErrInvalidInput)
-	}
-	return out, nil
+	return pkcs8.ParsePrivateKey(der)
 }
 
 // checkMaterial verifies that loaded material is what the metadata says.
@@ -173,15 +175,15 @@ func checkMaterial(meta *backend.Key, priv any) error {
 		}
 		return nil
 	}
-	s, ok := priv.(crypto.Signer)
-	if !ok {
+	pub := publicOf(priv)
+	if pub == nil {
 		return fmt.Errorf("software: key %q: key file holds %T: %w", meta.Label, priv, backend.ErrInvalidInput)
 	}
-	alg, err := backend.AlgorithmOf(s.Public())
+	alg, err := backend.AlgorithmOf(pub)
 	if err != nil {
 		return fmt.Errorf("software: key %q: %w", meta.Label, err)
 	}
-	if alg != meta.Algorithm || !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(meta.Public) {
+	if alg != meta.Algorithm || !samePublic(pub, meta.Public) {
 		return fmt.Errorf("software: key %q: key file does not match its metadata (algorithm %s, public key): %w", meta.Label, alg, backend.ErrInvalidInput)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 
+	"filippo.io/mldsa"
+
 	"github.com/keyplane/keyplane/backend"
 )
 
@@ -23,6 +25,7 @@ type signer struct {
 	rsa     *rsa.PrivateKey
 	ecdsa   *ecdsa.PrivateKey
 	ed25519 ed25519.PrivateKey
+	mldsa   *mldsa.PrivateKey
 }
 
 func newSigner(ks *Keystore, e *keyEntry, priv any) (*signer, error) {
@@ -34,6 +37,8 @@ func newSigner(ks *Keystore, e *keyEntry, priv any) (*signer, error) {
 		s.ecdsa = k
 	case ed25519.PrivateKey:
 		s.ed25519 = append(ed25519.PrivateKey(nil), k...) // a copy: forget() zeroes the entry's
+	case *mldsa.PrivateKey:
+		s.mldsa = k
 	default:
 		return nil, fmt.Errorf("software: key %q of type %T cannot sign: %w", e.meta.Label, priv, backend.ErrUnsupported)
 	}
@@ -42,9 +47,11 @@ func newSigner(ks *Keystore, e *keyEntry, priv any) (*signer, error) {
 
 func (s *signer) Public() crypto.PublicKey { return s.pub }
 
-// Sign signs digest (the message itself for Ed25519). opts is a
-// crypto.Hash, *rsa.PSSOptions, or crypto.Hash(0)/*ed25519.Options for
-// pure Ed25519; ECDSA signatures are ASN.1 DER.
+// Sign signs digest (the message itself for Ed25519 and ML-DSA). opts is
+// a crypto.Hash, *rsa.PSSOptions, crypto.Hash(0)/*ed25519.Options for pure
+// Ed25519, or crypto.Hash(0)/*backend.MLDSAOptions (a context string) for
+// ML-DSA, whose signatures are hedged (randomized by crypto/rand whatever
+// random is); ECDSA signatures are ASN.1 DER.
 func (s *signer) Sign(random io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	if s.ks.closed.Load() {
 		return nil, errClosed
@@ -60,6 +67,8 @@ func (s *signer) Sign(random io.Reader, digest []byte, opts crypto.SignerOpts) (
 	switch {
 	case s.ed25519 != nil:
 		return ed25519.Sign(s.ed25519, digest), nil
+	case s.mldsa != nil:
+		sig, err = s.mldsa.Sign(nil, digest, &mldsa.Options{Context: p.Context})
 	case s.ecdsa != nil:
 		sig, err = ecdsa.SignASN1(random, s.ecdsa, digest)
 	case p.PSS:

@@ -14,6 +14,7 @@ import (
 
 func newDecryptCmd(c *cli) *cobra.Command {
 	var f cryptFlags
+	var hf hpkeFlags
 	var ttl time.Duration
 	cmd := &cobra.Command{
 		Use:   "decrypt [--key K] [--alg A] [--in FILE] [--out FILE]",
@@ -44,6 +45,12 @@ come after some plaintext). Everything else needs --key and --alg.
 			}
 			if f.ref == "" {
 				return errKeyRequired
+			}
+			if isHPKE(f.alg) {
+				return c.hpkeDecrypt(cmd, &f, &hf)
+			}
+			if _, err := hf.check(cmd, f.alg); err != nil {
+				return err
 			}
 			op, err := parseOp(f.alg, cryptOps...)
 			if err != nil {
@@ -90,6 +97,7 @@ come after some plaintext). Everything else needs --key and --alg.
 	}
 	f.add(c, cmd, "decrypt")
 	delete(cmd.Flags().Lookup("key").Annotations, cobra.BashCompOneRequiredFlag) // not for envelopes
+	hf.add(cmd)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "refuse Fernet tokens older than this `duration` (e.g. 1h; default: no limit)")
 	return cmd
 }

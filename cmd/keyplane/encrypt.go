@@ -60,10 +60,12 @@ const cryptAlgorithmsHelp = `Algorithms:
                                       ciphertext ‖ tag (16 bytes); --aad sets the
                                       associated data (text).
   fernet                              Fernet tokens (text, one line) with a
-                                      fernet key; --ttl on decrypt.`
+                                      fernet key; --ttl on decrypt.
+` + hpkeAlgorithmsHelp
 
 func newEncryptCmd(c *cli) *cobra.Command {
 	var f cryptFlags
+	var hf hpkeFlags
 	cmd := &cobra.Command{
 		Use:   "encrypt --key K (--alg A | --envelope) [--in FILE] [--out FILE]",
 		Short: "Encrypt a file",
@@ -98,6 +100,12 @@ Progress goes to stderr for inputs of 64 MiB and more.
 			}
 			if f.alg == "" {
 				return errAlgRequired
+			}
+			if isHPKE(f.alg) {
+				return c.hpkeEncrypt(cmd, &f, &hf)
+			}
+			if _, err := hf.check(cmd, f.alg); err != nil {
+				return err
 			}
 			op, err := parseOp(f.alg, cryptOps...)
 			if err != nil {
@@ -141,6 +149,7 @@ Progress goes to stderr for inputs of 64 MiB and more.
 	}
 	f.add(c, cmd, "encrypt")
 	cmd.Flags().BoolVar(&f.envelope, "envelope", false, "stream data of any size into a keyplane envelope under --key (no --alg)")
+	hf.add(cmd)
 	return cmd
 }
 

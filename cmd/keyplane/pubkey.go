@@ -1,12 +1,12 @@
 package main
 
 import (
-	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/pkcs8"
 	"github.com/spf13/cobra"
 )
 
@@ -73,7 +73,7 @@ func encodePublicKey(k *backend.Key, format string) ([]byte, error) {
 		}
 		return []byte(line + "\n"), nil
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := pkcs8.MarshalPublicKey(pub)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the public key of %q: %w", k.Label, err)
 	}

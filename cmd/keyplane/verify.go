@@ -4,12 +4,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 
+	"filippo.io/mldsa"
+
 	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/pkcs8"
 	"github.com/spf13/cobra"
 )
 
@@ -105,7 +107,7 @@ func readPublicKeyFile(path string) (*backend.Key, error) {
 		}
 		der = block.Bytes
 	}
-	pub, err := x509.ParsePKIXPublicKey(der)
+	pub, err := pkcs8.ParsePublicKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("--pubkey %s: not a SubjectPublicKeyInfo public key (PEM or DER): %w", path, backend.ErrInvalidInput)
 	}
@@ -129,6 +131,8 @@ func verifySignature(op backend.Operation, pub any, tbs, sig []byte) bool {
 		return ecdsa.VerifyASN1(k, tbs, sig)
 	case ed25519.PublicKey:
 		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k, tbs, sig)
+	case *mldsa.PublicKey:
+		return mldsa.Verify(k, tbs, sig, nil) == nil
 	}
 	return false
 }

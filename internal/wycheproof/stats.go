@@ -67,7 +67,8 @@ func (s *Stats) finish(t *testing.T, want int) {
 	t.Log(s.String())
 }
 
-// RunAll runs every runner (OAEP, PKCS#1 v1.5, ECDSA, Ed25519, AES-GCM) as
+// RunAll runs every runner (OAEP, PKCS#1 v1.5, ECDSA, Ed25519, AES-GCM,
+// and ML-DSA and ML-KEM where the backend reports those keys) as
 // subtests of t, each on a backend from open, and logs one summary line per
 // runner naming the backend. It fails a runner through which nothing ran: a
 // backend under test must hold some of every kind of vector's keys.
@@ -75,16 +76,32 @@ func RunAll(t *testing.T, name string, open func(t *testing.T) backend.Backend) 
 	runners := []struct {
 		name string
 		run  func(*testing.T, backend.Backend) []Stats
+		// needs is an algorithm the backend must report for the runner
+		// to run (the post-quantum runners; none of the PKCS#11 tokens in
+		// CI has ML-DSA or ML-KEM).
+		needs backend.Algorithm
 	}{
-		{"RSAOAEPDecrypt", RunRSAOAEPDecrypt},
-		{"RSAPKCS1Decrypt", RunRSAPKCS1Decrypt},
-		{"ECDSA", RunECDSA},
-		{"Ed25519", RunEd25519},
-		{"AESGCM", RunAESGCM},
+		{"RSAOAEPDecrypt", RunRSAOAEPDecrypt, ""},
+		{"RSAPKCS1Decrypt", RunRSAPKCS1Decrypt, ""},
+		{"ECDSA", RunECDSA, ""},
+		{"Ed25519", RunEd25519, ""},
+		{"AESGCM", RunAESGCM, ""},
+		{"MLDSA", RunMLDSA, backend.MLDSA44},
+		{"MLKEM", RunMLKEM, backend.MLKEM768},
 	}
 	for _, r := range runners {
 		t.Run(r.name, func(t *testing.T) {
-			stats := r.run(t, open(t))
+			b := open(t)
+			if r.needs != "" {
+				caps, err := b.Capabilities(t.Context())
+				if err != nil {
+					t.Fatalf("Capabilities: %v", err)
+				}
+				if !caps.SupportsAlgorithm(r.needs) {
+					t.Skipf("%s does not report %s keys", name, r.needs)
+				}
+			}
+			stats := r.run(t, b)
 			var total, passed, skipped, ops int
 			for _, s := range stats {
 				total += s.Total

@@ -21,6 +21,8 @@
 //	RunECDSA           ecdsa_*_test.json (DER and P1363 schemas)
 //	RunEd25519         ed25519_test.json
 //	RunAESGCM          aes_gcm_test.json, through backend.AEADBackend
+//	RunMLDSA           mldsa_{44,65,87}_{sign_seed,sign_noseed,verify}_test.json
+//	RunMLKEM           mlkem_test.json, through backend.KEM
 //
 // A backend's test calls them like this (backends/software/wycheproof_test.go):
 //

@@ -118,6 +118,12 @@ const (
 	Interface_INTERFACE_IMPORT      Interface = 3
 	// backend.CertificateStore (numbers 40-49 belong to certificates).
 	Interface_INTERFACE_CERTIFICATES Interface = 40
+	// backend.KeyAgreement and backend.KEM (numbers 20-29 belong to key
+	// agreement and encapsulation). The host has both interfaces whatever
+	// the plugin reports; these say whether their methods reach the child
+	// or answer ErrUnsupported.
+	Interface_INTERFACE_KEY_AGREEMENT Interface = 20
+	Interface_INTERFACE_KEM           Interface = 21
 )
 
 // Enum value maps for Interface.
@@ -128,13 +134,17 @@ var (
 		2:  "INTERFACE_FERNET",
 		3:  "INTERFACE_IMPORT",
 		40: "INTERFACE_CERTIFICATES",
+		20: "INTERFACE_KEY_AGREEMENT",
+		21: "INTERFACE_KEM",
 	}
 	Interface_value = map[string]int32{
-		"INTERFACE_UNSPECIFIED":  0,
-		"INTERFACE_AEAD":         1,
-		"INTERFACE_FERNET":       2,
-		"INTERFACE_IMPORT":       3,
-		"INTERFACE_CERTIFICATES": 40,
+		"INTERFACE_UNSPECIFIED":   0,
+		"INTERFACE_AEAD":          1,
+		"INTERFACE_FERNET":        2,
+		"INTERFACE_IMPORT":        3,
+		"INTERFACE_CERTIFICATES":  40,
+		"INTERFACE_KEY_AGREEMENT": 20,
+		"INTERFACE_KEM":           21,
 	}
 )
 
@@ -1011,7 +1021,8 @@ type isImportKeyRequest_Material interface {
 
 type ImportKeyRequest_Pkcs8PrivateKey struct {
 	// pkcs8_private_key is an unencrypted PKCS#8 PrivateKeyInfo DER of an
-	// RSA, ECDSA or Ed25519 private key.
+	// RSA, ECDSA, Ed25519 or X25519 private key, or of an ML-KEM or ML-DSA
+	// key in the seed-only form (package pkcs8).
 	Pkcs8PrivateKey []byte `protobuf:"bytes,2,opt,name=pkcs8_private_key,json=pkcs8PrivateKey,proto3,oneof"`
 }
 
@@ -1086,8 +1097,13 @@ type SignRequest struct {
 	Hash   Hash   `protobuf:"varint,3,opt,name=hash,proto3,enum=keyplane.plugin.v1.Hash" json:"hash,omitempty"`
 	// pss asks for RSA-PSS with a salt of salt_length bytes (already resolved
 	// by the host: never 0 or negative when pss is set).
-	Pss           bool  `protobuf:"varint,4,opt,name=pss,proto3" json:"pss,omitempty"`
-	SaltLength    int32 `protobuf:"varint,5,opt,name=salt_length,json=saltLength,proto3" json:"salt_length,omitempty"`
+	Pss        bool  `protobuf:"varint,4,opt,name=pss,proto3" json:"pss,omitempty"`
+	SaltLength int32 `protobuf:"varint,5,opt,name=salt_length,json=saltLength,proto3" json:"salt_length,omitempty"`
+	// mldsa_context is an ML-DSA signature's context string
+	// (backend.MLDSAOptions.Context); empty for none. A plugin that predates
+	// it ignores it, so the host sends it only for ML-DSA keys, which such a
+	// plugin does not have.
+	MldsaContext  string `protobuf:"bytes,20,opt,name=mldsa_context,json=mldsaContext,proto3" json:"mldsa_context,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1155,6 +1171,13 @@ func (x *SignRequest) GetSaltLength() int32 {
 		return x.SaltLength
 	}
 	return 0
+}
+
+func (x *SignRequest) GetMldsaContext() string {
+	if x != nil {
+		return x.MldsaContext
+	}
+	return ""
 }
 
 type SignResponse struct {
@@ -1341,6 +1364,201 @@ func (x *DecryptResponse) GetPlaintext() []byte {
 	return nil
 }
 
+type ECDHRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// peer_public_key is the peer's public key as crypto/ecdh encodes it
+	// (ecdh.PublicKey.Bytes: 32 bytes for X25519, the uncompressed point
+	// for NIST curves), on the key's curve.
+	PeerPublicKey []byte `protobuf:"bytes,2,opt,name=peer_public_key,json=peerPublicKey,proto3" json:"peer_public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ECDHRequest) Reset() {
+	*x = ECDHRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ECDHRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ECDHRequest) ProtoMessage() {}
+
+func (x *ECDHRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ECDHRequest.ProtoReflect.Descriptor instead.
+func (*ECDHRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ECDHRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ECDHRequest) GetPeerPublicKey() []byte {
+	if x != nil {
+		return x.PeerPublicKey
+	}
+	return nil
+}
+
+type ECDHResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SharedSecret  []byte                 `protobuf:"bytes,1,opt,name=shared_secret,json=sharedSecret,proto3" json:"shared_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ECDHResponse) Reset() {
+	*x = ECDHResponse{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ECDHResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ECDHResponse) ProtoMessage() {}
+
+func (x *ECDHResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ECDHResponse.ProtoReflect.Descriptor instead.
+func (*ECDHResponse) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ECDHResponse) GetSharedSecret() []byte {
+	if x != nil {
+		return x.SharedSecret
+	}
+	return nil
+}
+
+type DecapsulateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Ciphertext    []byte                 `protobuf:"bytes,2,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecapsulateRequest) Reset() {
+	*x = DecapsulateRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecapsulateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecapsulateRequest) ProtoMessage() {}
+
+func (x *DecapsulateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecapsulateRequest.ProtoReflect.Descriptor instead.
+func (*DecapsulateRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DecapsulateRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *DecapsulateRequest) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
+type DecapsulateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SharedKey     []byte                 `protobuf:"bytes,1,opt,name=shared_key,json=sharedKey,proto3" json:"shared_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecapsulateResponse) Reset() {
+	*x = DecapsulateResponse{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecapsulateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecapsulateResponse) ProtoMessage() {}
+
+func (x *DecapsulateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecapsulateResponse.ProtoReflect.Descriptor instead.
+func (*DecapsulateResponse) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *DecapsulateResponse) GetSharedKey() []byte {
+	if x != nil {
+		return x.SharedKey
+	}
+	return nil
+}
+
 type AEADInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -1352,7 +1570,7 @@ type AEADInfo struct {
 
 func (x *AEADInfo) Reset() {
 	*x = AEADInfo{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1582,7 @@ func (x *AEADInfo) String() string {
 func (*AEADInfo) ProtoMessage() {}
 
 func (x *AEADInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1595,7 @@ func (x *AEADInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADInfo.ProtoReflect.Descriptor instead.
 func (*AEADInfo) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AEADInfo) GetKey() *Key {
@@ -1412,7 +1630,7 @@ type AEADSealRequest struct {
 
 func (x *AEADSealRequest) Reset() {
 	*x = AEADSealRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1642,7 @@ func (x *AEADSealRequest) String() string {
 func (*AEADSealRequest) ProtoMessage() {}
 
 func (x *AEADSealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1655,7 @@ func (x *AEADSealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADSealRequest.ProtoReflect.Descriptor instead.
 func (*AEADSealRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AEADSealRequest) GetRef() string {
@@ -1471,7 +1689,7 @@ type AEADSealResponse struct {
 
 func (x *AEADSealResponse) Reset() {
 	*x = AEADSealResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1701,7 @@ func (x *AEADSealResponse) String() string {
 func (*AEADSealResponse) ProtoMessage() {}
 
 func (x *AEADSealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1714,7 @@ func (x *AEADSealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADSealResponse.ProtoReflect.Descriptor instead.
 func (*AEADSealResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AEADSealResponse) GetSealed() []byte {
@@ -1517,7 +1735,7 @@ type AEADOpenRequest struct {
 
 func (x *AEADOpenRequest) Reset() {
 	*x = AEADOpenRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1747,7 @@ func (x *AEADOpenRequest) String() string {
 func (*AEADOpenRequest) ProtoMessage() {}
 
 func (x *AEADOpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1760,7 @@ func (x *AEADOpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADOpenRequest.ProtoReflect.Descriptor instead.
 func (*AEADOpenRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AEADOpenRequest) GetRef() string {
@@ -1575,7 +1793,7 @@ type AEADOpenResponse struct {
 
 func (x *AEADOpenResponse) Reset() {
 	*x = AEADOpenResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1805,7 @@ func (x *AEADOpenResponse) String() string {
 func (*AEADOpenResponse) ProtoMessage() {}
 
 func (x *AEADOpenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1818,7 @@ func (x *AEADOpenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AEADOpenResponse.ProtoReflect.Descriptor instead.
 func (*AEADOpenResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AEADOpenResponse) GetPlaintext() []byte {
@@ -1620,7 +1838,7 @@ type FernetMACRequest struct {
 
 func (x *FernetMACRequest) Reset() {
 	*x = FernetMACRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1632,7 +1850,7 @@ func (x *FernetMACRequest) String() string {
 func (*FernetMACRequest) ProtoMessage() {}
 
 func (x *FernetMACRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1645,7 +1863,7 @@ func (x *FernetMACRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetMACRequest.ProtoReflect.Descriptor instead.
 func (*FernetMACRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FernetMACRequest) GetRef() string {
@@ -1671,7 +1889,7 @@ type FernetMACResponse struct {
 
 func (x *FernetMACResponse) Reset() {
 	*x = FernetMACResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1683,7 +1901,7 @@ func (x *FernetMACResponse) String() string {
 func (*FernetMACResponse) ProtoMessage() {}
 
 func (x *FernetMACResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1696,7 +1914,7 @@ func (x *FernetMACResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetMACResponse.ProtoReflect.Descriptor instead.
 func (*FernetMACResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FernetMACResponse) GetMac() []byte {
@@ -1717,7 +1935,7 @@ type FernetCBCRequest struct {
 
 func (x *FernetCBCRequest) Reset() {
 	*x = FernetCBCRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1947,7 @@ func (x *FernetCBCRequest) String() string {
 func (*FernetCBCRequest) ProtoMessage() {}
 
 func (x *FernetCBCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1960,7 @@ func (x *FernetCBCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetCBCRequest.ProtoReflect.Descriptor instead.
 func (*FernetCBCRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FernetCBCRequest) GetRef() string {
@@ -1775,7 +1993,7 @@ type FernetCBCResponse struct {
 
 func (x *FernetCBCResponse) Reset() {
 	*x = FernetCBCResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +2005,7 @@ func (x *FernetCBCResponse) String() string {
 func (*FernetCBCResponse) ProtoMessage() {}
 
 func (x *FernetCBCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +2018,7 @@ func (x *FernetCBCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FernetCBCResponse.ProtoReflect.Descriptor instead.
 func (*FernetCBCResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FernetCBCResponse) GetData() []byte {
@@ -1836,7 +2054,7 @@ type OpenDirectRequest struct {
 
 func (x *OpenDirectRequest) Reset() {
 	*x = OpenDirectRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2066,7 @@ func (x *OpenDirectRequest) String() string {
 func (*OpenDirectRequest) ProtoMessage() {}
 
 func (x *OpenDirectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2079,7 @@ func (x *OpenDirectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirectRequest.ProtoReflect.Descriptor instead.
 func (*OpenDirectRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OpenDirectRequest) GetVersion() uint32 {
@@ -1900,7 +2118,7 @@ type OpenDirectResponse struct {
 
 func (x *OpenDirectResponse) Reset() {
 	*x = OpenDirectResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1912,7 +2130,7 @@ func (x *OpenDirectResponse) String() string {
 func (*OpenDirectResponse) ProtoMessage() {}
 
 func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1925,7 +2143,7 @@ func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirectResponse.ProtoReflect.Descriptor instead.
 func (*OpenDirectResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OpenDirectResponse) GetVersion() uint32 {
@@ -1957,7 +2175,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2187,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2200,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
 }
 
 type PingResponse struct {
@@ -1993,7 +2211,7 @@ type PingResponse struct {
 
 func (x *PingResponse) Reset() {
 	*x = PingResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2223,7 @@ func (x *PingResponse) String() string {
 func (*PingResponse) ProtoMessage() {}
 
 func (x *PingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2236,7 @@ func (x *PingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
 func (*PingResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
 }
 
 // StoreCertificatesRequest carries a key's certificate chain.
@@ -2034,7 +2252,7 @@ type StoreCertificatesRequest struct {
 
 func (x *StoreCertificatesRequest) Reset() {
 	*x = StoreCertificatesRequest{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2046,7 +2264,7 @@ func (x *StoreCertificatesRequest) String() string {
 func (*StoreCertificatesRequest) ProtoMessage() {}
 
 func (x *StoreCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2059,7 +2277,7 @@ func (x *StoreCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*StoreCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StoreCertificatesRequest) GetRef() string {
@@ -2084,7 +2302,7 @@ type StoreCertificatesResponse struct {
 
 func (x *StoreCertificatesResponse) Reset() {
 	*x = StoreCertificatesResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +2314,7 @@ func (x *StoreCertificatesResponse) String() string {
 func (*StoreCertificatesResponse) ProtoMessage() {}
 
 func (x *StoreCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2109,7 +2327,7 @@ func (x *StoreCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*StoreCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{37}
 }
 
 type CertificatesResponse struct {
@@ -2123,7 +2341,7 @@ type CertificatesResponse struct {
 
 func (x *CertificatesResponse) Reset() {
 	*x = CertificatesResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[34]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2135,7 +2353,7 @@ func (x *CertificatesResponse) String() string {
 func (*CertificatesResponse) ProtoMessage() {}
 
 func (x *CertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[34]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2148,7 +2366,7 @@ func (x *CertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CertificatesResponse.ProtoReflect.Descriptor instead.
 func (*CertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CertificatesResponse) GetCertificates() [][]byte {
@@ -2166,7 +2384,7 @@ type DeleteCertificatesResponse struct {
 
 func (x *DeleteCertificatesResponse) Reset() {
 	*x = DeleteCertificatesResponse{}
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[35]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2396,7 @@ func (x *DeleteCertificatesResponse) String() string {
 func (*DeleteCertificatesResponse) ProtoMessage() {}
 
 func (x *DeleteCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[35]
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2409,7 @@ func (x *DeleteCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{39}
 }
 
 var File_keyplane_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -2263,14 +2481,15 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\bmaterial\"?\n" +
 	"\tSecretKey\x12\x1c\n" +
 	"\talgorithm\x18\x01 \x01(\tR\talgorithm\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\"\x98\x01\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xbd\x01\n" +
 	"\vSignRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12,\n" +
 	"\x04hash\x18\x03 \x01(\x0e2\x18.keyplane.plugin.v1.HashR\x04hash\x12\x10\n" +
 	"\x03pss\x18\x04 \x01(\bR\x03pss\x12\x1f\n" +
 	"\vsalt_length\x18\x05 \x01(\x05R\n" +
-	"saltLength\",\n" +
+	"saltLength\x12#\n" +
+	"\rmldsa_context\x18\x14 \x01(\tR\fmldsaContext\",\n" +
 	"\fSignResponse\x12\x1c\n" +
 	"\tsignature\x18\x01 \x01(\fR\tsignature\"\xa3\x02\n" +
 	"\x0eDecryptRequest\x12\x10\n" +
@@ -2284,7 +2503,20 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x05label\x18\x06 \x01(\fR\x05label\x12&\n" +
 	"\x0fsession_key_len\x18\a \x01(\x05R\rsessionKeyLen\"/\n" +
 	"\x0fDecryptResponse\x12\x1c\n" +
-	"\tplaintext\x18\x01 \x01(\fR\tplaintext\"p\n" +
+	"\tplaintext\x18\x01 \x01(\fR\tplaintext\"G\n" +
+	"\vECDHRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12&\n" +
+	"\x0fpeer_public_key\x18\x02 \x01(\fR\rpeerPublicKey\"3\n" +
+	"\fECDHResponse\x12#\n" +
+	"\rshared_secret\x18\x01 \x01(\fR\fsharedSecret\"F\n" +
+	"\x12DecapsulateRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1e\n" +
+	"\n" +
+	"ciphertext\x18\x02 \x01(\fR\n" +
+	"ciphertext\"4\n" +
+	"\x13DecapsulateResponse\x12\x1d\n" +
+	"\n" +
+	"shared_key\x18\x01 \x01(\fR\tsharedKey\"p\n" +
 	"\bAEADInfo\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.keyplane.plugin.v1.KeyR\x03key\x12\x1d\n" +
 	"\n" +
@@ -2336,17 +2568,19 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\vHASH_SHA224\x10\x02\x12\x0f\n" +
 	"\vHASH_SHA256\x10\x03\x12\x0f\n" +
 	"\vHASH_SHA384\x10\x04\x12\x0f\n" +
-	"\vHASH_SHA512\x10\x05*\x82\x01\n" +
+	"\vHASH_SHA512\x10\x05*\xb2\x01\n" +
 	"\tInterface\x12\x19\n" +
 	"\x15INTERFACE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eINTERFACE_AEAD\x10\x01\x12\x14\n" +
 	"\x10INTERFACE_FERNET\x10\x02\x12\x14\n" +
 	"\x10INTERFACE_IMPORT\x10\x03\x12\x1a\n" +
-	"\x16INTERFACE_CERTIFICATES\x10(*J\n" +
+	"\x16INTERFACE_CERTIFICATES\x10(\x12\x1b\n" +
+	"\x17INTERFACE_KEY_AGREEMENT\x10\x14\x12\x11\n" +
+	"\rINTERFACE_KEM\x10\x15*J\n" +
 	"\aPadding\x12\x17\n" +
 	"\x13PADDING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PADDING_PKCS1V15\x10\x01\x12\x10\n" +
-	"\fPADDING_OAEP\x10\x022\xdb\x10\n" +
+	"\fPADDING_OAEP\x10\x022\xae\x13\n" +
 	"\aBackend\x12^\n" +
 	"\vOpenBackend\x12&.keyplane.plugin.v1.OpenBackendRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12t\n" +
 	"\x16OpenBackendWithSecrets\x121.keyplane.plugin.v1.OpenBackendWithSecretsRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12\\\n" +
@@ -2366,7 +2600,11 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\tGetFernet\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponse\x12X\n" +
 	"\tFernetMAC\x12$.keyplane.plugin.v1.FernetMACRequest\x1a%.keyplane.plugin.v1.FernetMACResponse\x12_\n" +
 	"\x10FernetEncryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12_\n" +
-	"\x10FernetDecryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12[\n" +
+	"\x10FernetDecryptCBC\x12$.keyplane.plugin.v1.FernetCBCRequest\x1a%.keyplane.plugin.v1.FernetCBCResponse\x12R\n" +
+	"\x0fGetKeyExchanger\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponse\x12I\n" +
+	"\x04ECDH\x12\x1f.keyplane.plugin.v1.ECDHRequest\x1a .keyplane.plugin.v1.ECDHResponse\x12R\n" +
+	"\x0fGetDecapsulator\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponse\x12^\n" +
+	"\vDecapsulate\x12&.keyplane.plugin.v1.DecapsulateRequest\x1a'.keyplane.plugin.v1.DecapsulateResponse\x12[\n" +
 	"\n" +
 	"OpenDirect\x12%.keyplane.plugin.v1.OpenDirectRequest\x1a&.keyplane.plugin.v1.OpenDirectResponse\x12I\n" +
 	"\x04Ping\x12\x1f.keyplane.plugin.v1.PingRequest\x1a .keyplane.plugin.v1.PingResponse\x12p\n" +
@@ -2387,7 +2625,7 @@ func file_keyplane_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_keyplane_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(Hash)(0),                             // 0: keyplane.plugin.v1.Hash
 	(Interface)(0),                        // 1: keyplane.plugin.v1.Interface
@@ -2411,29 +2649,33 @@ var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(*SignResponse)(nil),                  // 19: keyplane.plugin.v1.SignResponse
 	(*DecryptRequest)(nil),                // 20: keyplane.plugin.v1.DecryptRequest
 	(*DecryptResponse)(nil),               // 21: keyplane.plugin.v1.DecryptResponse
-	(*AEADInfo)(nil),                      // 22: keyplane.plugin.v1.AEADInfo
-	(*AEADSealRequest)(nil),               // 23: keyplane.plugin.v1.AEADSealRequest
-	(*AEADSealResponse)(nil),              // 24: keyplane.plugin.v1.AEADSealResponse
-	(*AEADOpenRequest)(nil),               // 25: keyplane.plugin.v1.AEADOpenRequest
-	(*AEADOpenResponse)(nil),              // 26: keyplane.plugin.v1.AEADOpenResponse
-	(*FernetMACRequest)(nil),              // 27: keyplane.plugin.v1.FernetMACRequest
-	(*FernetMACResponse)(nil),             // 28: keyplane.plugin.v1.FernetMACResponse
-	(*FernetCBCRequest)(nil),              // 29: keyplane.plugin.v1.FernetCBCRequest
-	(*FernetCBCResponse)(nil),             // 30: keyplane.plugin.v1.FernetCBCResponse
-	(*OpenDirectRequest)(nil),             // 31: keyplane.plugin.v1.OpenDirectRequest
-	(*OpenDirectResponse)(nil),            // 32: keyplane.plugin.v1.OpenDirectResponse
-	(*PingRequest)(nil),                   // 33: keyplane.plugin.v1.PingRequest
-	(*PingResponse)(nil),                  // 34: keyplane.plugin.v1.PingResponse
-	(*StoreCertificatesRequest)(nil),      // 35: keyplane.plugin.v1.StoreCertificatesRequest
-	(*StoreCertificatesResponse)(nil),     // 36: keyplane.plugin.v1.StoreCertificatesResponse
-	(*CertificatesResponse)(nil),          // 37: keyplane.plugin.v1.CertificatesResponse
-	(*DeleteCertificatesResponse)(nil),    // 38: keyplane.plugin.v1.DeleteCertificatesResponse
-	nil,                                   // 39: keyplane.plugin.v1.Capabilities.DetailsEntry
+	(*ECDHRequest)(nil),                   // 22: keyplane.plugin.v1.ECDHRequest
+	(*ECDHResponse)(nil),                  // 23: keyplane.plugin.v1.ECDHResponse
+	(*DecapsulateRequest)(nil),            // 24: keyplane.plugin.v1.DecapsulateRequest
+	(*DecapsulateResponse)(nil),           // 25: keyplane.plugin.v1.DecapsulateResponse
+	(*AEADInfo)(nil),                      // 26: keyplane.plugin.v1.AEADInfo
+	(*AEADSealRequest)(nil),               // 27: keyplane.plugin.v1.AEADSealRequest
+	(*AEADSealResponse)(nil),              // 28: keyplane.plugin.v1.AEADSealResponse
+	(*AEADOpenRequest)(nil),               // 29: keyplane.plugin.v1.AEADOpenRequest
+	(*AEADOpenResponse)(nil),              // 30: keyplane.plugin.v1.AEADOpenResponse
+	(*FernetMACRequest)(nil),              // 31: keyplane.plugin.v1.FernetMACRequest
+	(*FernetMACResponse)(nil),             // 32: keyplane.plugin.v1.FernetMACResponse
+	(*FernetCBCRequest)(nil),              // 33: keyplane.plugin.v1.FernetCBCRequest
+	(*FernetCBCResponse)(nil),             // 34: keyplane.plugin.v1.FernetCBCResponse
+	(*OpenDirectRequest)(nil),             // 35: keyplane.plugin.v1.OpenDirectRequest
+	(*OpenDirectResponse)(nil),            // 36: keyplane.plugin.v1.OpenDirectResponse
+	(*PingRequest)(nil),                   // 37: keyplane.plugin.v1.PingRequest
+	(*PingResponse)(nil),                  // 38: keyplane.plugin.v1.PingResponse
+	(*StoreCertificatesRequest)(nil),      // 39: keyplane.plugin.v1.StoreCertificatesRequest
+	(*StoreCertificatesResponse)(nil),     // 40: keyplane.plugin.v1.StoreCertificatesResponse
+	(*CertificatesResponse)(nil),          // 41: keyplane.plugin.v1.CertificatesResponse
+	(*DeleteCertificatesResponse)(nil),    // 42: keyplane.plugin.v1.DeleteCertificatesResponse
+	nil,                                   // 43: keyplane.plugin.v1.Capabilities.DetailsEntry
 }
 var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	5,  // 0: keyplane.plugin.v1.OpenBackendWithSecretsRequest.secrets:type_name -> keyplane.plugin.v1.Secret
 	1,  // 1: keyplane.plugin.v1.OpenBackendResponse.interfaces:type_name -> keyplane.plugin.v1.Interface
-	39, // 2: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
+	43, // 2: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
 	9,  // 3: keyplane.plugin.v1.KeyResponse.key:type_name -> keyplane.plugin.v1.Key
 	9,  // 4: keyplane.plugin.v1.ListKeysResponse.keys:type_name -> keyplane.plugin.v1.Key
 	17, // 5: keyplane.plugin.v1.ImportKeyRequest.secret_key:type_name -> keyplane.plugin.v1.SecretKey
@@ -2455,43 +2697,51 @@ var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	10, // 21: keyplane.plugin.v1.Backend.GetDecrypter:input_type -> keyplane.plugin.v1.KeyRequest
 	20, // 22: keyplane.plugin.v1.Backend.Decrypt:input_type -> keyplane.plugin.v1.DecryptRequest
 	10, // 23: keyplane.plugin.v1.Backend.GetAEAD:input_type -> keyplane.plugin.v1.KeyRequest
-	23, // 24: keyplane.plugin.v1.Backend.AEADSeal:input_type -> keyplane.plugin.v1.AEADSealRequest
-	25, // 25: keyplane.plugin.v1.Backend.AEADOpen:input_type -> keyplane.plugin.v1.AEADOpenRequest
+	27, // 24: keyplane.plugin.v1.Backend.AEADSeal:input_type -> keyplane.plugin.v1.AEADSealRequest
+	29, // 25: keyplane.plugin.v1.Backend.AEADOpen:input_type -> keyplane.plugin.v1.AEADOpenRequest
 	10, // 26: keyplane.plugin.v1.Backend.GetFernet:input_type -> keyplane.plugin.v1.KeyRequest
-	27, // 27: keyplane.plugin.v1.Backend.FernetMAC:input_type -> keyplane.plugin.v1.FernetMACRequest
-	29, // 28: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
-	29, // 29: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
-	31, // 30: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
-	33, // 31: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
-	35, // 32: keyplane.plugin.v1.Backend.StoreCertificates:input_type -> keyplane.plugin.v1.StoreCertificatesRequest
-	10, // 33: keyplane.plugin.v1.Backend.GetCertificates:input_type -> keyplane.plugin.v1.KeyRequest
-	10, // 34: keyplane.plugin.v1.Backend.DeleteCertificates:input_type -> keyplane.plugin.v1.KeyRequest
-	6,  // 35: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	6,  // 36: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	8,  // 37: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
-	11, // 38: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
-	11, // 39: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
-	14, // 40: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
-	15, // 41: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
-	11, // 42: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
-	11, // 43: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
-	19, // 44: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
-	11, // 45: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
-	21, // 46: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
-	22, // 47: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
-	24, // 48: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
-	26, // 49: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
-	11, // 50: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
-	28, // 51: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
-	30, // 52: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	30, // 53: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	32, // 54: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
-	34, // 55: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
-	36, // 56: keyplane.plugin.v1.Backend.StoreCertificates:output_type -> keyplane.plugin.v1.StoreCertificatesResponse
-	37, // 57: keyplane.plugin.v1.Backend.GetCertificates:output_type -> keyplane.plugin.v1.CertificatesResponse
-	38, // 58: keyplane.plugin.v1.Backend.DeleteCertificates:output_type -> keyplane.plugin.v1.DeleteCertificatesResponse
-	35, // [35:59] is the sub-list for method output_type
-	11, // [11:35] is the sub-list for method input_type
+	31, // 27: keyplane.plugin.v1.Backend.FernetMAC:input_type -> keyplane.plugin.v1.FernetMACRequest
+	33, // 28: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
+	33, // 29: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
+	10, // 30: keyplane.plugin.v1.Backend.GetKeyExchanger:input_type -> keyplane.plugin.v1.KeyRequest
+	22, // 31: keyplane.plugin.v1.Backend.ECDH:input_type -> keyplane.plugin.v1.ECDHRequest
+	10, // 32: keyplane.plugin.v1.Backend.GetDecapsulator:input_type -> keyplane.plugin.v1.KeyRequest
+	24, // 33: keyplane.plugin.v1.Backend.Decapsulate:input_type -> keyplane.plugin.v1.DecapsulateRequest
+	35, // 34: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
+	37, // 35: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
+	39, // 36: keyplane.plugin.v1.Backend.StoreCertificates:input_type -> keyplane.plugin.v1.StoreCertificatesRequest
+	10, // 37: keyplane.plugin.v1.Backend.GetCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	10, // 38: keyplane.plugin.v1.Backend.DeleteCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	6,  // 39: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	6,  // 40: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	8,  // 41: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
+	11, // 42: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
+	11, // 43: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
+	14, // 44: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
+	15, // 45: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
+	11, // 46: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
+	11, // 47: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
+	19, // 48: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
+	11, // 49: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
+	21, // 50: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
+	26, // 51: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
+	28, // 52: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
+	30, // 53: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
+	11, // 54: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
+	32, // 55: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
+	34, // 56: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	34, // 57: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	11, // 58: keyplane.plugin.v1.Backend.GetKeyExchanger:output_type -> keyplane.plugin.v1.KeyResponse
+	23, // 59: keyplane.plugin.v1.Backend.ECDH:output_type -> keyplane.plugin.v1.ECDHResponse
+	11, // 60: keyplane.plugin.v1.Backend.GetDecapsulator:output_type -> keyplane.plugin.v1.KeyResponse
+	25, // 61: keyplane.plugin.v1.Backend.Decapsulate:output_type -> keyplane.plugin.v1.DecapsulateResponse
+	36, // 62: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
+	38, // 63: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
+	40, // 64: keyplane.plugin.v1.Backend.StoreCertificates:output_type -> keyplane.plugin.v1.StoreCertificatesResponse
+	41, // 65: keyplane.plugin.v1.Backend.GetCertificates:output_type -> keyplane.plugin.v1.CertificatesResponse
+	42, // 66: keyplane.plugin.v1.Backend.DeleteCertificates:output_type -> keyplane.plugin.v1.DeleteCertificatesResponse
+	39, // [39:67] is the sub-list for method output_type
+	11, // [11:39] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -2512,7 +2762,7 @@ func file_keyplane_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_keyplane_plugin_v1_backend_proto_rawDesc), len(file_keyplane_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

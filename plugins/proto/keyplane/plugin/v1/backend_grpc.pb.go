@@ -64,6 +64,10 @@ const (
 	Backend_FernetMAC_FullMethodName              = "/keyplane.plugin.v1.Backend/FernetMAC"
 	Backend_FernetEncryptCBC_FullMethodName       = "/keyplane.plugin.v1.Backend/FernetEncryptCBC"
 	Backend_FernetDecryptCBC_FullMethodName       = "/keyplane.plugin.v1.Backend/FernetDecryptCBC"
+	Backend_GetKeyExchanger_FullMethodName        = "/keyplane.plugin.v1.Backend/GetKeyExchanger"
+	Backend_ECDH_FullMethodName                   = "/keyplane.plugin.v1.Backend/ECDH"
+	Backend_GetDecapsulator_FullMethodName        = "/keyplane.plugin.v1.Backend/GetDecapsulator"
+	Backend_Decapsulate_FullMethodName            = "/keyplane.plugin.v1.Backend/Decapsulate"
 	Backend_OpenDirect_FullMethodName             = "/keyplane.plugin.v1.Backend/OpenDirect"
 	Backend_Ping_FullMethodName                   = "/keyplane.plugin.v1.Backend/Ping"
 	Backend_StoreCertificates_FullMethodName      = "/keyplane.plugin.v1.Backend/StoreCertificates"
@@ -116,6 +120,16 @@ type BackendClient interface {
 	FernetMAC(ctx context.Context, in *FernetMACRequest, opts ...grpc.CallOption) (*FernetMACResponse, error)
 	FernetEncryptCBC(ctx context.Context, in *FernetCBCRequest, opts ...grpc.CallOption) (*FernetCBCResponse, error)
 	FernetDecryptCBC(ctx context.Context, in *FernetCBCRequest, opts ...grpc.CallOption) (*FernetCBCResponse, error)
+	// Key agreement (backend.KeyAgreement): GetKeyExchanger checks the key
+	// and returns its description; ECDH computes the shared secret with a
+	// peer public key.
+	GetKeyExchanger(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*KeyResponse, error)
+	ECDH(ctx context.Context, in *ECDHRequest, opts ...grpc.CallOption) (*ECDHResponse, error)
+	// Key encapsulation (backend.KEM): GetDecapsulator checks the key and
+	// returns its description (the encapsulation key as its public key);
+	// Decapsulate returns the shared key of a ciphertext.
+	GetDecapsulator(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*KeyResponse, error)
+	Decapsulate(ctx context.Context, in *DecapsulateRequest, opts ...grpc.CallOption) (*DecapsulateResponse, error)
 	// OpenDirect sets up the direct channel: a second, mutually
 	// authenticated TLS 1.3 connection pool over a Unix socket that carries
 	// Sign and Decrypt without gRPC's per-call overhead (see
@@ -338,6 +352,46 @@ func (c *backendClient) FernetDecryptCBC(ctx context.Context, in *FernetCBCReque
 	return out, nil
 }
 
+func (c *backendClient) GetKeyExchanger(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*KeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KeyResponse)
+	err := c.cc.Invoke(ctx, Backend_GetKeyExchanger_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) ECDH(ctx context.Context, in *ECDHRequest, opts ...grpc.CallOption) (*ECDHResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ECDHResponse)
+	err := c.cc.Invoke(ctx, Backend_ECDH_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) GetDecapsulator(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*KeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KeyResponse)
+	err := c.cc.Invoke(ctx, Backend_GetDecapsulator_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) Decapsulate(ctx context.Context, in *DecapsulateRequest, opts ...grpc.CallOption) (*DecapsulateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecapsulateResponse)
+	err := c.cc.Invoke(ctx, Backend_Decapsulate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *backendClient) OpenDirect(ctx context.Context, in *OpenDirectRequest, opts ...grpc.CallOption) (*OpenDirectResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(OpenDirectResponse)
@@ -433,6 +487,16 @@ type BackendServer interface {
 	FernetMAC(context.Context, *FernetMACRequest) (*FernetMACResponse, error)
 	FernetEncryptCBC(context.Context, *FernetCBCRequest) (*FernetCBCResponse, error)
 	FernetDecryptCBC(context.Context, *FernetCBCRequest) (*FernetCBCResponse, error)
+	// Key agreement (backend.KeyAgreement): GetKeyExchanger checks the key
+	// and returns its description; ECDH computes the shared secret with a
+	// peer public key.
+	GetKeyExchanger(context.Context, *KeyRequest) (*KeyResponse, error)
+	ECDH(context.Context, *ECDHRequest) (*ECDHResponse, error)
+	// Key encapsulation (backend.KEM): GetDecapsulator checks the key and
+	// returns its description (the encapsulation key as its public key);
+	// Decapsulate returns the shared key of a ciphertext.
+	GetDecapsulator(context.Context, *KeyRequest) (*KeyResponse, error)
+	Decapsulate(context.Context, *DecapsulateRequest) (*DecapsulateResponse, error)
 	// OpenDirect sets up the direct channel: a second, mutually
 	// authenticated TLS 1.3 connection pool over a Unix socket that carries
 	// Sign and Decrypt without gRPC's per-call overhead (see
@@ -521,6 +585,18 @@ func (UnimplementedBackendServer) FernetEncryptCBC(context.Context, *FernetCBCRe
 }
 func (UnimplementedBackendServer) FernetDecryptCBC(context.Context, *FernetCBCRequest) (*FernetCBCResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FernetDecryptCBC not implemented")
+}
+func (UnimplementedBackendServer) GetKeyExchanger(context.Context, *KeyRequest) (*KeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetKeyExchanger not implemented")
+}
+func (UnimplementedBackendServer) ECDH(context.Context, *ECDHRequest) (*ECDHResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ECDH not implemented")
+}
+func (UnimplementedBackendServer) GetDecapsulator(context.Context, *KeyRequest) (*KeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDecapsulator not implemented")
+}
+func (UnimplementedBackendServer) Decapsulate(context.Context, *DecapsulateRequest) (*DecapsulateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Decapsulate not implemented")
 }
 func (UnimplementedBackendServer) OpenDirect(context.Context, *OpenDirectRequest) (*OpenDirectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenDirect not implemented")
@@ -900,6 +976,78 @@ func _Backend_FernetDecryptCBC_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_GetKeyExchanger_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).GetKeyExchanger(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_GetKeyExchanger_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).GetKeyExchanger(ctx, req.(*KeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_ECDH_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ECDHRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).ECDH(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_ECDH_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).ECDH(ctx, req.(*ECDHRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_GetDecapsulator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).GetDecapsulator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_GetDecapsulator_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).GetDecapsulator(ctx, req.(*KeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_Decapsulate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecapsulateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).Decapsulate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_Decapsulate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).Decapsulate(ctx, req.(*DecapsulateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Backend_OpenDirect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(OpenDirectRequest)
 	if err := dec(in); err != nil {
@@ -1072,6 +1220,22 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FernetDecryptCBC",
 			Handler:    _Backend_FernetDecryptCBC_Handler,
+		},
+		{
+			MethodName: "GetKeyExchanger",
+			Handler:    _Backend_GetKeyExchanger_Handler,
+		},
+		{
+			MethodName: "ECDH",
+			Handler:    _Backend_ECDH_Handler,
+		},
+		{
+			MethodName: "GetDecapsulator",
+			Handler:    _Backend_GetDecapsulator_Handler,
+		},
+		{
+			MethodName: "Decapsulate",
+			Handler:    _Backend_Decapsulate_Handler,
 		},
 		{
 			MethodName: "OpenDirect",
