@@ -31,6 +31,10 @@ var (
 	ErrUnavailable = errors.New("backend unavailable")
 	// ErrClosed: the backend (or plugin) was closed by its owner.
 	ErrClosed = errors.New("backend closed")
+	// ErrKeyRetired: the key version is below the key's minimum version
+	// (KeyVersions.SetMinVersion): it still verifies, but no longer signs
+	// or decrypts.
+	ErrKeyRetired = errors.New("key version retired")
 )
 
 // AllSentinels returns every sentinel error, in a fixed order: the order
@@ -49,6 +53,7 @@ var sentinels = []error{
 	ErrAuthentication,
 	ErrUnavailable,
 	ErrClosed,
+	ErrKeyRetired,
 }
 
 // Kind returns the first sentinel that err wraps, or nil when err wraps none.

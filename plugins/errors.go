@@ -31,6 +31,7 @@ var sentinelWire = []struct {
 	{backend.ErrAuthentication, codes.Unauthenticated, "keyplane.ErrAuthentication"},
 	{backend.ErrUnavailable, codes.Unavailable, "keyplane.ErrUnavailable"},
 	{backend.ErrClosed, codes.FailedPrecondition, "keyplane.ErrClosed"},
+	{backend.ErrKeyRetired, codes.FailedPrecondition, "keyplane.ErrKeyRetired"},
 }
 
 // toStatus turns an error of the plugin's backend into the gRPC status sent

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/keyplane/keyplane/backend"
 )
@@ -86,6 +87,25 @@ func (d *dirStore) list(ctx context.Context) ([]*keyEntry, error) {
 			continue
 		}
 		e := d.cache[stem]
+		fi, err := de.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted by another process since ReadDir
+		}
+		if err == nil && e != nil && e.stat != stampOf(fi) {
+			// Rewritten (SetMinVersion in another process): read again;
+			// the material is the same file, so it is carried over.
+			fresh := d.reread(name, stem)
+			if fresh != nil {
+				e.mu.Lock()
+				fresh.priv = e.priv
+				e.mu.Unlock()
+				fresh.stat = stampOf(fi)
+			}
+			e = fresh
+			if e == nil {
+				continue
+			}
+		}
 		if e == nil {
 			data, err := os.ReadFile(d.path(name))
 			if errors.Is(err, fs.ErrNotExist) {
@@ -101,6 +121,9 @@ func (d *dirStore) list(ctx context.Context) ([]*keyEntry, error) {
 					slog.Warn("software keystore: ignoring a metadata file", "file", d.path(name), "error", err)
 				}
 				continue
+			}
+			if fi != nil {
+				e.stat = stampOf(fi)
 			}
 		}
 		next[stem] = e
@@ -165,7 +188,7 @@ func isHexStem(s string) bool {
 	return true
 }
 
-func (d *dirStore) add(ctx context.Context, e *keyEntry) error {
+func (d *dirStore) add(ctx context.Context, e *keyEntry, rotate bool) error {
 	if d.passphrase == nil {
 		// Like ssh-keygen -N '': said once, when a key is written in the
 		// clear, not on every open of a store that is only read.
@@ -179,19 +202,17 @@ func (d *dirStore) add(ctx context.Context, e *keyEntry) error {
 	}
 	defer clear(data)
 	e.name = fmt.Sprintf("%x", e.meta.ID)
-	meta, err := encodeSidecar(e, d.passphrase != nil)
-	if err != nil {
-		return err
-	}
 	return d.locked(ctx, func() error {
 		entries, err := d.list(ctx)
 		if err != nil {
 			return err
 		}
-		for _, o := range entries {
-			if o.meta.Label == e.meta.Label {
-				return fmt.Errorf("software: a key labelled %q exists: %w", e.meta.Label, backend.ErrAlreadyExists)
-			}
+		if err := placeEntry(entries, e, rotate); err != nil {
+			return err
+		}
+		meta, err := encodeSidecar(e, d.passphrase != nil)
+		if err != nil {
+			return err
 		}
 		if err := writeFileAtomic(d.dir, e.name+keySuffix, data); err != nil {
 			return err
@@ -200,12 +221,50 @@ func (d *dirStore) add(ctx context.Context, e *keyEntry) error {
 			os.Remove(d.path(e.name + keySuffix))
 			return err
 		}
-		d.mu.Lock()
-		d.cache[e.name] = e
-		d.mu.Unlock()
+		d.restamp(e)
 		return nil
 	})
 }
+
+// setMin rewrites the sidecar of e, the key's primary version, with min
+// as its minimum version. Other processes see the change because list
+// re-reads a sidecar whose size or modification time changed.
+func (d *dirStore) setMin(ctx context.Context, e *keyEntry, min int) error {
+	return d.locked(ctx, func() error {
+		if _, err := os.Stat(d.path(e.name + metaSuffix)); err != nil {
+			return fmt.Errorf("software: key %q: %w", e.meta.Label, backend.ErrNotFound)
+		}
+		prev := e.min.Swap(int64(min))
+		meta, err := encodeSidecar(e, d.passphrase != nil)
+		if err == nil {
+			err = writeFileAtomic(d.dir, e.name+metaSuffix, meta)
+		}
+		if err != nil {
+			e.min.Store(prev)
+			return err
+		}
+		d.restamp(e)
+		return nil
+	})
+}
+
+// restamp caches e with the stat of the sidecar just written.
+func (d *dirStore) restamp(e *keyEntry) {
+	if fi, err := os.Stat(d.path(e.name + metaSuffix)); err == nil {
+		e.stat = stampOf(fi)
+	}
+	d.mu.Lock()
+	d.cache[e.name] = e
+	d.mu.Unlock()
+}
+
+// fileStamp is what list compares to tell a rewritten sidecar.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func stampOf(fi fs.FileInfo) fileStamp { return fileStamp{size: fi.Size(), mod: fi.ModTime()} }
 
 func (d *dirStore) remove(ctx context.Context, e *keyEntry) error {
 	return d.locked(ctx, func() error {
@@ -230,6 +289,24 @@ func (d *dirStore) remove(ctx context.Context, e *keyEntry) error {
 		}
 		return syncDir(d.dir)
 	})
+}
+
+// reread decodes a sidecar again, or returns nil (logged) when it no
+// longer parses. Called with d.mu held.
+func (d *dirStore) reread(name, stem string) *keyEntry {
+	data, err := os.ReadFile(d.path(name))
+	if err != nil {
+		return nil
+	}
+	e, err := decodeSidecar(stem, data)
+	if err != nil {
+		if !d.warned[name] {
+			d.warned[name] = true
+			slog.Warn("software keystore: ignoring a metadata file", "file", d.path(name), "error", err)
+		}
+		return nil
+	}
+	return e
 }
 
 func (d *dirStore) load(e *keyEntry) (any, error) {

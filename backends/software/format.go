@@ -152,9 +152,22 @@ type sidecar struct {
 	// PublicKey is the SPKI PEM of an asymmetric key, so listing keys never
 	// needs the passphrase.
 	PublicKey string `json:"public_key,omitempty"`
+	// KeyVersion is the key version this file holds (see
+	// backend.KeyVersions); absent in version-1 sidecars, which hold
+	// version 1.
+	KeyVersion int `json:"key_version,omitempty"`
+	// MinVersion is the key's minimum version, kept in its primary
+	// version's sidecar; absent (0) means no version is retired.
+	MinVersion int `json:"min_version,omitempty"`
 }
 
-const sidecarVersion = 1
+// Sidecar format versions: 1 for a key that was never rotated nor had a
+// minimum version set (the format keyplane wrote before key versions, so
+// that such keystores stay readable by older keyplane), 2 otherwise.
+const (
+	sidecarVersion         = 1
+	sidecarVersionVersions = 2
+)
 
 func encodeSidecar(e *keyEntry, encrypted bool) ([]byte, error) {
 	sc := sidecar{
@@ -165,6 +178,9 @@ func encodeSidecar(e *keyEntry, encrypted bool) ([]byte, error) {
 		Created:   e.meta.Created,
 		KeyFile:   e.name + keySuffix,
 		Encrypted: encrypted,
+	}
+	if v, min := e.meta.Version, e.minVersion(); v > 1 || min > 0 {
+		sc.Version, sc.KeyVersion, sc.MinVersion = sidecarVersionVersions, v, min
 	}
 	if e.meta.Public != nil {
 		der, err := pkcs8.MarshalPublicKey(e.meta.Public)
@@ -188,8 +204,14 @@ func decodeSidecar(stem string, data []byte) (*keyEntry, error) {
 	if err := json.Unmarshal(data, &sc); err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadSidecar, err)
 	}
-	if sc.Version != sidecarVersion {
-		return nil, fmt.Errorf("%w: version %d (this keyplane reads %d)", errBadSidecar, sc.Version, sidecarVersion)
+	switch {
+	case sc.Version == sidecarVersion && sc.KeyVersion == 0 && sc.MinVersion == 0:
+		sc.KeyVersion = 1
+	case sc.Version == sidecarVersionVersions && sc.KeyVersion >= 1 && sc.MinVersion >= 0 && sc.MinVersion <= sc.KeyVersion:
+	case sc.Version == sidecarVersion || sc.Version == sidecarVersionVersions:
+		return nil, fmt.Errorf("%w: key_version %d, min_version %d", errBadSidecar, sc.KeyVersion, sc.MinVersion)
+	default:
+		return nil, fmt.Errorf("%w: version %d (this keyplane reads %d and %d)", errBadSidecar, sc.Version, sidecarVersion, sidecarVersionVersions)
 	}
 	id, err := hex.DecodeString(sc.ID)
 	if err != nil || len(id) == 0 || sc.ID != stem || sc.KeyFile != stem+keySuffix {
@@ -202,7 +224,8 @@ func decodeSidecar(stem string, data []byte) (*keyEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadSidecar, err)
 	}
-	e := &keyEntry{name: stem, meta: backend.Key{ID: id, Label: sc.Label, Algorithm: alg, Created: sc.Created}}
+	e := &keyEntry{name: stem, meta: backend.Key{ID: id, Label: sc.Label, Algorithm: alg, Created: sc.Created, Version: sc.KeyVersion}}
+	e.min.Store(int64(sc.MinVersion))
 	if alg.Asymmetric() {
 		block, _ := pem.Decode([]byte(sc.PublicKey))
 		if block == nil || block.Type != "PUBLIC KEY" {

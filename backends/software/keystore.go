@@ -6,6 +6,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -131,18 +132,27 @@ func (ks *Keystore) check(ctx context.Context) error {
 	return nil
 }
 
-// find returns the key ref names.
+// find returns the key version ref names: the one version an "id:" ref
+// names, or the primary (highest) version of the key a label names. It
+// does not check retirement (see usable).
 func (ks *Keystore) find(ctx context.Context, ref string) (*keyEntry, error) {
+	e, _, err := ks.resolve(ctx, ref)
+	return e, err
+}
+
+// resolve returns the key version ref names (as find) and the primary
+// version of its key.
+func (ks *Keystore) resolve(ctx context.Context, ref string) (e, primary *keyEntry, err error) {
 	if err := ks.check(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := backend.ParseKeyRef(ref)
 	if err != nil {
-		return nil, fmt.Errorf("software: %w", err)
+		return nil, nil, fmt.Errorf("software: %w", err)
 	}
 	entries, err := ks.st.list(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var found []*keyEntry
 	for _, e := range entries {
@@ -150,13 +160,37 @@ func (ks *Keystore) find(ctx context.Context, ref string) (*keyEntry, error) {
 			found = append(found, e)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return nil, fmt.Errorf("software: no key %q in %s: %w", r, ks.st.describe(), backend.ErrNotFound)
-	case 1:
-		return found[0], nil
+	if len(found) == 0 {
+		return nil, nil, fmt.Errorf("software: no key %q in %s: %w", r, ks.st.describe(), backend.ErrNotFound)
 	}
-	return nil, fmt.Errorf("software: %d keys match %q (refer to one by id:<hex>): %w", len(found), r, backend.ErrInvalidInput)
+	if r.ID != nil && len(found) > 1 {
+		return nil, nil, fmt.Errorf("software: %d keys have ID %s: %w", len(found), r, backend.ErrInvalidInput)
+	}
+	label := found[0].meta.Label
+	versions := versionsOf(entries, label)
+	for i := 1; i < len(versions); i++ {
+		if versions[i].meta.Version == versions[i-1].meta.Version {
+			return nil, nil, fmt.Errorf("software: %d keys labelled %q have version %d (refer to one by id:<hex>): %w", 2, label, versions[i].meta.Version, backend.ErrInvalidInput)
+		}
+	}
+	primary = versions[len(versions)-1]
+	if r.ID != nil {
+		return found[0], primary, nil
+	}
+	return primary, primary, nil
+}
+
+// usable returns the key version ref names, refusing one below its key's
+// minimum version with backend.ErrKeyRetired.
+func (ks *Keystore) usable(ctx context.Context, ref string) (*keyEntry, error) {
+	e, primary, err := ks.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if min := primary.minVersion(); e.meta.Version < min {
+		return nil, fmt.Errorf("software: key %q version %d is below its minimum version %d: %w", e.meta.Label, e.meta.Version, min, backend.ErrKeyRetired)
+	}
+	return e, nil
 }
 
 // private returns the entry's private material, loading (and decrypting)
@@ -209,7 +243,7 @@ func (ks *Keystore) store(ctx context.Context, label string, alg backend.Algorit
 	if err != nil {
 		return nil, err
 	}
-	if err := ks.st.add(ctx, e); err != nil {
+	if err := ks.st.add(ctx, e, false); err != nil {
 		return nil, err
 	}
 	return e.describe(), nil
@@ -254,7 +288,8 @@ func (ks *Keystore) ExportKey(ctx context.Context, ref string) (any, error) {
 	return c, nil
 }
 
-// Key describes the key ref names.
+// Key describes the key version ref names: for a label, its primary
+// version.
 func (ks *Keystore) Key(ctx context.Context, ref string) (*backend.Key, error) {
 	e, err := ks.find(ctx, ref)
 	if err != nil {
@@ -263,7 +298,8 @@ func (ks *Keystore) Key(ctx context.Context, ref string) (*backend.Key, error) {
 	return e.describe(), nil
 }
 
-// Keys lists every key, sorted by label.
+// Keys lists every key, sorted by label: one entry per key, its primary
+// version (Versions lists the others).
 func (ks *Keystore) Keys(ctx context.Context) ([]*backend.Key, error) {
 	if err := ks.check(ctx); err != nil {
 		return nil, err
@@ -272,9 +308,11 @@ func (ks *Keystore) Keys(ctx context.Context) ([]*backend.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*backend.Key, len(entries))
-	for i, e := range entries {
-		out[i] = e.describe()
+	out := make([]*backend.Key, 0, len(entries))
+	for _, e := range entries {
+		if versions := versionsOf(entries, e.meta.Label); versions[len(versions)-1] == e {
+			out = append(out, e.describe())
+		}
 	}
 	slices.SortFunc(out, func(a, b *backend.Key) int {
 		if c := strings.Compare(a.Label, b.Label); c != 0 {
@@ -285,23 +323,32 @@ func (ks *Keystore) Keys(ctx context.Context) ([]*backend.Key, error) {
 	return out, nil
 }
 
-// DeleteKey removes the key's files (or its entry in memory).
+// DeleteKey removes the key's files (or its entry in memory): every
+// version of the key ref names.
 func (ks *Keystore) DeleteKey(ctx context.Context, ref string) error {
 	e, err := ks.find(ctx, ref)
 	if err != nil {
 		return err
 	}
-	if err := ks.st.remove(ctx, e); err != nil {
+	entries, err := ks.st.list(ctx)
+	if err != nil {
 		return err
 	}
-	e.forget()
+	// The primary last: until it goes, the key is still whole enough to
+	// delete again after a failure half-way.
+	for _, v := range versionsOf(entries, e.meta.Label) {
+		if err := ks.st.remove(ctx, v); err != nil && (v == e || !errors.Is(err, backend.ErrNotFound)) {
+			return err
+		}
+		v.forget()
+	}
 	return nil
 }
 
 // Signer returns a crypto.Signer for an RSA, ECDSA or Ed25519 key. The
 // private key is decrypted here, once per process, not at each signature.
 func (ks *Keystore) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
-	e, err := ks.find(ctx, ref)
+	e, err := ks.usable(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +367,7 @@ func (ks *Keystore) Signer(ctx context.Context, ref string) (crypto.Signer, erro
 
 // Decrypter returns a crypto.Decrypter for an RSA key.
 func (ks *Keystore) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
-	e, err := ks.find(ctx, ref)
+	e, err := ks.usable(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +383,7 @@ func (ks *Keystore) Decrypter(ctx context.Context, ref string) (crypto.Decrypter
 
 // AEAD returns AES-256-GCM with an aes-256 key.
 func (ks *Keystore) AEAD(ctx context.Context, ref string) (backend.AEAD, error) {
-	e, err := ks.find(ctx, ref)
+	e, err := ks.usable(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +407,7 @@ func (ks *Keystore) AEAD(ctx context.Context, ref string) (backend.AEAD, error) 
 
 // Fernet returns the two halves of a fernet key.
 func (ks *Keystore) Fernet(ctx context.Context, ref string) (backend.FernetKey, error) {
-	e, err := ks.find(ctx, ref)
+	e, err := ks.usable(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/mldsa"
@@ -25,10 +26,20 @@ type keyEntry struct {
 	meta backend.Key
 	name string // dir store: the key's file-name stem (hex ID)
 
+	// min is the key's minimum version, meaningful in its primary
+	// version's entry (0: none retired).
+	min atomic.Int64
+	// stat is the size and modification time of the dir store's sidecar
+	// when it was read: SetMinVersion rewrites a sidecar, and list
+	// re-reads one whose stat changed.
+	stat fileStamp
+
 	mu    sync.Mutex
 	priv  any
 	certs []byte // memory store: the stored chain, PEM (certs.go)
 }
+
+func (e *keyEntry) minVersion() int { return int(e.min.Load()) }
 
 // describe returns a copy of the entry's description for callers.
 func (e *keyEntry) describe() *backend.Key {
@@ -72,7 +83,7 @@ func newEntry(label string, alg backend.Algorithm, priv any) (*keyEntry, error) 
 		return nil, err
 	}
 	e := &keyEntry{
-		meta: backend.Key{ID: id, Label: label, Algorithm: alg, Created: time.Now().UTC().Truncate(time.Second)},
+		meta: backend.Key{ID: id, Label: label, Algorithm: alg, Created: time.Now().UTC().Truncate(time.Second), Version: 1},
 		priv: priv,
 	}
 	e.meta.Public = publicOf(priv)
