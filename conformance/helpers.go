@@ -22,6 +22,7 @@ var sentinelNames = map[error]string{
 	backend.ErrAuthentication: "ErrAuthentication",
 	backend.ErrUnavailable:    "ErrUnavailable",
 	backend.ErrClosed:         "ErrClosed",
+	backend.ErrKeyRetired:     "ErrKeyRetired",
 }
 
 func kindName(err error) string {

@@ -193,6 +193,9 @@ func (s *suite) runAll(r runner) error {
 	}
 	r.run("errors/decrypt-options", s.checkDecryptOptions)
 
+	// Key versions and rotation (backend.KeyVersions).
+	s.runVersions(r)
+
 	// Many goroutines at once.
 	r.run("concurrency/shared-keys", s.checkConcurrentShared)
 	r.run("concurrency/generate", s.checkConcurrentGenerate)
