@@ -3,6 +3,7 @@ package plugins
 import (
 	"crypto"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/keyplane/keyplane/backend"
@@ -51,7 +52,10 @@ func keyToWire(k *backend.Key) (*pb.Key, error) {
 	if k == nil {
 		return nil, fmt.Errorf("backend returned no key: %w", backend.ErrUnavailable)
 	}
-	w := &pb.Key{Id: k.ID, Label: k.Label, Algorithm: string(k.Algorithm), Uri: k.URI}
+	if k.Version < 0 || k.Version > math.MaxInt32 {
+		return nil, fmt.Errorf("key %q: version %d out of range: %w", k.Label, k.Version, backend.ErrInvalidInput)
+	}
+	w := &pb.Key{Id: k.ID, Label: k.Label, Algorithm: string(k.Algorithm), Uri: k.URI, Version: int32(k.Version)}
 	if !k.Created.IsZero() {
 		w.CreatedUnixNano = k.Created.UnixNano()
 	}
@@ -69,7 +73,10 @@ func keyFromWire(w *pb.Key) (*backend.Key, error) {
 	if w == nil {
 		return nil, fmt.Errorf("plugin answered without a key: %w", backend.ErrUnavailable)
 	}
-	k := &backend.Key{ID: w.GetId(), Label: w.GetLabel(), Algorithm: backend.Algorithm(w.GetAlgorithm()), URI: w.GetUri()}
+	if w.GetVersion() < 0 {
+		return nil, fmt.Errorf("plugin sent key %q with version %d: %w", w.GetLabel(), w.GetVersion(), backend.ErrInvalidInput)
+	}
+	k := &backend.Key{ID: w.GetId(), Label: w.GetLabel(), Algorithm: backend.Algorithm(w.GetAlgorithm()), URI: w.GetUri(), Version: int(w.GetVersion())}
 	if w.GetCreatedUnixNano() != 0 {
 		k.Created = time.Unix(0, w.GetCreatedUnixNano())
 	}

@@ -112,6 +112,9 @@ func (s *server) openWith(ctx context.Context, req *OpenRequest) (*pb.OpenBacken
 	if _, ok := b.(backend.KEM); ok {
 		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEM)
 	}
+	if _, ok := b.(backend.KeyVersions); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_VERSIONS)
+	}
 	return resp, nil
 }
 
