@@ -64,6 +64,9 @@ come after some plaintext). Everything else needs --key and --alg.
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
+				if err := f.resolveVersion(ctx, b); err != nil {
+					return err
+				}
 				k, err := lookupKey(ctx, b, f.ref)
 				if err != nil {
 					return err
@@ -122,7 +125,7 @@ var errKeyRequired = errors.New(`required flag(s) "key" not set`)
 // decryptDetected decrypts an input given without --alg: an envelope, or
 // else the error that --alg is missing.
 func (c *cli) decryptDetected(cmd *cobra.Command, f *cryptFlags) error {
-	for _, flag := range []string{"label", "aad", "ttl"} {
+	for _, flag := range []string{"label", "aad", "ttl", "version"} {
 		if cmd.Flags().Changed(flag) {
 			return fmt.Errorf("--%s needs --alg (and does not apply to envelopes)", flag)
 		}

@@ -18,10 +18,18 @@ type cryptFlags struct {
 	ref, alg, in, out string
 	oaepLabel, aad    string
 	envelope          bool // encrypt --envelope
+	version           int
+}
+
+// resolveVersion points f.ref at the version --version names.
+func (f *cryptFlags) resolveVersion(ctx context.Context, b backend.Backend) (err error) {
+	f.ref, err = versionRef(ctx, b, f.ref, f.version)
+	return err
 }
 
 func (f *cryptFlags) add(c *cli, cmd *cobra.Command, verb string) {
 	addKeyFlag(cmd, &f.ref)
+	addVersionFlag(cmd, &f.version)
 	cmd.Flags().StringVar(&f.alg, "alg", "", "`algorithm` (required, except for envelopes)")
 	cmd.Flags().StringVar(&f.in, "in", "", "`FILE` to "+verb+" (default: stdin)")
 	c.addOutFlag(cmd, &f.out, "write the result to `FILE` (default: stdout)")
@@ -88,7 +96,7 @@ Progress goes to stderr for inputs of 64 MiB and more.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.envelope {
-				for _, flag := range []string{"alg", "label", "aad"} {
+				for _, flag := range []string{"alg", "label", "aad", "version"} {
 					if cmd.Flags().Changed(flag) {
 						return fmt.Errorf("--%s does not apply to --envelope (the envelope's header says how it was made)", flag)
 					}
@@ -116,6 +124,9 @@ Progress goes to stderr for inputs of 64 MiB and more.
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
+				if err := f.resolveVersion(ctx, b); err != nil {
+					return err
+				}
 				k, err := lookupKey(ctx, b, f.ref)
 				if err != nil {
 					return err

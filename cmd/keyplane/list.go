@@ -12,7 +12,7 @@ func newListCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the keys in the backend",
-		Long:  "List the keys in the backend, sorted by label: label, ID (hex), algorithm, creation time.",
+		Long:  "List the keys in the backend, sorted by label: label, ID (hex), algorithm, creation time, primary version\n(\"keyplane key info\" lists every version).",
 		Example: `  keyplane list
   keyplane list --json`,
 		Args: cobra.NoArgs,

@@ -12,6 +12,7 @@ import (
 
 func newPubkeyCmd(c *cli) *cobra.Command {
 	var ref, out, format string
+	var version int
 	cmd := &cobra.Command{
 		Use:   "pubkey --key K",
 		Short: "Print a key's public key",
@@ -32,6 +33,10 @@ Secret keys (aes-256, fernet) have no public key.`,
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
+				ref, err := versionRef(ctx, b, ref, version)
+				if err != nil {
+					return err
+				}
 				k, err := lookupKey(ctx, b, ref)
 				if err != nil {
 					return err
@@ -45,6 +50,7 @@ Secret keys (aes-256, fernet) have no public key.`,
 		},
 	}
 	addKeyFlag(cmd, &ref)
+	addVersionFlag(cmd, &version)
 	c.addOutFlag(cmd, &out, "write to `FILE` instead of stdout")
 	cmd.Flags().StringVar(&format, "format", "pem", "output `format`: pem, der or ssh")
 	return cmd

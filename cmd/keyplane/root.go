@@ -130,6 +130,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newSSHAgentCmd(c),
 		newJWSCmd(c),
 		newWrapCmd(c), newUnwrapCmd(c), newWrappingKeyCmd(c),
+		newRotateCmd(c), newKeyCmd(c),
 	)
 	return root
 }

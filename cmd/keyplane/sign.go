@@ -11,6 +11,7 @@ import (
 
 func newSignCmd(c *cli) *cobra.Command {
 	var ref, alg, in, out string
+	var version int
 	cmd := &cobra.Command{
 		Use:   "sign --key K --alg A [--in FILE] [--out FILE]",
 		Short: "Sign a file",
@@ -35,6 +36,10 @@ Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
+				ref, err := versionRef(ctx, b, ref, version)
+				if err != nil {
+					return err
+				}
 				k, err := lookupKey(ctx, b, ref)
 				if err != nil {
 					return err
@@ -59,6 +64,7 @@ Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 		},
 	}
 	addKeyFlag(cmd, &ref)
+	addVersionFlag(cmd, &version)
 	cmd.Flags().StringVar(&alg, "alg", "", "signature `algorithm` (required)")
 	cmd.Flags().StringVar(&in, "in", "", "`FILE` to sign (default: stdin)")
 	c.addOutFlag(cmd, &out, "write the signature to `FILE` (default: stdout)")
