@@ -24,7 +24,7 @@ import (
 // Capabilities.PKCS1v15ImplicitRejection) answers bad PKCS#1 v1.5 padding
 // with a synthetic plaintext, which is returned as it is.
 func (b *Backend) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
-	k, err := b.keyFor(ctx, ref)
+	k, ref, err := b.usableKey(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -123,7 +123,21 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 		if taken {
 			return fmt.Errorf("pkcs11: label %q: %w", spec.Label, backend.ErrAlreadyExists)
 		}
-		id := newID()
+		k, err = b.generateObjects(s, spec, newID())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pkcs11: generate %s %q: %w", spec.Algorithm, spec.Label, err)
+	}
+	return k.info(b.tokenLabel()), nil
+}
+
+// generateObjects makes the objects of a key of spec with CKA_LABEL
+// spec.Label and CKA_ID id (the label is not checked here).
+func (b *Backend) generateObjects(s *session, spec backend.KeySpec, id []byte) (*keyObject, error) {
+	var k *keyObject
+	var err error
+	err = func() error {
 		switch f := spec.Algorithm.Family(); f {
 		case backend.FamilyAES:
 			t := append(privateTemplate(pkcs11.CKO_SECRET_KEY, pkcs11.CKK_AES, spec.Label, id),
@@ -151,11 +165,8 @@ func (b *Backend) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backe
 			return err
 		}
 		return b.checkECPoint(s, k)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pkcs11: generate %s %q: %w", spec.Algorithm, spec.Label, err)
-	}
-	return k.info(b.tokenLabel()), nil
+	}()
+	return k, err
 }
 
 // generateKeyPair makes the key pair spec asks for and returns its private

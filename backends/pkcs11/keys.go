@@ -13,11 +13,16 @@ import (
 	"github.com/miekg/pkcs11"
 )
 
-// Key returns the key that ref names: a label, "id:<hex>", or a key URI.
+// Key returns the key that ref names: a label (its primary version),
+// "id:<hex>", or a key URI.
 func (b *Backend) Key(ctx context.Context, ref string) (*backend.Key, error) {
 	var k *keyObject
 	err := b.withSession(ctx, func(s *session) (err error) {
-		k, err = b.lookup(s, ref)
+		r, err := b.resolve(s, ref)
+		if err != nil {
+			return err
+		}
+		k, err = b.lookup(s, r)
 		return err
 	})
 	if err != nil {
@@ -95,6 +100,11 @@ func (b *Backend) Keys(ctx context.Context) ([]*backend.Key, error) {
 			}
 			out = append(out, k.info(tok))
 		}
+		states, err := b.versionStates(s)
+		if err != nil {
+			return err
+		}
+		out = foldVersions(out, states)
 		return nil
 	})
 	if err != nil {
@@ -110,10 +120,15 @@ func (b *Backend) Keys(ctx context.Context) ([]*backend.Key, error) {
 }
 
 // DeleteKey destroys the key's objects: both halves of a key pair and the
-// certificate objects with its CKA_ID, both secrets of a fernet key.
+// certificate objects with its CKA_ID, both secrets of a fernet key; for
+// a versioned key, those of every version, then its versions object.
 func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
 	err := b.withSession(ctx, func(s *session) error {
-		q, err := b.parseRef(ref)
+		r, err := b.resolve(s, ref)
+		if err != nil {
+			return err
+		}
+		q, err := b.parseRef(r)
 		if err != nil {
 			return err
 		}
@@ -121,21 +136,53 @@ func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
 		if err != nil {
 			return err
 		}
-		destroyed := 0
-		for _, h := range []pkcs11.ObjectHandle{k.priv, k.pubObj, k.secret, k.mac} {
-			if h == 0 {
-				continue
-			}
-			if err := b.p.DestroyObject(s.h, h); err != nil {
-				return b.destroyFailed(s, k, h, destroyed, ckErr("C_DestroyObject", err))
-			}
-			destroyed++
+		v, err := b.versionOfKey(s, k)
+		if err != nil {
+			return err
 		}
-		return b.destroyCerts(s, k) // certs.go: the key's certificates go with it
+		if v.st == nil {
+			if err := b.destroyKeyObjects(s, k); err != nil {
+				return err
+			}
+			return b.destroyCerts(s, k) // certs.go: the key's certificates go with it
+		}
+		versions, err := b.versionsOf(s, v)
+		if err != nil {
+			return err
+		}
+		for _, vk := range versions {
+			if err := b.destroyKeyObjects(s, vk); err != nil {
+				return err
+			}
+			if err := b.destroyCerts(s, vk); err != nil {
+				return err
+			}
+		}
+		for _, h := range v.st.handles {
+			if err := b.p.DestroyObject(s.h, h); err != nil {
+				return ckErr("C_DestroyObject", err)
+			}
+		}
+		return nil
 	})
 	b.keys.clear()
 	if err != nil {
 		return fmt.Errorf("pkcs11: delete %s: %w", ref, err)
+	}
+	return nil
+}
+
+// destroyKeyObjects destroys a key's objects.
+func (b *Backend) destroyKeyObjects(s *session, k *keyObject) error {
+	destroyed := 0
+	for _, h := range []pkcs11.ObjectHandle{k.priv, k.pubObj, k.secret, k.mac} {
+		if h == 0 {
+			continue
+		}
+		if err := b.p.DestroyObject(s.h, h); err != nil {
+			return b.destroyFailed(s, k, h, destroyed, ckErr("C_DestroyObject", err))
+		}
+		destroyed++
 	}
 	return nil
 }

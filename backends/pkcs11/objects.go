@@ -41,9 +41,13 @@ type keyObject struct {
 	alwaysAuth bool                // CKA_ALWAYS_AUTHENTICATE of the private key (alwaysauth.go)
 }
 
+// info describes the key. A later version of a key (see versions.go) is
+// described by the key's label and its version number; its URI names the
+// version's own objects.
 func (k *keyObject) info(tokenLabel string) *backend.Key {
 	u := URI{Token: tokenLabel, Object: k.label, ID: k.id}
-	return &backend.Key{ID: slices.Clone(k.id), Label: k.label, Algorithm: k.alg, Public: k.pub, URI: u.String()}
+	label, _, n := parseVersion(k.label, k.id)
+	return &backend.Key{ID: slices.Clone(k.id), Label: label, Algorithm: k.alg, Public: k.pub, URI: u.String(), Version: n}
 }
 
 // keyCache maps key references to found keys. stale marks every entry as

@@ -19,7 +19,7 @@ import (
 // Ed25519, checked by backend.ParseSignerOpts. The signer keeps the key's
 // handles: a signature costs C_SignInit and C_Sign.
 func (b *Backend) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
-	k, err := b.keyFor(ctx, ref)
+	k, ref, err := b.usableKey(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ const (
 
 // AEAD returns AES-256-GCM with the aes-256 key ref names.
 func (b *Backend) AEAD(ctx context.Context, ref string) (backend.AEAD, error) {
-	k, err := b.keyFor(ctx, ref)
+	k, ref, err := b.usableKey(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (b *Backend) secretKey(s *session, ref string, alg backend.Algorithm) (*key
 
 // Fernet returns the fernet key ref names.
 func (b *Backend) Fernet(ctx context.Context, ref string) (backend.FernetKey, error) {
-	k, err := b.keyFor(ctx, ref)
+	k, ref, err := b.usableKey(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
