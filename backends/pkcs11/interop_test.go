@@ -40,6 +40,7 @@ const interopChildEnv = "KEYPLANE_TEST_CRYPTO11_CHILD"
 type crypto11Request struct {
 	Conf, Module, Token, PIN string
 	Labels                   []string // keys keyplane generated: find, sign Digest
+	IDs                      [][]byte // keys to find by CKA_ID alone, sign Digest
 	Digest                   []byte
 	NewLabel                 string // a P-256 key pair crypto11 generates
 	NewID                    []byte
@@ -48,9 +49,10 @@ type crypto11Request struct {
 
 // crypto11Result is what the child saw.
 type crypto11Result struct {
-	Sigs map[string][]byte // label → crypto11's signature over Digest
-	Pubs map[string][]byte // label → PKIX public key, as crypto11 read it
-	New  []byte            // PKIX public key of the pair crypto11 generated
+	Sigs   map[string][]byte // label → crypto11's signature over Digest
+	IDSigs map[string][]byte // hex ID → crypto11's signature over Digest
+	Pubs   map[string][]byte // label → PKIX public key, as crypto11 read it
+	New    []byte            // PKIX public key of the pair crypto11 generated
 
 	OpenAfterCrypto11 string // keyplane Open on the module crypto11 initialized ("" = ok)
 	KeyplaneSig       []byte // keyplane's signature with the crypto11 key, same process
@@ -201,7 +203,7 @@ func TestInteropCrypto11Child(t *testing.T) {
 }
 
 func crypto11Child(req crypto11Request) (res crypto11Result) {
-	res.Sigs, res.Pubs = map[string][]byte{}, map[string][]byte{}
+	res.Sigs, res.Pubs, res.IDSigs = map[string][]byte{}, map[string][]byte{}, map[string][]byte{}
 	fail := func(format string, a ...any) crypto11Result {
 		res.Fatal = fmt.Sprintf(format, a...)
 		return res
@@ -228,6 +230,15 @@ func crypto11Child(req crypto11Request) (res crypto11Result) {
 		}
 		if res.Sigs[l], err = s.Sign(rand.Reader, req.Digest, crypto.SHA256); err != nil {
 			return fail("crypto11 Sign with %q: %v", l, err)
+		}
+	}
+	for _, id := range req.IDs {
+		s, err := c11.FindKeyPair(id, nil)
+		if err != nil || s == nil {
+			return fail("crypto11 FindKeyPair(id %x): %v", id, err)
+		}
+		if res.IDSigs[hex.EncodeToString(id)], err = s.Sign(rand.Reader, req.Digest, crypto.SHA256); err != nil {
+			return fail("crypto11 Sign with id %x: %v", id, err)
 		}
 	}
 	gen, err := c11.GenerateECDSAKeyPairWithLabel(req.NewID, []byte(req.NewLabel), elliptic.P256())
@@ -376,7 +387,7 @@ func pkcs11ToolObjects(t *testing.T, tool string, args []string) []*toolObject {
 	var objs []*toolObject
 	for _, line := range strings.Split(string(out), "\n") {
 		switch {
-		case strings.Contains(line, " Object; ") && !strings.HasPrefix(line, " "):
+		case (strings.Contains(line, " Object; ") || strings.HasPrefix(line, "Data object")) && !strings.HasPrefix(line, " "):
 			objs = append(objs, &toolObject{kind: strings.TrimSpace(line), attr: map[string]string{}})
 		case strings.HasPrefix(line, "  ") && len(objs) > 0:
 			k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
