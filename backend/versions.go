@@ -11,6 +11,15 @@ import "context"
 // URI field of the Key that Versions returns for it, which addresses that
 // version and no other. A key of a backend without versions, or made
 // before its backend had them, behaves as version 1.
+//
+// Key and Keys describe the primary version (Keys lists each key once);
+// DeleteKey destroys every version. A handle (crypto.Signer, AEAD, ...)
+// keeps the version it was obtained for, even after a rotation, and a
+// version is checked against the minimum when a handle is obtained: one
+// obtained before SetMinVersion may keep working until it is dropped.
+// Ciphertexts do not say which version made them: after a rotation, open
+// an old one through its version's URI (or a format that records it, such
+// as an envelope header).
 type KeyVersions interface {
 	// Rotate makes a new version of the key and makes it primary. It
 	// returns the new version.

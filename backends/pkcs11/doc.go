@@ -196,6 +196,16 @@
 // wrong PIN is never retried. Every decryption failure is
 // backend.ErrDecryption with no CKR code.
 //
+// # Key versions
+//
+// The backend implements backend.KeyVersions with ordinary token objects:
+// version 1 is the key as made (CKA_LABEL L, CKA_ID I), version n is
+// "L/v<n>" with CKA_ID I‖n (two bytes), and the primary and minimum
+// versions are in a private CKO_DATA object labelled L (application
+// "keyplane key versions"). A plain label names the primary; crypto11 and
+// pkcs11-tool reach a version by its own label or ID. See
+// docs/backends/pkcs11.md, "Key versions".
+//
 // # Limitations
 //
 // A build without cgo, or with the nopkcs11 build tag, has the same

@@ -15,6 +15,8 @@
 // backend.AEADBackend (aes-256 keys, AES-256-GCM), backend.FernetBackend
 // (fernet keys), backend.Importer, backend.Exporter,
 // backend.CertificateStore (a PEM chain next to the key, <id>.chain.pem),
+// backend.KeyVersions (a rotated key's versions are separate entries
+// sharing its label, the highest primary; see docs/backends/software.md),
 // backend.KeyAgreement (an ecdh.KeyExchanger for x25519 and
 // ec-p256/384/521 keys) and backend.KEM (a crypto.Decapsulator for
 // ml-kem-768/1024 keys). ML-DSA keys (ml-dsa-44/65/87, filippo.io/mldsa)
