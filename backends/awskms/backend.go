@@ -379,7 +379,15 @@ func (b *Backend) Key(ctx context.Context, ref string) (*backend.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ki.key(label), nil
+	k := ki.key(label)
+	if label != "" {
+		kv, err := b.versionOf(ctx, ki, label)
+		if err != nil {
+			return nil, err
+		}
+		k.Version = kv.n
+	}
+	return k, nil
 }
 
 // Keys lists every alias of the account and region that names a key of a
@@ -390,26 +398,41 @@ func (b *Backend) Keys(ctx context.Context) ([]*backend.Key, error) {
 		return nil, err
 	}
 	var keys []*backend.Key
+	var aliases []types.AliasListEntry
 	p := kms.NewListAliasesPaginator(b.client, &kms.ListAliasesInput{Limit: listPageSize})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, classify("ListAliases", err)
 		}
-		for _, a := range page.Aliases {
-			name := aws.ToString(a.AliasName)
-			if a.TargetKeyId == nil || strings.HasPrefix(name, "alias/aws/") {
-				continue
-			}
-			ki, err := b.cachedOrDescribe(ctx, aws.ToString(a.TargetKeyId))
-			if err != nil {
-				if k := backend.Kind(err); k == backend.ErrUnsupported || k == backend.ErrNotFound {
-					continue // not a key keyplane uses, or going away
-				}
-				return nil, err
-			}
-			keys = append(keys, ki.key(labelOf(name)))
+		aliases = append(aliases, page.Aliases...)
+	}
+	// A versioned key is listed once, by its alias/<label> (the primary);
+	// its version aliases say which version that is.
+	versionOf := map[string]int{} // alias/<label> + target → version
+	for _, a := range aliases {
+		if base, n, ok := splitVersionAlias(aws.ToString(a.AliasName)); ok {
+			versionOf[base+"\x00"+aws.ToString(a.TargetKeyId)] = n
 		}
+	}
+	for _, a := range aliases {
+		name := aws.ToString(a.AliasName)
+		if a.TargetKeyId == nil || strings.HasPrefix(name, "alias/aws/") {
+			continue
+		}
+		if _, _, ok := splitVersionAlias(name); ok {
+			continue
+		}
+		ki, err := b.cachedOrDescribe(ctx, aws.ToString(a.TargetKeyId))
+		if err != nil {
+			if k := backend.Kind(err); k == backend.ErrUnsupported || k == backend.ErrNotFound {
+				continue // not a key keyplane uses, or going away
+			}
+			return nil, err
+		}
+		k := ki.key(labelOf(name))
+		k.Version = max(versionOf[name+"\x00"+aws.ToString(a.TargetKeyId)], 1)
+		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(x, y *backend.Key) int { return strings.Compare(x.Label, y.Label) })
 	return keys, nil
@@ -442,10 +465,31 @@ const MinDeletionWindowDays = 7
 // until then CancelKeyDeletion brings it back, disabled). From the call
 // on, the key is ErrNotFound to this backend.
 func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
-	ki, _, err := b.resolve(ctx, ref)
+	ki, label, err := b.resolve(ctx, ref)
 	if err != nil {
 		return err
 	}
+	if label != "" {
+		// Every version of a versioned key, the primary last.
+		vs, err := b.Versions(ctx, ref)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if keyID := keyIDOf(v.ID); keyID != ki.keyID {
+				if err := b.deleteKMSKey(ctx, keyID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return b.deleteKMSKey(ctx, ki.keyID)
+}
+
+// deleteKMSKey removes every alias of a KMS key and schedules its
+// deletion.
+func (b *Backend) deleteKMSKey(ctx context.Context, keyID string) error {
+	ki := &keyInfo{keyID: keyID}
 	p := kms.NewListAliasesPaginator(b.client, &kms.ListAliasesInput{KeyId: aws.String(ki.keyID)})
 	var aliases []string
 	for p.HasMorePages() {

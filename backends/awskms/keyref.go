@@ -49,8 +49,12 @@ func aliasFor(label string) (string, error) {
 	return a, nil
 }
 
-// labelOf returns the keyplane label of an alias name.
+// labelOf returns the keyplane label of an alias name (of its key, for a
+// version alias alias/<label>/v<n>).
 func labelOf(alias string) string {
+	if base, _, ok := splitVersionAlias(alias); ok {
+		alias = base
+	}
 	if enc, ok := strings.CutPrefix(alias, encodedPrefix); ok {
 		if b, err := b32.DecodeString(strings.ToUpper(enc)); err == nil {
 			return string(b)

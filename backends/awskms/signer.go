@@ -19,8 +19,11 @@ import (
 // fetched (GetPublicKey) once per key and cached; each Sign is one KMS
 // Sign request with MessageType DIGEST.
 func (b *Backend) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
-	ki, _, err := b.resolve(ctx, ref)
+	ki, label, err := b.resolve(ctx, ref)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.checkUsable(ctx, ki, label); err != nil {
 		return nil, err
 	}
 	if ki.public == nil {
