@@ -149,12 +149,24 @@ func (b *Backend) readVersionState(s *session, label string) (*versionState, err
 // object, then the old ones destroyed (the API keyplane uses has no
 // C_SetAttributeValue, and some tokens refuse to change CKA_VALUE).
 func (b *Backend) writeVersionState(s *session, label string, st *versionState) error {
-	t := append(versionStateTemplate(label),
-		attr(pkcs11.CKA_TOKEN, true), attr(pkcs11.CKA_PRIVATE, true), attr(pkcs11.CKA_MODIFIABLE, true),
-		attr(pkcs11.CKA_VALUE, []byte(st.String())))
-	h, err := b.p.CreateObject(s.h, t)
+	value := attr(pkcs11.CKA_VALUE, []byte(st.String()))
+	base := append(versionStateTemplate(label), attr(pkcs11.CKA_TOKEN, true), value)
+	// The full template first; then without CKA_MODIFIABLE and, last,
+	// public (CKA_PRIVATE false), for tokens that refuse those on data
+	// objects.
+	var h pkcs11.ObjectHandle
+	var err error
+	for _, extra := range [][]*pkcs11.Attribute{
+		{attr(pkcs11.CKA_PRIVATE, true), attr(pkcs11.CKA_MODIFIABLE, true)},
+		{attr(pkcs11.CKA_PRIVATE, true)},
+		{attr(pkcs11.CKA_PRIVATE, false)},
+	} {
+		h, err = b.p.CreateObject(s.h, append(slices.Clone(base), extra...))
+		if err = ckErr("C_CreateObject", err); err == nil || !templateRefused(codeOf(err)) {
+			break
+		}
+	}
 	if err != nil {
-		err = ckErr("C_CreateObject", err)
 		if code := codeOf(err); templateRefused(code) || code == pkcs11.CKR_FUNCTION_NOT_SUPPORTED {
 			return fmt.Errorf("pkcs11: token %q refuses the data object that records key versions (%v): %w", b.tokenLabel(), err, backend.ErrUnsupported)
 		}
