@@ -35,6 +35,10 @@ func keyError(ref string, err error) error {
 	if errors.Is(err, backend.ErrNotFound) {
 		return &notFoundError{ref: ref, err: err}
 	}
+	if errors.Is(err, backend.ErrKeyRetired) {
+		// Say what to do: use the primary, or lower the minimum.
+		return fmt.Errorf("%w (use the primary version, or lower the minimum with \"keyplane rotate --key K --min-version N\"; see \"keyplane key info\")", err)
+	}
 	if strings.Contains(err.Error(), strconv.Quote(backend.Redact(ref))) {
 		return err // the backend already says which key
 	}
