@@ -53,6 +53,7 @@
 //	interop/tls/<alg>             a TLS 1.3 handshake (crypto/tls, in memory) with the backend's key as the server's
 //	import/<alg>, import/...      standard-library keys imported and used; duplicates and malformed material refused
 //	errors/...                    not found, duplicate and malformed labels, bad references, unknown algorithms, wrong key types, unknown options
+//	versions/...                  backend.KeyVersions: a new key is version 1; after Rotate the label signs, decrypts and seals with version 2 while version 1's URI still does what it did (old OAEP, AES-GCM and Fernet ciphertexts open through it, not through the label); SetMinVersion retires version 1 (ErrKeyRetired) but its public key stays; the primary cannot be deleted; DeleteVersion and DeleteKey remove versions. Skipped when Rotate or Versions is ErrUnsupported, with the backend's reason
 //	concurrency/...               Config.Concurrency goroutines signing, decrypting, sealing, generating and deleting at once
 //	reopen/...                    with Config.Reopen: the closed instance refuses calls; keys and what they made survive
 //	delete/<alg>, cleanup, close  deletion by label and ID; nothing of the run left; every call after Close is ErrClosed
