@@ -29,16 +29,6 @@ func (b *Backend) Signer(ctx context.Context, ref string) (crypto.Signer, error)
 	return &signer{b: b, ref: ref, alg: k.alg, pub: k.pub}, nil
 }
 
-// keyFor finds the key ref names (cached).
-func (b *Backend) keyFor(ctx context.Context, ref string) (*keyObject, error) {
-	var k *keyObject
-	err := b.withSession(ctx, func(s *session) (err error) {
-		k, err = b.lookup(s, ref)
-		return err
-	})
-	return k, err
-}
-
 type signer struct {
 	b   *Backend
 	ref string
