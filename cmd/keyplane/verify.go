@@ -20,6 +20,7 @@ var errBadSignature = errors.New("signature is NOT valid")
 
 func newVerifyCmd(c *cli) *cobra.Command {
 	var ref, pubFile, alg, in, sigFile string
+	var version int
 	cmd := &cobra.Command{
 		Use:   "verify (--key K | --pubkey FILE) --alg A --sig FILE [--in FILE]",
 		Short: "Verify a signature",
@@ -73,6 +74,10 @@ Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
+				ref, err := versionRef(ctx, b, ref, version)
+				if err != nil {
+					return err
+				}
 				k, err := lookupKey(ctx, b, ref)
 				if err != nil {
 					return err
@@ -82,6 +87,7 @@ Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 		},
 	}
 	cmd.Flags().StringVar(&ref, "key", "", "the key `K`: its label, \"id:<hex>\", or a backend key URI")
+	addVersionFlag(cmd, &version)
 	cmd.Flags().StringVar(&pubFile, "pubkey", "", "verify against the public key in `FILE` (PEM or DER) instead of a backend's key")
 	cmd.Flags().StringVar(&alg, "alg", "", "signature `algorithm` (required)")
 	cmd.Flags().StringVar(&in, "in", "", "signed `FILE` (default: stdin)")
