@@ -265,7 +265,8 @@ func (b *Backend) usableKey(ctx context.Context, ref string) (*keyObject, string
 }
 
 // Rotate makes a new version of the key ref names — a key of the same
-// type with the label "<label>/v<n>" and CKA_ID "<id> ‖ n" — and makes it
+// type (wrappable when the key is) with the label "<label>/v<n>" and
+// CKA_ID "<id> ‖ n" — and makes it
 // primary in the key's versions object (created on the first rotation).
 // A token that refuses data objects gives ErrUnsupported, before any key
 // is made.
@@ -306,7 +307,11 @@ func (b *Backend) Rotate(ctx context.Context, ref string) (*backend.Key, error) 
 		if n > maxKeyVersion {
 			return fmt.Errorf("pkcs11: key %q has reached version %d: %w", v.label, maxKeyVersion, backend.ErrUnsupported)
 		}
-		nk, err := b.generateObjects(s, backend.KeySpec{Label: versionLabel(v.label, n), Algorithm: cur.alg}, versionID(v.id, n))
+		wrappable, err := b.wrappableKey(s, cur)
+		if err != nil {
+			return err
+		}
+		nk, err := b.generateObjects(s, backend.KeySpec{Label: versionLabel(v.label, n), Algorithm: cur.alg, Wrappable: wrappable}, versionID(v.id, n))
 		if err != nil {
 			return err
 		}
@@ -324,6 +329,23 @@ func (b *Backend) Rotate(ctx context.Context, ref string) (*backend.Key, error) 
 		return nil, fmt.Errorf("pkcs11: rotate %s: %w", ref, err)
 	}
 	return k.info(b.tokenLabel()), nil
+}
+
+// wrappableKey reports whether k was made wrappable (KeySpec.Wrappable:
+// CKA_WRAP_WITH_TRUSTED true), so that its next version is made alike.
+func (b *Backend) wrappableKey(s *session, k *keyObject) (bool, error) {
+	h := k.priv
+	if h == 0 {
+		h = k.secret
+	}
+	a, err := b.p.GetAttributeValue(s.h, h, []*pkcs11.Attribute{attr(pkcs11.CKA_WRAP_WITH_TRUSTED, nil)})
+	if err != nil {
+		if codeOf(ckErr("C_GetAttributeValue", err)) == pkcs11.CKR_ATTRIBUTE_TYPE_INVALID {
+			return false, nil // a token without the attribute made no wrappable key
+		}
+		return false, ckErr("C_GetAttributeValue", err)
+	}
+	return len(a) == 1 && boolAttr(a[0].Value), nil
 }
 
 // versionsOf finds the objects of every version of the key whose

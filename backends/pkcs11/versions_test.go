@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/internal/testenv"
+	"github.com/miekg/pkcs11"
 )
 
 // rotatedKey makes an ec-p256 key and rotates it twice: versions 1, 2, 3.
@@ -164,5 +165,41 @@ func TestVersionsOtherBackend(t *testing.T) {
 	}
 	if _, err := a.GenerateKey(t.Context(), backend.KeySpec{Label: label, Algorithm: backend.ECP256}); err != nil {
 		t.Errorf("GenerateKey(%q) after DeleteKey of the versioned key: %v (the record was left behind?)", label, err)
+	}
+}
+
+// TestVersionsKeepWrappable: the new version of a wrappable key is
+// wrappable too (CKA_EXTRACTABLE and CKA_WRAP_WITH_TRUSTED true), and of
+// a key that is not, not.
+func TestVersionsKeepWrappable(t *testing.T) {
+	b := openTest(t, "")
+	for _, wrappable := range []bool{true, false} {
+		label := uniqueLabel(t, "rotate-wrappable")
+		if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: label, Algorithm: backend.AES256, Wrappable: wrappable}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.DeleteKey(context.Background(), label) })
+		nk, err := b.Rotate(t.Context(), label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = b.withSession(t.Context(), func(s *session) error {
+			k, err := b.lookup(s, nk.URI)
+			if err != nil {
+				return err
+			}
+			a, err := b.attrs(s, k.secret, pkcs11.CKA_EXTRACTABLE, pkcs11.CKA_WRAP_WITH_TRUSTED)
+			if err != nil {
+				return err
+			}
+			if boolAttr(a[pkcs11.CKA_EXTRACTABLE]) != wrappable || boolAttr(a[pkcs11.CKA_WRAP_WITH_TRUSTED]) != wrappable {
+				t.Errorf("version 2 of a key made with Wrappable %v: CKA_EXTRACTABLE %v, CKA_WRAP_WITH_TRUSTED %v",
+					wrappable, boolAttr(a[pkcs11.CKA_EXTRACTABLE]), boolAttr(a[pkcs11.CKA_WRAP_WITH_TRUSTED]))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
