@@ -26,7 +26,7 @@ func (b *Backend) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchang
 	if err := b.checkOpen(); err != nil {
 		return nil, err
 	}
-	k, err := b.keyFor(ctx, ref)
+	k, ref, err := b.usableKey(ctx, ref) // a retired version is refused; the handle keeps this version
 	if err != nil {
 		return nil, err
 	}
