@@ -1,5 +1,7 @@
 //go:build cgo && !nopkcs11
 
+//lint:file-ignore SA1019 rsa-pkcs1v15 decryption is an operation keyplane offers for data that already exists; a CKA_ALWAYS_AUTHENTICATE key must log in for it too
+
 package pkcs11
 
 import (

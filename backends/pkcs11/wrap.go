@@ -144,7 +144,6 @@ func (b *Backend) wrapCapabilities(c *backend.Capabilities) {
 // wrappingKey is a wrapping or unwrapping key found by findWrappingKey.
 type wrappingKey struct {
 	h         pkcs11.ObjectHandle
-	label     string
 	trusted   bool // CKA_TRUSTED
 	modulus   int  // bytes of an RSA key's modulus
 	reference string
