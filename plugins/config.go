@@ -3,7 +3,6 @@ package plugins
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
@@ -124,22 +123,18 @@ func (c Config) String() string { return backend.Redact(c.uri) }
 // GoString is what fmt's %#v prints: String, and which secret callbacks
 // are set.
 func (c Config) GoString() string {
-	s := "plugins.Config(" + strconv.Quote(c.String())
+	var set []string
 	if c.PIN != nil {
-		s += ", PIN: set"
+		set = append(set, "PIN")
 	}
 	if c.Passphrase != nil {
-		s += ", Passphrase: set"
+		set = append(set, "Passphrase")
 	}
-	return s + ")"
+	return backend.ConfigGoString("plugins.Config", c.String(), set...)
 }
 
 // Format prints the Config as String does (GoString for %#v), whatever
 // the verb.
 func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, c.GoString())
-		return
-	}
-	fmt.Fprint(f, c.String())
+	backend.FormatConfig(f, verb, c.String(), c.GoString())
 }

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -296,22 +295,18 @@ func (c *Config) callTimeout() time.Duration {
 // GoString is what fmt's %#v prints: the URI as String formats it, and
 // which of AWS and Credentials are set.
 func (c Config) GoString() string {
-	s := "awskms.Config(" + strconv.Quote(c.String())
+	var set []string
 	if c.AWS != nil {
-		s += ", AWS: set"
+		set = append(set, "AWS")
 	}
 	if c.Credentials != nil {
-		s += ", Credentials: set"
+		set = append(set, "Credentials")
 	}
-	return s + ")"
+	return backend.ConfigGoString("awskms.Config", c.String(), set...)
 }
 
 // Format prints the Config as String does (GoString for %#v), whatever
 // the verb.
 func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, c.GoString())
-		return
-	}
-	fmt.Fprint(f, c.String())
+	backend.FormatConfig(f, verb, c.String(), c.GoString())
 }

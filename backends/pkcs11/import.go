@@ -38,20 +38,7 @@ func (b *Backend) ImportKey(ctx context.Context, label string, key any) (*backen
 	if b.probeImport(ctx) == importRefused {
 		return nil, fmt.Errorf("pkcs11: import %q: token %q refuses private key material in C_CreateObject (it makes its own keys only): %w", label, b.tokenLabel(), backend.ErrUnsupported)
 	}
-	release, err := b.reserveLabel(label)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	var k *keyObject
-	err = b.withSession(ctx, func(s *session) error {
-		taken, err := b.labelTaken(s, label)
-		if err != nil {
-			return err
-		}
-		if taken {
-			return fmt.Errorf("pkcs11: label %q: %w", label, backend.ErrAlreadyExists)
-		}
+	return b.createUnderLabel(ctx, label, "import "+string(alg), func(s *session) (*keyObject, error) {
 		id := newID()
 		var objs [][]*pkcs11.Attribute
 		switch key := key.(type) {
@@ -60,7 +47,7 @@ func (b *Backend) ImportKey(ctx context.Context, label string, key any) (*backen
 		default:
 			pubT, privT, err := pairObjects(alg, key, label, id)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			objs = [][]*pkcs11.Attribute{privT, pubT}
 		}
@@ -71,24 +58,19 @@ func (b *Backend) ImportKey(ctx context.Context, label string, key any) (*backen
 				for _, m := range made {
 					_ = b.p.DestroyObject(s.h, m)
 				}
-				return ckErr("C_CreateObject", err)
+				return nil, ckErr("C_CreateObject", err)
 			}
 			made = append(made, h)
 		}
 		if alg.Asymmetric() {
-			k, err = b.readKeyPair(s, made[0])
-			return err
+			return b.readKeyPair(s, made[0])
 		}
-		k = &keyObject{label: label, id: id, alg: alg, secret: made[0]}
+		k := &keyObject{label: label, id: id, alg: alg, secret: made[0]}
 		if alg == backend.Fernet {
 			k.mac = made[1]
 		}
-		return nil
+		return k, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("pkcs11: import %s %q: %w", alg, label, err)
-	}
-	return k.info(b.tokenLabel()), nil
 }
 
 func importAlgorithm(key any) (backend.Algorithm, error) {

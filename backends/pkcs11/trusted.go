@@ -139,7 +139,7 @@ func (b *Backend) ImportUnwrappingKey(ctx context.Context, label string, key bac
 		attr(pkcs11.CKA_VALUE, key.Value), attr(pkcs11.CKA_UNWRAP, true), attr(pkcs11.CKA_WRAP, false),
 		attr(pkcs11.CKA_ENCRYPT, false), attr(pkcs11.CKA_DECRYPT, false), attr(pkcs11.CKA_SIGN, false),
 		attr(pkcs11.CKA_VERIFY, false))
-	return b.createSetupKey(ctx, label, func(s *session) (*keyObject, error) {
+	return b.createUnderLabel(ctx, label, "unwrapping key", func(s *session) (*keyObject, error) {
 		h, err := b.p.CreateObject(s.h, t)
 		if err != nil {
 			return nil, ckErr("C_CreateObject", err)
@@ -171,39 +171,13 @@ func (b *Backend) GenerateUnwrappingKey(ctx context.Context, label string, alg b
 		attr(pkcs11.CKA_MODULUS_BITS, alg.RSABits()), attr(pkcs11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
 	privT := append(privateTemplate(pkcs11.CKO_PRIVATE_KEY, pkcs11.CKK_RSA, label, id),
 		attr(pkcs11.CKA_UNWRAP, true), attr(pkcs11.CKA_SIGN, false), attr(pkcs11.CKA_DECRYPT, false))
-	return b.createSetupKey(ctx, label, func(s *session) (*keyObject, error) {
+	return b.createUnderLabel(ctx, label, "unwrapping key", func(s *session) (*keyObject, error) {
 		_, priv, err := b.p.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
 		if err != nil {
 			return nil, ckErr("C_GenerateKeyPair", err)
 		}
 		return b.readKeyPair(s, priv)
 	})
-}
-
-// createSetupKey reserves label and runs make on a session when the label
-// is free.
-func (b *Backend) createSetupKey(ctx context.Context, label string, make func(s *session) (*keyObject, error)) (*backend.Key, error) {
-	release, err := b.reserveLabel(label)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	var k *keyObject
-	err = b.withSession(ctx, func(s *session) error {
-		taken, err := b.labelTaken(s, label)
-		if err != nil {
-			return err
-		}
-		if taken {
-			return fmt.Errorf("pkcs11: label %q: %w", label, backend.ErrAlreadyExists)
-		}
-		k, err = make(s)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pkcs11: unwrapping key %q: %w", label, err)
-	}
-	return k.info(b.tokenLabel()), nil
 }
 
 // labelFreeForUser checks, logged in as the user (u gives the PIN), that

@@ -432,22 +432,17 @@ func (u URI) String() string {
 // GoString is what fmt's %#v prints: the URI as String formats it,
 // without the PIN, and whether a PIN callback is set.
 func (u URI) GoString() string {
-	s := "pkcs11.URI(" + strconv.Quote(u.String())
 	if u.PIN != nil {
-		s += ", PIN: set"
+		return backend.ConfigGoString("pkcs11.URI", u.String(), "PIN")
 	}
-	return s + ")"
+	return backend.ConfigGoString("pkcs11.URI", u.String())
 }
 
 // Format prints the URI as String does (GoString for %#v) whatever the
 // verb, so that no verb (%d, %x, %+v) prints it field by field with the
 // PIN.
 func (u URI) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, u.GoString())
-		return
-	}
-	fmt.Fprint(f, u.String())
+	backend.FormatConfig(f, verb, u.String(), u.GoString())
 }
 
 // HasPIN reports whether the URI gives a PIN (pin-value, pin-source or a

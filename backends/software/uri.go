@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
@@ -179,19 +178,14 @@ func escape(s, special string) string {
 // GoString is what fmt's %#v prints: the URI as String formats it, and
 // whether a passphrase callback is set.
 func (c Config) GoString() string {
-	s := "software.Config(" + strconv.Quote(c.String())
 	if c.Passphrase != nil {
-		s += ", Passphrase: set"
+		return backend.ConfigGoString("software.Config", c.String(), "Passphrase")
 	}
-	return s + ")"
+	return backend.ConfigGoString("software.Config", c.String())
 }
 
 // Format prints the Config as String does (GoString for %#v), whatever
 // the verb: no verb prints it field by field.
 func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, c.GoString())
-		return
-	}
-	fmt.Fprint(f, c.String())
+	backend.FormatConfig(f, verb, c.String(), c.GoString())
 }
