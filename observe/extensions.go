@@ -36,22 +36,15 @@ func (o *observed) unsupported(what string) error {
 }
 
 func (o *observed) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
-	ctx, p := o.begin(ctx, methodKeyExchanger, methodKeyExchanger, refKey(ref))
-	ka, ok := o.inner.(backend.KeyAgreement)
-	if !ok {
-		err := o.unsupported("key agreement")
-		p.end(err)
-		return nil, err
-	}
-	k, err := ka.KeyExchanger(ctx, ref)
-	if err != nil {
-		p.end(err)
-		return nil, err
-	}
-	h := o.newHandle(ctx, ref)
-	p.key = h.key
-	p.end(nil)
-	return &keyExchanger{handle: h, k: k}, nil
+	return observeHandle(o, ctx, methodKeyExchanger, ref,
+		func(ctx context.Context) (ecdh.KeyExchanger, error) {
+			ka, ok := o.inner.(backend.KeyAgreement)
+			if !ok {
+				return nil, o.unsupported("key agreement")
+			}
+			return ka.KeyExchanger(ctx, ref)
+		},
+		func(h handle, k ecdh.KeyExchanger) ecdh.KeyExchanger { return &keyExchanger{handle: h, k: k} })
 }
 
 type keyExchanger struct {
@@ -70,22 +63,15 @@ func (k *keyExchanger) ECDH(peer *ecdh.PublicKey) ([]byte, error) {
 }
 
 func (o *observed) Decapsulator(ctx context.Context, ref string) (crypto.Decapsulator, error) {
-	ctx, p := o.begin(ctx, methodDecapsulator, methodDecapsulator, refKey(ref))
-	kem, ok := o.inner.(backend.KEM)
-	if !ok {
-		err := o.unsupported("key encapsulation")
-		p.end(err)
-		return nil, err
-	}
-	d, err := kem.Decapsulator(ctx, ref)
-	if err != nil {
-		p.end(err)
-		return nil, err
-	}
-	h := o.newHandle(ctx, ref)
-	p.key = h.key
-	p.end(nil)
-	return &decapsulator{handle: h, d: d}, nil
+	return observeHandle(o, ctx, methodDecapsulator, ref,
+		func(ctx context.Context) (crypto.Decapsulator, error) {
+			kem, ok := o.inner.(backend.KEM)
+			if !ok {
+				return nil, o.unsupported("key encapsulation")
+			}
+			return kem.Decapsulator(ctx, ref)
+		},
+		func(h handle, d crypto.Decapsulator) crypto.Decapsulator { return &decapsulator{handle: h, d: d} })
 }
 
 type decapsulator struct {

@@ -28,17 +28,27 @@ func (h handle) ctx() context.Context {
 	return trace.ContextWithSpanContext(context.Background(), h.parent)
 }
 
-func (o *observed) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
-	ctx, p := o.begin(ctx, methodSigner, methodSigner, refKey(ref))
-	s, err := o.inner.Signer(ctx, ref)
+// observeHandle observes the making of a handle: get asks the inner
+// backend for it, and wrap puts it in its observed type, with the key it
+// was made for. A failure is recorded and returned as it came.
+func observeHandle[H any](o *observed, ctx context.Context, method, ref string, get func(context.Context) (H, error), wrap func(handle, H) H) (H, error) {
+	ctx, p := o.begin(ctx, method, method, refKey(ref))
+	inner, err := get(ctx)
 	if err != nil {
 		p.end(err)
-		return nil, err
+		var none H
+		return none, err
 	}
 	h := o.newHandle(ctx, ref)
 	p.key = h.key
 	p.end(nil)
-	return &signer{handle: h, s: s}, nil
+	return wrap(h, inner), nil
+}
+
+func (o *observed) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
+	return observeHandle(o, ctx, methodSigner, ref,
+		func(ctx context.Context) (crypto.Signer, error) { return o.inner.Signer(ctx, ref) },
+		func(h handle, s crypto.Signer) crypto.Signer { return &signer{handle: h, s: s} })
 }
 
 type signer struct {
@@ -56,16 +66,9 @@ func (s *signer) Sign(random io.Reader, digest []byte, opts crypto.SignerOpts) (
 }
 
 func (o *observed) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
-	ctx, p := o.begin(ctx, methodDecrypter, methodDecrypter, refKey(ref))
-	d, err := o.inner.Decrypter(ctx, ref)
-	if err != nil {
-		p.end(err)
-		return nil, err
-	}
-	h := o.newHandle(ctx, ref)
-	p.key = h.key
-	p.end(nil)
-	return &decrypter{handle: h, d: d}, nil
+	return observeHandle(o, ctx, methodDecrypter, ref,
+		func(ctx context.Context) (crypto.Decrypter, error) { return o.inner.Decrypter(ctx, ref) },
+		func(h handle, d crypto.Decrypter) crypto.Decrypter { return &decrypter{handle: h, d: d} })
 }
 
 type decrypter struct {
@@ -83,16 +86,9 @@ func (d *decrypter) Decrypt(random io.Reader, ciphertext []byte, opts crypto.Dec
 }
 
 func (o *observed) aead(ctx context.Context, ref string) (backend.AEAD, error) {
-	ctx, p := o.begin(ctx, methodAEAD, methodAEAD, refKey(ref))
-	a, err := o.inner.(backend.AEADBackend).AEAD(ctx, ref)
-	if err != nil {
-		p.end(err)
-		return nil, err
-	}
-	h := o.newHandle(ctx, ref)
-	p.key = h.key
-	p.end(nil)
-	return &aead{handle: h, a: a}, nil
+	return observeHandle(o, ctx, methodAEAD, ref,
+		func(ctx context.Context) (backend.AEAD, error) { return o.inner.(backend.AEADBackend).AEAD(ctx, ref) },
+		func(h handle, a backend.AEAD) backend.AEAD { return &aead{handle: h, a: a} })
 }
 
 type aead struct {
@@ -118,16 +114,11 @@ func (a *aead) Open(ctx context.Context, sealed, ad []byte) ([]byte, error) {
 }
 
 func (o *observed) fernet(ctx context.Context, ref string) (backend.FernetKey, error) {
-	ctx, p := o.begin(ctx, methodFernet, methodFernet, refKey(ref))
-	f, err := o.inner.(backend.FernetBackend).Fernet(ctx, ref)
-	if err != nil {
-		p.end(err)
-		return nil, err
-	}
-	h := o.newHandle(ctx, ref)
-	p.key = h.key
-	p.end(nil)
-	return &fernetKey{handle: h, f: f}, nil
+	return observeHandle(o, ctx, methodFernet, ref,
+		func(ctx context.Context) (backend.FernetKey, error) {
+			return o.inner.(backend.FernetBackend).Fernet(ctx, ref)
+		},
+		func(h handle, f backend.FernetKey) backend.FernetKey { return &fernetKey{handle: h, f: f} })
 }
 
 type fernetKey struct {
