@@ -88,61 +88,55 @@ func (d *decapsulator) Decapsulate(ciphertext []byte) ([]byte, error) {
 	return shared, err
 }
 
-// versions returns the inner backend's KeyVersions, or ends p with
-// ErrUnsupported and returns that error.
-func (o *observed) versions(p *op) (backend.KeyVersions, error) {
-	kv, ok := o.inner.(backend.KeyVersions)
+// observeCall observes one call of the extension interface I on the inner
+// backend, for the key described by key: ErrUnsupported, naming what, when
+// the inner backend lacks I. resultKey, when not nil, gives the key the
+// result describes (a new version, an unwrapped key) for the record.
+func observeCall[I, R any](o *observed, ctx context.Context, method, operation string, key keyInfo, what string,
+	do func(context.Context, I) (R, error), resultKey func(R) *backend.Key) (R, error) {
+	ctx, p := o.begin(ctx, method, operation, key)
+	inner, ok := o.inner.(I)
 	if !ok {
-		err := o.unsupported("key versions")
+		err := o.unsupported(what)
 		p.end(err)
-		return nil, err
+		var none R
+		return none, err
 	}
-	return kv, nil
+	r, err := do(ctx, inner)
+	if err == nil && resultKey != nil {
+		p.key = keyOf(resultKey(r))
+	}
+	p.end(err)
+	return r, err
+}
+
+// observeCallErr is observeCall for a method that returns only an error.
+func observeCallErr[I any](o *observed, ctx context.Context, method string, key keyInfo, what string, do func(context.Context, I) error) error {
+	_, err := observeCall(o, ctx, method, method, key, what, func(ctx context.Context, i I) (struct{}, error) {
+		return struct{}{}, do(ctx, i)
+	}, nil)
+	return err
 }
 
 func (o *observed) Rotate(ctx context.Context, ref string) (*backend.Key, error) {
-	ctx, p := o.begin(ctx, methodRotate, methodRotate, o.lookup(ctx, ref))
-	kv, err := o.versions(p)
-	if err != nil {
-		return nil, err
-	}
-	k, err := kv.Rotate(ctx, ref)
-	if err == nil {
-		p.key = keyOf(k)
-	}
-	p.end(err)
-	return k, err
+	return observeCall(o, ctx, methodRotate, methodRotate, o.lookup(ctx, ref), "key versions",
+		func(ctx context.Context, kv backend.KeyVersions) (*backend.Key, error) { return kv.Rotate(ctx, ref) },
+		func(k *backend.Key) *backend.Key { return k })
 }
 
 func (o *observed) Versions(ctx context.Context, ref string) ([]*backend.Key, error) {
-	ctx, p := o.begin(ctx, methodVersions, methodVersions, o.lookup(ctx, ref))
-	kv, err := o.versions(p)
-	if err != nil {
-		return nil, err
-	}
-	ks, err := kv.Versions(ctx, ref)
-	p.end(err)
-	return ks, err
+	return observeCall(o, ctx, methodVersions, methodVersions, o.lookup(ctx, ref), "key versions",
+		func(ctx context.Context, kv backend.KeyVersions) ([]*backend.Key, error) {
+			return kv.Versions(ctx, ref)
+		}, nil)
 }
 
 func (o *observed) SetMinVersion(ctx context.Context, ref string, min int) error {
-	ctx, p := o.begin(ctx, methodSetMinVersion, methodSetMinVersion, o.lookup(ctx, ref))
-	kv, err := o.versions(p)
-	if err != nil {
-		return err
-	}
-	err = kv.SetMinVersion(ctx, ref, min)
-	p.end(err)
-	return err
+	return observeCallErr(o, ctx, methodSetMinVersion, o.lookup(ctx, ref), "key versions",
+		func(ctx context.Context, kv backend.KeyVersions) error { return kv.SetMinVersion(ctx, ref, min) })
 }
 
 func (o *observed) DeleteVersion(ctx context.Context, ref string, version int) error {
-	ctx, p := o.begin(ctx, methodDeleteVersion, methodDeleteVersion, o.lookup(ctx, ref))
-	kv, err := o.versions(p)
-	if err != nil {
-		return err
-	}
-	err = kv.DeleteVersion(ctx, ref, version)
-	p.end(err)
-	return err
+	return observeCallErr(o, ctx, methodDeleteVersion, o.lookup(ctx, ref), "key versions",
+		func(ctx context.Context, kv backend.KeyVersions) error { return kv.DeleteVersion(ctx, ref, version) })
 }

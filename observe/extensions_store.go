@@ -18,63 +18,31 @@ const (
 	methodUnwrapKey          = "unwrap-key"
 )
 
-// certStore returns the inner backend's CertificateStore, or ends p with
-// ErrUnsupported and returns that error.
-func (o *observed) certStore(p *op) (backend.CertificateStore, error) {
-	cs, ok := o.inner.(backend.CertificateStore)
-	if !ok {
-		err := o.unsupported("certificate store")
-		p.end(err)
-		return nil, err
-	}
-	return cs, nil
-}
-
 func (o *observed) StoreCertificates(ctx context.Context, ref string, chain []*x509.Certificate) error {
-	ctx, p := o.begin(ctx, methodStoreCertificates, methodStoreCertificates, o.lookup(ctx, ref))
-	cs, err := o.certStore(p)
-	if err != nil {
-		return err
-	}
-	err = cs.StoreCertificates(ctx, ref, chain)
-	p.end(err)
-	return err
+	return observeCallErr(o, ctx, methodStoreCertificates, o.lookup(ctx, ref), "certificate store",
+		func(ctx context.Context, cs backend.CertificateStore) error {
+			return cs.StoreCertificates(ctx, ref, chain)
+		})
 }
 
 func (o *observed) Certificates(ctx context.Context, ref string) ([]*x509.Certificate, error) {
-	ctx, p := o.begin(ctx, methodCertificates, methodCertificates, o.lookup(ctx, ref))
-	cs, err := o.certStore(p)
-	if err != nil {
-		return nil, err
-	}
-	chain, err := cs.Certificates(ctx, ref)
-	p.end(err)
-	return chain, err
+	return observeCall(o, ctx, methodCertificates, methodCertificates, o.lookup(ctx, ref), "certificate store",
+		func(ctx context.Context, cs backend.CertificateStore) ([]*x509.Certificate, error) {
+			return cs.Certificates(ctx, ref)
+		}, nil)
 }
 
 func (o *observed) DeleteCertificates(ctx context.Context, ref string) error {
-	ctx, p := o.begin(ctx, methodDeleteCertificates, methodDeleteCertificates, o.lookup(ctx, ref))
-	cs, err := o.certStore(p)
-	if err != nil {
-		return err
-	}
-	err = cs.DeleteCertificates(ctx, ref)
-	p.end(err)
-	return err
+	return observeCallErr(o, ctx, methodDeleteCertificates, o.lookup(ctx, ref), "certificate store",
+		func(ctx context.Context, cs backend.CertificateStore) error { return cs.DeleteCertificates(ctx, ref) })
 }
 
 // WrapKey records the wrapped key's label and ID, never its ciphertext.
 func (o *observed) WrapKey(ctx context.Context, ref, wrappingRef string, mech backend.WrapMechanism) (*backend.WrappedKey, error) {
-	ctx, p := o.begin(ctx, methodWrapKey, string(mech), o.lookup(ctx, ref))
-	kw, ok := o.inner.(backend.KeyWrapper)
-	if !ok {
-		err := o.unsupported("key wrapping")
-		p.end(err)
-		return nil, err
-	}
-	w, err := kw.WrapKey(ctx, ref, wrappingRef, mech)
-	p.end(err)
-	return w, err
+	return observeCall(o, ctx, methodWrapKey, string(mech), o.lookup(ctx, ref), "key wrapping",
+		func(ctx context.Context, kw backend.KeyWrapper) (*backend.WrappedKey, error) {
+			return kw.WrapKey(ctx, ref, wrappingRef, mech)
+		}, nil)
 }
 
 func (o *observed) UnwrapKey(ctx context.Context, w *backend.WrappedKey, unwrappingRef, label string) (*backend.Key, error) {
@@ -86,19 +54,11 @@ func (o *observed) UnwrapKey(ctx context.Context, w *backend.WrappedKey, unwrapp
 		}
 		operation = string(w.Mechanism)
 	}
-	ctx, p := o.begin(ctx, methodUnwrapKey, operation, info)
-	ku, ok := o.inner.(backend.KeyUnwrapper)
-	if !ok {
-		err := o.unsupported("key unwrapping")
-		p.end(err)
-		return nil, err
-	}
-	k, err := ku.UnwrapKey(ctx, w, unwrappingRef, label)
-	if err == nil {
-		p.key = keyOf(k)
-	}
-	p.end(err)
-	return k, err
+	return observeCall(o, ctx, methodUnwrapKey, operation, info, "key unwrapping",
+		func(ctx context.Context, ku backend.KeyUnwrapper) (*backend.Key, error) {
+			return ku.UnwrapKey(ctx, w, unwrappingRef, label)
+		},
+		func(k *backend.Key) *backend.Key { return k })
 }
 
 const (
@@ -122,14 +82,8 @@ func (o *observed) GenerateDataKey(ctx context.Context, ref string, size int, ad
 }
 
 func (o *observed) DecryptDataKey(ctx context.Context, ref string, wrapped, ad []byte) ([]byte, error) {
-	ctx, p := o.begin(ctx, methodDecryptDataKey, methodDecryptDataKey, o.lookup(ctx, ref))
-	dk, ok := o.inner.(backend.DataKeyGenerator)
-	if !ok {
-		err := o.unsupported("data-key generation")
-		p.end(err)
-		return nil, err
-	}
-	plaintext, err := dk.DecryptDataKey(ctx, ref, wrapped, ad)
-	p.end(err)
-	return plaintext, err
+	return observeCall(o, ctx, methodDecryptDataKey, methodDecryptDataKey, o.lookup(ctx, ref), "data-key generation",
+		func(ctx context.Context, dk backend.DataKeyGenerator) ([]byte, error) {
+			return dk.DecryptDataKey(ctx, ref, wrapped, ad)
+		}, nil)
 }
