@@ -75,7 +75,7 @@ func newEncryptCmd(c *cli) *cobra.Command {
 	var f cryptFlags
 	var hf hpkeFlags
 	cmd := &cobra.Command{
-		Use:   "encrypt --key K (--alg A | --envelope) [--in FILE] [--out FILE]",
+		Use:   "encrypt (--key K | --recipient FILE...) (--alg A | --envelope) [--in FILE] [--out FILE]",
 		Short: "Encrypt a file",
 		Long: `Encrypt a file (stdin without --in) to a key, writing the ciphertext
 (to stdout without --out).
@@ -92,9 +92,23 @@ Progress goes to stderr for inputs of 64 MiB and more.
 		Example: `  keyplane encrypt --key backup --alg rsa-oaep-sha256 --in data-key.bin --out data-key.enc
   keyplane encrypt --key db --alg aes-256-gcm --aad "row 42" --in row.json --out row.enc
   echo -n secret | keyplane encrypt --key tokens --alg fernet
-  keyplane encrypt --envelope --key archive --in big.tar --out big.tar.kp`,
+  keyplane encrypt --envelope --key archive --in big.tar --out big.tar.kp
+  keyplane encrypt --alg hpke-x25519 --recipient alice.pub --info "inbox v1" --in letter.txt --out letter.hpke
+  keyplane encrypt --alg hpke-xwing --recipient alice-x.pub --recipient alice-pq.pub --in letter.txt --out letter.hpke`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(hf.recipients) > 0 {
+				if err := checkRecipientFlags(cmd, &f); err != nil {
+					return err
+				}
+				return c.hpkeEncryptToFiles(cmd, &f, &hf)
+			}
+			if f.ref == "" {
+				if isHPKE(f.alg) {
+					return fmt.Errorf("%w (or --recipient FILE: a public-key file)", errKeyRequired)
+				}
+				return errKeyRequired
+			}
 			if f.envelope {
 				for _, flag := range []string{"alg", "label", "aad", "version"} {
 					if cmd.Flags().Changed(flag) {
@@ -161,6 +175,8 @@ Progress goes to stderr for inputs of 64 MiB and more.
 	f.add(c, cmd, "encrypt")
 	cmd.Flags().BoolVar(&f.envelope, "envelope", false, "stream data of any size into a keyplane envelope under --key (no --alg)")
 	hf.add(cmd)
+	hf.addRecipient(cmd)
+	delete(cmd.Flags().Lookup("key").Annotations, cobra.BashCompOneRequiredFlag) // not with --recipient
 	return cmd
 }
 

@@ -13,11 +13,17 @@ import (
 // hpkeFlags are the flags of encrypt and decrypt for the hpke-* suites.
 type hpkeFlags struct {
 	kemKey, info string
+	recipients   []string // encrypt --recipient
 }
 
 func (h *hpkeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&h.kemKey, "kem-key", "", "the ML-KEM-768 key `K` of a hybrid suite (hpke-xwing, hpke-mlkem768-p256); --key is then its X25519 or P-256 key")
 	cmd.Flags().StringVar(&h.info, "info", "", "HPKE info string, as `text` (hpke-* only; both sides must use the same)")
+}
+
+// addRecipient adds encrypt's --recipient.
+func (h *hpkeFlags) addRecipient(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&h.recipients, "recipient", nil, "seal to the public key in `FILE` (PEM SubjectPublicKeyInfo) instead of --key; twice for a hybrid suite, its two public keys (hpke-* only)")
 }
 
 // isHPKE reports whether --alg names an HPKE suite.
@@ -32,7 +38,12 @@ HPKE (RFC 9180) suites, output enc ‖ ciphertext as Python's cryptography
   hpke-xwing          X-Wing (MLKEM768-X25519), HKDF-SHA256, AES-256-GCM;
                       --key an x25519 key, --kem-key an ml-kem-768 key
   hpke-mlkem768-p256  MLKEM768-P256, HKDF-SHA256, AES-256-GCM;
-                      --key an ec-p256 key, --kem-key an ml-kem-768 key`
+                      --key an ec-p256 key, --kem-key an ml-kem-768 key
+encrypt --recipient FILE seals to a public key in a file instead (PEM
+SubjectPublicKeyInfo, as "keyplane pubkey" and pyca write it), with no
+backend: one file for a single-key suite, two for a hybrid (its x25519 or
+ec-p256 key and its ml-kem-768 key, in either order: each file names its
+key type).`
 
 // check refuses the flags that do not apply to an HPKE suite, and the HPKE
 // flags for other algorithms.
