@@ -34,7 +34,7 @@ func (c *cli) benchOp(ctx context.Context, b backend.Backend, op backend.Operati
 		if err != nil {
 			return nil, err
 		}
-		if !verifySignature(op, signer.Public(), tbs, sig) {
+		if !verifySignature(op, signer.Public(), tbs, sig, "") {
 			return nil, errors.New("the backend's signature does not verify")
 		}
 		return func(context.Context) error {

@@ -12,6 +12,7 @@ import (
 func newSignCmd(c *cli) *cobra.Command {
 	var ref, alg, in, out string
 	var version int
+	var cf contextFlags
 	cmd := &cobra.Command{
 		Use:   "sign --key K --alg A [--in FILE] [--out FILE]",
 		Short: "Sign a file",
@@ -24,14 +25,23 @@ PKCS#1 v1.5 and PSS as the big-endian integer of the key's size, ECDSA as
 ASN.1 DER (like "openssl dgst -sign"), Ed25519 as 64 bytes. RSA-PSS uses a
 salt as long as the hash.
 
+ML-DSA (--alg ml-dsa, for ml-dsa-44/65/87 keys) signs the message itself,
+hedged, with an optional context string: --context as text or --context-hex
+as bytes, at most 255 bytes; the verifier must give the same (pyca:
+key.sign(data, context)). Other keys refuse a context.
+
 Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 		Example: `  keyplane sign --key release --alg ecdsa-sha256 --in release.tar.gz --out release.sig
   keyplane pubkey --key release > pub.pem
-  openssl dgst -sha256 -verify pub.pem -signature release.sig release.tar.gz`,
+  openssl dgst -sha256 -verify pub.pem -signature release.sig release.tar.gz
+  keyplane sign --key release-pq --alg ml-dsa --context "keyplane releases" --in release.tar.gz --out release.sig`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			op, err := parseOp(alg, backend.OpSign)
 			if err != nil {
+				return err
+			}
+			if err := cf.parse(cmd); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -42,6 +52,9 @@ Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 				}
 				k, err := lookupKey(ctx, b, ref)
 				if err != nil {
+					return err
+				}
+				if err := cf.check(k); err != nil {
 					return err
 				}
 				if err := checkApplies(op, k); err != nil {
@@ -55,7 +68,7 @@ Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 				if err != nil {
 					return err
 				}
-				sig, err := signer.Sign(rand.Reader, tbs, op.SignerOpts())
+				sig, err := signer.Sign(rand.Reader, tbs, cf.signerOpts(op))
 				if err != nil {
 					return fmt.Errorf("signing with key %q (%s): %w", k.Label, op, err)
 				}
@@ -68,6 +81,7 @@ Algorithms: ` + joinAlgorithms(opsOfKind(backend.OpSign)) + `.`,
 	cmd.Flags().StringVar(&alg, "alg", "", "signature `algorithm` (required)")
 	cmd.Flags().StringVar(&in, "in", "", "`FILE` to sign (default: stdin)")
 	c.addOutFlag(cmd, &out, "write the signature to `FILE` (default: stdout)")
+	cf.add(cmd)
 	cmd.MarkFlagRequired("alg")
 	return cmd
 }

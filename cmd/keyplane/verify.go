@@ -21,6 +21,7 @@ var errBadSignature = errors.New("signature is NOT valid")
 func newVerifyCmd(c *cli) *cobra.Command {
 	var ref, pubFile, alg, in, sigFile string
 	var version int
+	var cf contextFlags
 	cmd := &cobra.Command{
 		Use:   "verify (--key K | --pubkey FILE) --alg A --sig FILE [--in FILE]",
 		Short: "Verify a signature",
@@ -31,16 +32,21 @@ The check is done with Go's standard library against the key's public key,
 never by the backend. With --pubkey, the public key comes from a PEM or DER
 SubjectPublicKeyInfo file (what "keyplane pubkey" writes) and no backend is
 opened: whoever holds only the public key can verify. RSA-PSS signatures
-with any salt length are accepted.
+with any salt length are accepted. An ML-DSA signature made with a context
+string verifies only with the same --context (or --context-hex).
 
 Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 (missing key, unreadable file, unknown algorithm...).`,
 		Example: `  keyplane verify --key release --alg ecdsa-sha256 --sig release.sig --in release.tar.gz && echo valid
-  keyplane verify --pubkey release.pub --alg ecdsa-sha256 --sig release.sig --in release.tar.gz`,
+  keyplane verify --pubkey release.pub --alg ecdsa-sha256 --sig release.sig --in release.tar.gz
+  keyplane verify --pubkey release-pq.pub --alg ml-dsa --context "keyplane releases" --sig release.sig --in release.tar.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			op, err := parseOp(alg, backend.OpSign)
 			if err != nil {
+				return err
+			}
+			if err := cf.parse(cmd); err != nil {
 				return err
 			}
 			sig, err := readFile("sig", sigFile)
@@ -48,6 +54,9 @@ Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 				return err
 			}
 			check := func(k *backend.Key) error {
+				if err := cf.check(k); err != nil {
+					return err
+				}
 				if err := checkApplies(op, k); err != nil {
 					return err
 				}
@@ -59,7 +68,7 @@ Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 				if err != nil {
 					return err
 				}
-				if !verifySignature(op, pub, tbs, sig) {
+				if !verifySignature(op, pub, tbs, sig, cf.value) {
 					return failed(fmt.Errorf("%w: key %q, %s", errBadSignature, k.Label, op))
 				}
 				_, err = fmt.Fprintln(c.stdout, "signature is valid")
@@ -92,6 +101,7 @@ Exit status: 0 when the signature is valid, 1 when it is not, 2 on errors
 	cmd.Flags().StringVar(&alg, "alg", "", "signature `algorithm` (required)")
 	cmd.Flags().StringVar(&in, "in", "", "signed `FILE` (default: stdin)")
 	cmd.Flags().StringVar(&sigFile, "sig", "", "`FILE` holding the signature (required)")
+	cf.add(cmd)
 	cmd.MarkFlagsOneRequired("key", "pubkey")
 	cmd.MarkFlagsMutuallyExclusive("key", "pubkey")
 	cmd.MarkFlagRequired("alg")
@@ -125,8 +135,9 @@ func readPublicKeyFile(path string) (*backend.Key, error) {
 }
 
 // verifySignature checks sig over tbs (a digest, or the message for
-// Ed25519) with the standard library.
-func verifySignature(op backend.Operation, pub any, tbs, sig []byte) bool {
+// Ed25519 and ML-DSA) with the standard library (filippo.io/mldsa for
+// ML-DSA, with the context string mldsaContext; "" for the others).
+func verifySignature(op backend.Operation, pub any, tbs, sig []byte, mldsaContext string) bool {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if op.PSS() {
@@ -138,7 +149,7 @@ func verifySignature(op backend.Operation, pub any, tbs, sig []byte) bool {
 	case ed25519.PublicKey:
 		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k, tbs, sig)
 	case *mldsa.PublicKey:
-		return mldsa.Verify(k, tbs, sig, nil) == nil
+		return mldsa.Verify(k, tbs, sig, &mldsa.Options{Context: mldsaContext}) == nil
 	}
 	return false
 }
