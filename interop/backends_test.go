@@ -74,6 +74,7 @@ func TestMain(m *testing.M) {
 	if softHSM.dir != "" {
 		os.RemoveAll(softHSM.dir)
 	}
+	removeKeyplaneCommand()
 	os.Exit(code)
 }
 

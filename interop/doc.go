@@ -22,6 +22,13 @@
 //     AESGCM, and pyca's nonce + AESGCM.encrypt output opens in the backend;
 //   - the Fernet specification's test cases with the key in each backend.
 //
+// The post-quantum and HPKE tests (pq*_test.go, hpke*_test.go,
+// mldsa*_test.go, mlkem_test.go) take Python's cryptography 48 as the
+// peer, testdata/pyca_pq_peer.py; those named *_cli_test.go drive the
+// keyplane command itself (built from this checkout once per run):
+// `encrypt --recipient` sealing to pyca's SPKI files for every HPKE suite
+// pyca has, and `sign`/`verify --context` against pyca's ML-DSA.
+//
 // The Python side is testdata/pyca_peer.py, which reads one JSON request
 // on stdin and answers on stdout. Secrets (passphrases, Fernet keys) go
 // only through stdin, never on a command line.
