@@ -176,7 +176,9 @@ Progress goes to stderr for inputs of 64 MiB and more.
 	cmd.Flags().BoolVar(&f.envelope, "envelope", false, "stream data of any size into a keyplane envelope under --key (no --alg)")
 	hf.add(cmd)
 	hf.addRecipient(cmd)
-	delete(cmd.Flags().Lookup("key").Annotations, cobra.BashCompOneRequiredFlag) // not with --recipient
+	key := cmd.Flags().Lookup("key")
+	delete(key.Annotations, cobra.BashCompOneRequiredFlag) // not with --recipient
+	key.Usage = "the key `K`: its label, \"id:<hex>\", or a backend key URI (required, except with --recipient)"
 	return cmd
 }
 
