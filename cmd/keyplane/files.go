@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/internal/secretfile"
 )
 
@@ -58,14 +59,32 @@ func (c *cli) readInputMax(path string, limit int) ([]byte, error) {
 	return data, nil
 }
 
-// readFile reads a named file (never stdin), for flags such as --sig.
+// maxSmallFile bounds the files readFile reads: signatures (an ML-DSA-87
+// one is 4,627 bytes) and public keys (an RSA-4096 SubjectPublicKeyInfo
+// is 800 bytes in PEM, an ML-KEM-1024 one 2.2 KB). 64 KiB leaves room for
+// comments around a PEM block and refuses /dev/zero or a misplaced
+// archive before anything is decoded.
+const maxSmallFile = 64 << 10
+
+// readFile reads a named file (never stdin) of at most maxSmallFile
+// bytes, for flags such as --sig and --pubkey. The errors name the flag
+// and the file, never its content.
 func readFile(flag, path string) ([]byte, error) {
 	if path == "" {
 		return nil, fmt.Errorf("--%s needs a file name", flag)
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--%s: %w", flag, pathError(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, pathError(err))
+	}
+	if len(data) > maxSmallFile {
+		clear(data)
+		return nil, fmt.Errorf("--%s %s: larger than %d bytes, not a signature or public key file: %w", flag, path, maxSmallFile, backend.ErrInvalidInput)
 	}
 	return data, nil
 }

@@ -5,8 +5,6 @@ import (
 	"crypto"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/keyplane/keyplane/backend"
@@ -14,12 +12,6 @@ import (
 	"github.com/keyplane/keyplane/pkcs8"
 	"github.com/spf13/cobra"
 )
-
-// maxRecipientFile bounds a --recipient file: an ML-KEM-1024 public key,
-// the largest SubjectPublicKeyInfo keyplane reads but RSA-16384, is about
-// 2.2 KB in PEM; 64 KiB leaves room for comments around the block and
-// refuses /dev/zero or a misplaced archive before anything is decoded.
-const maxRecipientFile = 64 << 10
 
 // recipientKey is one --recipient file, read.
 type recipientKey struct {
@@ -31,25 +23,14 @@ type recipientKey struct {
 // readRecipientFile reads a recipient's public key: one PEM "PUBLIC KEY"
 // block (SubjectPublicKeyInfo, as "keyplane pubkey", "openssl pkey
 // -pubout" and pyca's public_bytes(PEM, SubjectPublicKeyInfo) write it).
-// DER, other PEM types and files over maxRecipientFile are refused; the
+// DER, other PEM types and files over maxSmallFile are refused; the
 // errors name the file and never quote its content.
 func readRecipientFile(path string) (*recipientKey, error) {
-	if path == "" {
-		return nil, fmt.Errorf("--recipient needs a file name")
-	}
-	f, err := os.Open(path)
+	data, err := readFile("recipient", path)
 	if err != nil {
-		return nil, fmt.Errorf("--recipient: %w", pathError(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRecipientFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("--recipient: %w", pathError(err))
+		return nil, err
 	}
 	defer clear(data) // a private key given by mistake goes no further
-	if len(data) > maxRecipientFile {
-		return nil, fmt.Errorf("--recipient %s: larger than %d bytes, not a public key file: %w", path, maxRecipientFile, backend.ErrInvalidInput)
-	}
 	block, rest := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("--recipient %s: not PEM: want a \"PUBLIC KEY\" block (SubjectPublicKeyInfo, as keyplane pubkey writes it): %w", path, backend.ErrInvalidInput)
