@@ -107,7 +107,8 @@
 // CKA_WRAP_WITH_TRUSTED true: it leaves the token only through WrapKey
 // (backend.KeyWrapper, C_WrapKey), under a wrapping key with CKA_TRUSTED
 // true, which only the security officer can make (CreateTrustedWrappingKey
-// logs in as the SO for that, on a backend of its own). UnwrapKey
+// logs in as the SO for that, on a backend of its own, with the SO PIN
+// from a backend.SecretFunc whose bytes it zeroes after the login). UnwrapKey
 // (backend.KeyUnwrapper, C_UnwrapKey) takes such a key into another token
 // with the label, ID and attributes it had, under an unwrapping key made by
 // ImportUnwrappingKey (AES) or GenerateUnwrappingKey (RSA); package keywrap

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"math/big"
+	"strconv"
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/miekg/pkcs11"
@@ -21,8 +22,11 @@ import (
 //
 // PKCS#11 lets only the security officer set CKA_TRUSTED (SoftHSM2
 // 2.6.1: CKR_ATTRIBUTE_READ_ONLY for the user, P11AttrTrusted), so this
-// logs in as the SO with soPIN on a session of its own and logs out
-// again. A user PIN in uri is used only to check, logged in as the user
+// logs in as the SO on a session of its own and logs out again. soPIN
+// supplies the SO's PIN (a backend.SecretFunc, as Config.PIN supplies
+// the user's): it is called once, just before the SO's C_Login, and the
+// bytes it returns are zeroed when C_Login returns; the PIN is never held
+// in a Go string of its own, and no error shows it. A user PIN in uri is used only to check, logged in as the user
 // and before the SO logs in, that no object (private ones included, which
 // an SO session cannot see) has the label; without one, only public
 // objects are checked. An SO session can make public objects
@@ -39,9 +43,12 @@ import (
 // same time (another Backend of this process open on it with a PIN):
 // PKCS#11 logs an application in as one user type per token, and the SO
 // login then fails with CKR_USER_ANOTHER_ALREADY_LOGGED_IN.
-func CreateTrustedWrappingKey(ctx context.Context, uri, soPIN, label string, key any) (*backend.Key, error) {
+func CreateTrustedWrappingKey(ctx context.Context, uri string, soPIN backend.SecretFunc, label string, key any) (*backend.Key, error) {
 	if err := backend.ValidateLabel(label); err != nil {
 		return nil, err
+	}
+	if soPIN == nil {
+		return nil, fmt.Errorf("pkcs11: trusted wrapping key %q: the security officer's PIN: %w", label, backend.ErrNoSecret)
 	}
 	u, err := ParseURI(uri)
 	if err != nil {
@@ -102,7 +109,11 @@ func CreateTrustedWrappingKey(ctx context.Context, uri, soPIN, label string, key
 		} else if taken {
 			return fmt.Errorf("pkcs11: label %q: %w", label, backend.ErrAlreadyExists)
 		}
-		if err := b.p.Login(s.h, pkcs11.CKU_SO, soPIN); err != nil {
+		pin, err := backend.ReadSecret(ctx, "pkcs11: token "+strconv.Quote(b.tokenLabel())+": the security officer's PIN", soPIN)
+		if err != nil {
+			return err
+		}
+		if err := b.loginWith(s.h, pkcs11.CKU_SO, pin); err != nil {
 			return fmt.Errorf("pkcs11: token %q: logging in as the security officer: %w", b.tokenLabel(), ckErr("C_Login", err))
 		}
 		defer func() { _ = wa.Logout(s.h) }()

@@ -19,7 +19,7 @@ func (b *Backend) UnwrapKey(ctx context.Context, w *backend.WrappedKey, unwrappi
 }
 
 // CreateTrustedWrappingKey fails with ErrNoCgo.
-func CreateTrustedWrappingKey(ctx context.Context, uri, soPIN, label string, key any) (*backend.Key, error) {
+func CreateTrustedWrappingKey(ctx context.Context, uri string, soPIN backend.SecretFunc, label string, key any) (*backend.Key, error) {
 	return nil, ErrNoCgo
 }
 

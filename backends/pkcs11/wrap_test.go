@@ -58,7 +58,7 @@ func twoTokens(t *testing.T) (a, b *Backend) {
 	wrapSetupOnce.Do(func() {
 		kek := make([]byte, 32)
 		rand.Read(kek)
-		if _, err := CreateTrustedWrappingKey(t.Context(), aURI, token(t).SOPIN, "kek", backend.SecretKey{Algorithm: backend.AES256, Value: kek}); err != nil {
+		if _, err := CreateTrustedWrappingKey(t.Context(), aURI, soPIN(token(t).SOPIN), "kek", backend.SecretKey{Algorithm: backend.AES256, Value: kek}); err != nil {
 			wrapSetupErr = fmt.Errorf("CreateTrustedWrappingKey: %w", err)
 			return
 		}
@@ -79,7 +79,7 @@ func twoTokens(t *testing.T) (a, b *Backend) {
 			wrapSetupErr = fmt.Errorf("GenerateUnwrappingKey: %w", err)
 			return
 		}
-		if _, err := CreateTrustedWrappingKey(t.Context(), aURI, token(t).SOPIN, "b-transport", tk.Public); err != nil {
+		if _, err := CreateTrustedWrappingKey(t.Context(), aURI, soPIN(token(t).SOPIN), "b-transport", tk.Public); err != nil {
 			wrapSetupErr = fmt.Errorf("CreateTrustedWrappingKey (RSA): %w", err)
 		}
 	})
@@ -412,16 +412,16 @@ func TestTrustedKeyLogins(t *testing.T) {
 	_, b := twoTokens(t)
 	key := backend.SecretKey{Algorithm: backend.AES256, Value: make([]byte, 32)}
 	uri := wrapURI(t, wrapTokenLabels[1])
-	_, err := CreateTrustedWrappingKey(ctx, uri, token(t).SOPIN, "while-user", key)
+	_, err := CreateTrustedWrappingKey(ctx, uri, soPIN(token(t).SOPIN), "while-user", key)
 	if !errors.Is(err, backend.ErrAuthentication) || codeOf(err) != pkcs11.CKR_USER_ANOTHER_ALREADY_LOGGED_IN {
 		t.Fatalf("SO login while the user is logged in: %v, want CKR_USER_ANOTHER_ALREADY_LOGGED_IN", err)
 	}
 	b.Close()
-	_, err = CreateTrustedWrappingKey(ctx, uri, "97531", "wrong-pin", key)
+	_, err = CreateTrustedWrappingKey(ctx, uri, soPIN("97531"), "wrong-pin", key)
 	if !errors.Is(err, backend.ErrAuthentication) || codeOf(err) != pkcs11.CKR_PIN_INCORRECT || strings.Contains(err.Error(), "97531") {
 		t.Fatalf("wrong SO PIN: %v, want CKR_PIN_INCORRECT without the PIN", err)
 	}
-	if _, err := CreateTrustedWrappingKey(ctx, uri, token(t).SOPIN, "kek", key); !errors.Is(err, backend.ErrAlreadyExists) {
+	if _, err := CreateTrustedWrappingKey(ctx, uri, soPIN(token(t).SOPIN), "kek", key); !errors.Is(err, backend.ErrAlreadyExists) {
 		t.Fatalf("a taken label: %v, want ErrAlreadyExists", err)
 	}
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -47,17 +47,15 @@ session can see.
 	return cmd
 }
 
-// soPIN reads the SO PIN from the file --so-pin-file names.
-func soPIN(path string) (string, error) {
+// soPIN is the SO PIN in the file --so-pin-file names, as a SecretFunc:
+// the file is read (by internal/secretfile's rule, as every secret file
+// of keyplane is) when the security officer logs in, and pkcs11 zeroes
+// the bytes after the login.
+func soPIN(path string) (backend.SecretFunc, error) {
 	if path == "" {
-		return "", fmt.Errorf("--so-pin-file FILE is required: the security officer's PIN")
+		return nil, fmt.Errorf("--so-pin-file FILE is required: the security officer's PIN")
 	}
-	b, err := secretfile.Read("--so-pin-file", path)
-	if err != nil {
-		return "", err
-	}
-	defer clear(b)
-	return string(bytes.TrimRight(b, "\r\n")), nil
+	return func(context.Context) ([]byte, error) { return secretfile.Read("--so-pin-file", path) }, nil
 }
 
 func newWrappingKeyCreateCmd(c *cli) *cobra.Command {

@@ -29,6 +29,10 @@ const (
 	// pinTail is what follows the "&" of a PIN written unencoded into a
 	// URI query: the parser sees it as the next attribute.
 	pinTail = "pintail-8e41d0"
+	// soPIN is the security officer's PIN of every SoftHSM2 token the
+	// test makes; wrongSOPIN a mistyped one.
+	soPIN      = "so-pin-4d2a"
+	wrongSOPIN = "so-wrong-c05e"
 )
 
 var secrets = []struct{ name, value string }{
@@ -38,6 +42,8 @@ var secrets = []struct{ name, value string }{
 	{"wrong passphrase", wrongPass},
 	{"import passphrase", importPass},
 	{"PIN tail", pinTail},
+	{"SO PIN", soPIN},
+	{"wrong SO PIN", wrongSOPIN},
 }
 
 // form is one way a secret could be written out.

@@ -42,6 +42,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}{
 		{"software", testSoftware},
 		{"pkcs11", testPKCS11},
+		{"security officer", testSecurityOfficer},
 		{"awskms", testAWSKMS},
 		{"plugin", testPlugins},
 		{"cli", testCLI},
@@ -59,11 +60,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 	counts := chk.counts()
 	t.Logf("checked: %v; log records: %d (%d below info, not the test's own)", counts, total, debug)
 	want := map[string][]string{
-		"software": {kindError, kindLog, kindString, kindCaps},
-		"pkcs11":   {kindError, kindString, kindCaps},
-		"awskms":   {kindError, kindString, kindCaps},
-		"plugin":   {kindError, kindEnviron, kindCmdline},
-		"cli":      {kindCLI},
+		"software":         {kindError, kindLog, kindString, kindCaps},
+		"pkcs11":           {kindError, kindString, kindCaps},
+		"security officer": {kindError, kindCLI},
+		"awskms":           {kindError, kindString, kindCaps},
+		"plugin":           {kindError, kindEnviron, kindCmdline},
+		"cli":              {kindCLI},
 	}
 	for part, kinds := range want {
 		for _, kind := range kinds {

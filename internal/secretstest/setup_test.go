@@ -61,8 +61,9 @@ func executables(t *testing.T) (plugin, cli string) {
 	return pluginExe, cliExe
 }
 
-// hsm is a SoftHSM2 configuration with three tokens whose user PIN is pin
-// ("secrets" for keys, "doomed" to be deleted from disk) and one with
+// hsm is a SoftHSM2 configuration with four tokens whose user PIN is pin
+// and SO PIN soPIN ("secrets" for keys, "doomed" to be deleted from disk,
+// "officer" for the security officer's logins) and one with
 // testenv's PIN ("other"). SoftHSM2 reads its token directory once, at
 // C_Initialize, and the PKCS#11 backend initializes a module once per
 // process, so every token is made before the first use, and SOFTHSM2_CONF
@@ -81,6 +82,7 @@ var (
 const (
 	secretsToken = "secrets"
 	doomedToken  = "doomed"
+	officerToken = "officer" // officer_test.go: the SO logs in
 )
 
 func softHSM(t *testing.T) *hsm {
@@ -109,6 +111,9 @@ func makeHSM(util string) (*hsm, error) {
 	if h.doomedDir, err = newToken(util, h.conf, doomedToken); err != nil {
 		return nil, err
 	}
+	if _, err := newToken(util, h.conf, officerToken); err != nil {
+		return nil, err
+	}
 	if err := os.Setenv("SOFTHSM2_CONF", h.conf); err != nil {
 		return nil, err
 	}
@@ -121,7 +126,7 @@ func makeHSM(util string) (*hsm, error) {
 func newToken(util, conf, label string) (string, error) {
 	tokens := filepath.Join(filepath.Dir(conf), "tokens")
 	before, _ := os.ReadDir(tokens)
-	cmd := exec.Command(util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "so-pin-4d2a")
+	cmd := exec.Command(util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", soPIN)
 	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
