@@ -355,6 +355,11 @@ func (b *Backend) wrapList(can func(backend.WrapMechanism) bool) string {
 // session object (sensitive, never extractable), the key with
 // CKM_AES_KEY_WRAP_PAD under it, and the session object destroyed.
 //
+// A ciphertext the token will not unwrap is ErrInvalidInput: by its code
+// (CKR_WRAPPED_KEY_INVALID, ...), or, for CKR_GENERAL_ERROR and
+// CKR_FUNCTION_FAILED (SoftHSM2 2.6.1's answer to a damaged ciphertext),
+// once the token answered the check that it is well.
+//
 // The token sets CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE false
 // and CKA_LOCAL false on an unwrapped key, as PKCS#11 requires: they say
 // that the key was once outside a token.
@@ -441,6 +446,13 @@ func (b *Backend) UnwrapKey(ctx context.Context, w *backend.WrappedKey, unwrappi
 		info = k.info(b.tokenLabel())
 		return nil
 	})
+	if failedOnHealthyToken(err, "C_UnwrapKey") {
+		// SoftHSM2 2.6.1 fails every ciphertext its cipher will not
+		// unwrap (a damaged one, one under another key) with
+		// CKR_GENERAL_ERROR; the token answered diagnose, so it is the
+		// data's fault, not the token's (%v: not ErrUnavailable).
+		return nil, fmt.Errorf("pkcs11: unwrap %s %q: the ciphertext does not unwrap under %q (%v): %w", alg, label, unwrappingRef, err, backend.ErrInvalidInput)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: unwrap %s %q: %w", alg, label, err)
 	}
