@@ -78,6 +78,12 @@ func (p *Plugin) Capabilities(ctx context.Context) (*backend.Capabilities, error
 	caps.Backend = p.h.t.scheme
 	caps.Export = false
 	caps.Certificates = caps.Certificates && p.hasCerts() == nil // certs.go
+	if !p.reported(pb.Interface_INTERFACE_KEY_WRAP) {
+		delete(caps.Details, backend.DetailWrap) // wrap.go
+	}
+	if !p.reported(pb.Interface_INTERFACE_KEY_UNWRAP) {
+		delete(caps.Details, backend.DetailUnwrap)
+	}
 	caps.Notes = append(caps.Notes, fmt.Sprintf("runs out of process in %s (backend %q); keys are not exported across the plugin boundary", p.h.t.exe, inner))
 	return caps, nil
 }
@@ -89,10 +95,12 @@ func (p *Plugin) GenerateKey(ctx context.Context, spec backend.KeySpec) (*backen
 	if err := checkText("key label", spec.Label); err != nil {
 		return nil, err
 	}
-	if spec.Wrappable {
-		return nil, fmt.Errorf("generate %q: wrappable keys are not carried by the plugin protocol: %w", spec.Label, backend.ErrUnsupported)
+	// Only a plugin that wraps keys knows GenerateKeyRequest.wrappable:
+	// an older one would drop the field and make a key that never leaves.
+	if spec.Wrappable && !p.reported(pb.Interface_INTERFACE_KEY_WRAP) {
+		return nil, fmt.Errorf("%s: generate %q: wrappable keys: the plugin's backend wraps no keys: %w", p.h.t.name, spec.Label, backend.ErrUnsupported)
 	}
-	resp, err := slowCall(ctx, p, &pb.GenerateKeyRequest{Label: spec.Label, Algorithm: string(spec.Algorithm)}, pb.BackendClient.GenerateKey)
+	resp, err := slowCall(ctx, p, &pb.GenerateKeyRequest{Label: spec.Label, Algorithm: string(spec.Algorithm), Wrappable: spec.Wrappable}, pb.BackendClient.GenerateKey)
 	if err != nil {
 		return nil, err
 	}

@@ -86,7 +86,11 @@
 //
 // backend.Exporter is not offered across the boundary: keeping private keys
 // in the child is the point of running it there, and a keystore whose keys
-// may be exported can be opened in process instead.
+// may be exported can be opened in process instead. Key wrapping is
+// (backend.KeyWrapper, backend.KeyUnwrapper, KeySpec.Wrappable): a key
+// leaves the child's backend only encrypted under a wrapping key that
+// backend holds, and the ciphertext crosses the channel, unlogged; the
+// plugin side zeroes its copy after unwrapping.
 //
 // # Limitations
 //

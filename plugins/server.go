@@ -115,6 +115,12 @@ func (s *server) openWith(ctx context.Context, req *OpenRequest) (*pb.OpenBacken
 	if _, ok := b.(backend.KeyVersions); ok {
 		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_VERSIONS)
 	}
+	if _, ok := b.(backend.KeyWrapper); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_WRAP)
+	}
+	if _, ok := b.(backend.KeyUnwrapper); ok {
+		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_UNWRAP)
+	}
 	return resp, nil
 }
 
@@ -134,6 +140,12 @@ func (s *server) GetCapabilities(ctx context.Context, _ *pb.CapabilitiesRequest)
 	if _, ok := b.(backend.CertificateStore); !ok {
 		w.Certificates = false // a wrapper passing on its inner backend's report
 	}
+	if _, ok := b.(backend.KeyWrapper); !ok {
+		delete(w.Details, backend.DetailWrap)
+	}
+	if _, ok := b.(backend.KeyUnwrapper); !ok {
+		delete(w.Details, backend.DetailUnwrap)
+	}
 	return w, nil
 }
 
@@ -142,7 +154,7 @@ func (s *server) GenerateKey(ctx context.Context, req *pb.GenerateKeyRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	k, err := b.GenerateKey(ctx, backend.KeySpec{Label: req.GetLabel(), Algorithm: backend.Algorithm(req.GetAlgorithm())})
+	k, err := b.GenerateKey(ctx, backend.KeySpec{Label: req.GetLabel(), Algorithm: backend.Algorithm(req.GetAlgorithm()), Wrappable: req.GetWrappable()})
 	return keyResponse(k, err)
 }
 

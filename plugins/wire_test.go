@@ -37,13 +37,21 @@ var wireSamples = map[string]proto.Message{
 		CreatedUnixNano: 1700000000000000000, Uri: "pkcs11:id=%de%ad"},
 	"capabilities": &pb.Capabilities{Backend: "software", Algorithms: []string{"ec-p256"}, Operations: []string{"ecdsa-sha256"},
 		Import: true, Persistent: true, Notes: []string{"n"}, Details: map[string]string{"a": "b"}},
-	"aead-seal-request":          &pb.AEADSealRequest{Ref: "id:02", Plaintext: []byte("p"), AdditionalData: []byte("ad")},
-	"fernet-cbc-request":         &pb.FernetCBCRequest{Ref: "id:03", Iv: make([]byte, 16), Data: []byte("d")},
-	"open-direct-request":        &pb.OpenDirectRequest{Version: 1, Dir: "/tmp/keyplane-plugin-1", ClientCertificate: []byte{0x30, 0x02}},
-	"store-certificates-request": &pb.StoreCertificatesRequest{Ref: "id:04", Certificates: [][]byte{{0x30, 0x04}, {0x30, 0x05}}},
-	"certificates-response":      &pb.CertificatesResponse{Certificates: [][]byte{{0x30, 0x06}}},
-	"open-direct-response":       &pb.OpenDirectResponse{Version: 1, Socket: "/tmp/keyplane-plugin-1/direct.sock", ServerCertificate: []byte{0x30, 0x03}},
+	"aead-seal-request":              &pb.AEADSealRequest{Ref: "id:02", Plaintext: []byte("p"), AdditionalData: []byte("ad")},
+	"fernet-cbc-request":             &pb.FernetCBCRequest{Ref: "id:03", Iv: make([]byte, 16), Data: []byte("d")},
+	"open-direct-request":            &pb.OpenDirectRequest{Version: 1, Dir: "/tmp/keyplane-plugin-1", ClientCertificate: []byte{0x30, 0x02}},
+	"store-certificates-request":     &pb.StoreCertificatesRequest{Ref: "id:04", Certificates: [][]byte{{0x30, 0x04}, {0x30, 0x05}}},
+	"certificates-response":          &pb.CertificatesResponse{Certificates: [][]byte{{0x30, 0x06}}},
+	"open-direct-response":           &pb.OpenDirectResponse{Version: 1, Socket: "/tmp/keyplane-plugin-1/direct.sock", ServerCertificate: []byte{0x30, 0x03}},
+	"generate-key-request-wrappable": &pb.GenerateKeyRequest{Label: "moving", Algorithm: "ec-p256", Wrappable: true},
+	"wrap-key-request":               &pb.WrapKeyRequest{Ref: "moving", WrappingRef: "kek", Mechanism: "aes-key-wrap-pad"},
+	"wrapped-key":                    wrappedKeySample,
+	"unwrap-key-request":             &pb.UnwrapKeyRequest{Wrapped: wrappedKeySample, UnwrappingRef: "kek", Label: "moved"},
 }
+
+var wrappedKeySample = &pb.WrappedKey{Mechanism: "aes-key-wrap-pad", Algorithm: "ec-p256", Label: "moving", Id: []byte{0x0a},
+	PublicKey: []byte{0x30, 0x07}, Attributes: map[string]bool{"CKA_EXTRACTABLE": true, "CKA_SIGN": true, "CKA_DECRYPT": false},
+	Ciphertext: []byte{0xc1, 0xc2}}
 
 // TestWireForm pins the encoding of sample messages: a change here breaks
 // plugins built against an older keyplane.plugin.v1. Regenerate only for a

@@ -125,6 +125,10 @@ const (
 	Interface_INTERFACE_KEY_AGREEMENT Interface = 20
 	Interface_INTERFACE_KEM           Interface = 21
 	Interface_INTERFACE_KEY_VERSIONS  Interface = 30
+	// backend.KeyWrapper and backend.KeyUnwrapper (as for key agreement, the
+	// host has both whatever the plugin reports).
+	Interface_INTERFACE_KEY_WRAP   Interface = 31
+	Interface_INTERFACE_KEY_UNWRAP Interface = 32
 )
 
 // Enum value maps for Interface.
@@ -138,6 +142,8 @@ var (
 		20: "INTERFACE_KEY_AGREEMENT",
 		21: "INTERFACE_KEM",
 		30: "INTERFACE_KEY_VERSIONS",
+		31: "INTERFACE_KEY_WRAP",
+		32: "INTERFACE_KEY_UNWRAP",
 	}
 	Interface_value = map[string]int32{
 		"INTERFACE_UNSPECIFIED":   0,
@@ -148,6 +154,8 @@ var (
 		"INTERFACE_KEY_AGREEMENT": 20,
 		"INTERFACE_KEM":           21,
 		"INTERFACE_KEY_VERSIONS":  30,
+		"INTERFACE_KEY_WRAP":      31,
+		"INTERFACE_KEY_UNWRAP":    32,
 	}
 )
 
@@ -785,9 +793,13 @@ func (x *KeyResponse) GetKey() *Key {
 }
 
 type GenerateKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
-	Algorithm     string                 `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Label     string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Algorithm string                 `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	// wrappable is backend.KeySpec.Wrappable: the key may leave the backend
+	// wrapped under a trusted wrapping key (numbers 30-39 belong to key
+	// wrapping).
+	Wrappable     bool `protobuf:"varint,30,opt,name=wrappable,proto3" json:"wrappable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -834,6 +846,13 @@ func (x *GenerateKeyRequest) GetAlgorithm() string {
 		return x.Algorithm
 	}
 	return ""
+}
+
+func (x *GenerateKeyRequest) GetWrappable() bool {
+	if x != nil {
+		return x.Wrappable
+	}
+	return false
 }
 
 type ListKeysRequest struct {
@@ -2568,6 +2587,230 @@ func (*DeleteCertificatesResponse) Descriptor() ([]byte, []int) {
 	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{42}
 }
 
+// WrapKeyRequest asks the plugin to wrap the key ref names under the key
+// wrapping_ref names, with mechanism (a backend.WrapMechanism name:
+// "aes-key-wrap-pad", "rsa-oaep-sha1", ...).
+type WrapKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	WrappingRef   string                 `protobuf:"bytes,2,opt,name=wrapping_ref,json=wrappingRef,proto3" json:"wrapping_ref,omitempty"`
+	Mechanism     string                 `protobuf:"bytes,3,opt,name=mechanism,proto3" json:"mechanism,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WrapKeyRequest) Reset() {
+	*x = WrapKeyRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WrapKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WrapKeyRequest) ProtoMessage() {}
+
+func (x *WrapKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WrapKeyRequest.ProtoReflect.Descriptor instead.
+func (*WrapKeyRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *WrapKeyRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *WrapKeyRequest) GetWrappingRef() string {
+	if x != nil {
+		return x.WrappingRef
+	}
+	return ""
+}
+
+func (x *WrapKeyRequest) GetMechanism() string {
+	if x != nil {
+		return x.Mechanism
+	}
+	return ""
+}
+
+// WrappedKey is backend.WrappedKey.
+type WrappedKey struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Mechanism string                 `protobuf:"bytes,1,opt,name=mechanism,proto3" json:"mechanism,omitempty"`
+	Algorithm string                 `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	Label     string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	Id        []byte                 `protobuf:"bytes,4,opt,name=id,proto3" json:"id,omitempty"`
+	// public_key is the public half of a private key, DER
+	// SubjectPublicKeyInfo; empty for a secret key.
+	PublicKey []byte `protobuf:"bytes,5,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// attributes are the PKCS#11 boolean attributes the key had, by name
+	// ("CKA_SIGN": true); empty when the source has none to tell.
+	Attributes map[string]bool `protobuf:"bytes,6,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// ciphertext is the wrapped key.
+	Ciphertext    []byte `protobuf:"bytes,7,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WrappedKey) Reset() {
+	*x = WrappedKey{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WrappedKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WrappedKey) ProtoMessage() {}
+
+func (x *WrappedKey) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WrappedKey.ProtoReflect.Descriptor instead.
+func (*WrappedKey) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *WrappedKey) GetMechanism() string {
+	if x != nil {
+		return x.Mechanism
+	}
+	return ""
+}
+
+func (x *WrappedKey) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *WrappedKey) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *WrappedKey) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *WrappedKey) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *WrappedKey) GetAttributes() map[string]bool {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *WrappedKey) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
+// UnwrapKeyRequest asks the plugin to unwrap wrapped under the key
+// unwrapping_ref names and store it under label (wrapped.label when
+// empty).
+type UnwrapKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Wrapped       *WrappedKey            `protobuf:"bytes,1,opt,name=wrapped,proto3" json:"wrapped,omitempty"`
+	UnwrappingRef string                 `protobuf:"bytes,2,opt,name=unwrapping_ref,json=unwrappingRef,proto3" json:"unwrapping_ref,omitempty"`
+	Label         string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnwrapKeyRequest) Reset() {
+	*x = UnwrapKeyRequest{}
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnwrapKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnwrapKeyRequest) ProtoMessage() {}
+
+func (x *UnwrapKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_keyplane_plugin_v1_backend_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnwrapKeyRequest.ProtoReflect.Descriptor instead.
+func (*UnwrapKeyRequest) Descriptor() ([]byte, []int) {
+	return file_keyplane_plugin_v1_backend_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *UnwrapKeyRequest) GetWrapped() *WrappedKey {
+	if x != nil {
+		return x.Wrapped
+	}
+	return nil
+}
+
+func (x *UnwrapKeyRequest) GetUnwrappingRef() string {
+	if x != nil {
+		return x.UnwrappingRef
+	}
+	return ""
+}
+
+func (x *UnwrapKeyRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
 var File_keyplane_plugin_v1_backend_proto protoreflect.FileDescriptor
 
 const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
@@ -2621,10 +2864,11 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"KeyRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\"8\n" +
 	"\vKeyResponse\x12)\n" +
-	"\x03key\x18\x01 \x01(\v2\x17.keyplane.plugin.v1.KeyR\x03key\"H\n" +
+	"\x03key\x18\x01 \x01(\v2\x17.keyplane.plugin.v1.KeyR\x03key\"f\n" +
 	"\x12GenerateKeyRequest\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x1c\n" +
-	"\talgorithm\x18\x02 \x01(\tR\talgorithm\"\x11\n" +
+	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x1c\n" +
+	"\twrappable\x18\x1e \x01(\bR\twrappable\"\x11\n" +
 	"\x0fListKeysRequest\"?\n" +
 	"\x10ListKeysResponse\x12+\n" +
 	"\x04keys\x18\x01 \x03(\v2\x17.keyplane.plugin.v1.KeyR\x04keys\"\x13\n" +
@@ -2726,14 +2970,39 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x19StoreCertificatesResponse\":\n" +
 	"\x14CertificatesResponse\x12\"\n" +
 	"\fcertificates\x18\x01 \x03(\fR\fcertificates\"\x1c\n" +
-	"\x1aDeleteCertificatesResponse*o\n" +
+	"\x1aDeleteCertificatesResponse\"c\n" +
+	"\x0eWrapKeyRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12!\n" +
+	"\fwrapping_ref\x18\x02 \x01(\tR\vwrappingRef\x12\x1c\n" +
+	"\tmechanism\x18\x03 \x01(\tR\tmechanism\"\xbc\x02\n" +
+	"\n" +
+	"WrappedKey\x12\x1c\n" +
+	"\tmechanism\x18\x01 \x01(\tR\tmechanism\x12\x1c\n" +
+	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x14\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\fR\x02id\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x05 \x01(\fR\tpublicKey\x12N\n" +
+	"\n" +
+	"attributes\x18\x06 \x03(\v2..keyplane.plugin.v1.WrappedKey.AttributesEntryR\n" +
+	"attributes\x12\x1e\n" +
+	"\n" +
+	"ciphertext\x18\a \x01(\fR\n" +
+	"ciphertext\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\x89\x01\n" +
+	"\x10UnwrapKeyRequest\x128\n" +
+	"\awrapped\x18\x01 \x01(\v2\x1e.keyplane.plugin.v1.WrappedKeyR\awrapped\x12%\n" +
+	"\x0eunwrapping_ref\x18\x02 \x01(\tR\runwrappingRef\x12\x14\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label*o\n" +
 	"\x04Hash\x12\x14\n" +
 	"\x10HASH_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tHASH_SHA1\x10\x01\x12\x0f\n" +
 	"\vHASH_SHA224\x10\x02\x12\x0f\n" +
 	"\vHASH_SHA256\x10\x03\x12\x0f\n" +
 	"\vHASH_SHA384\x10\x04\x12\x0f\n" +
-	"\vHASH_SHA512\x10\x05*\xce\x01\n" +
+	"\vHASH_SHA512\x10\x05*\x80\x02\n" +
 	"\tInterface\x12\x19\n" +
 	"\x15INTERFACE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eINTERFACE_AEAD\x10\x01\x12\x14\n" +
@@ -2742,11 +3011,13 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x16INTERFACE_CERTIFICATES\x10(\x12\x1b\n" +
 	"\x17INTERFACE_KEY_AGREEMENT\x10\x14\x12\x11\n" +
 	"\rINTERFACE_KEM\x10\x15\x12\x1a\n" +
-	"\x16INTERFACE_KEY_VERSIONS\x10\x1e*J\n" +
+	"\x16INTERFACE_KEY_VERSIONS\x10\x1e\x12\x16\n" +
+	"\x12INTERFACE_KEY_WRAP\x10\x1f\x12\x18\n" +
+	"\x14INTERFACE_KEY_UNWRAP\x10 *J\n" +
 	"\aPadding\x12\x17\n" +
 	"\x13PADDING_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PADDING_PKCS1V15\x10\x01\x12\x10\n" +
-	"\fPADDING_OAEP\x10\x022\x97\x16\n" +
+	"\fPADDING_OAEP\x10\x022\xba\x17\n" +
 	"\aBackend\x12^\n" +
 	"\vOpenBackend\x12&.keyplane.plugin.v1.OpenBackendRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12t\n" +
 	"\x16OpenBackendWithSecrets\x121.keyplane.plugin.v1.OpenBackendWithSecretsRequest\x1a'.keyplane.plugin.v1.OpenBackendResponse\x12\\\n" +
@@ -2780,7 +3051,9 @@ const file_keyplane_plugin_v1_backend_proto_rawDesc = "" +
 	"\x06Rotate\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponse\x12T\n" +
 	"\fListVersions\x12\x1e.keyplane.plugin.v1.KeyRequest\x1a$.keyplane.plugin.v1.ListKeysResponse\x12b\n" +
 	"\rSetMinVersion\x12(.keyplane.plugin.v1.SetMinVersionRequest\x1a'.keyplane.plugin.v1.KeyVersionsResponse\x12b\n" +
-	"\rDeleteVersion\x12(.keyplane.plugin.v1.DeleteVersionRequest\x1a'.keyplane.plugin.v1.KeyVersionsResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
+	"\rDeleteVersion\x12(.keyplane.plugin.v1.DeleteVersionRequest\x1a'.keyplane.plugin.v1.KeyVersionsResponse\x12M\n" +
+	"\aWrapKey\x12\".keyplane.plugin.v1.WrapKeyRequest\x1a\x1e.keyplane.plugin.v1.WrappedKey\x12R\n" +
+	"\tUnwrapKey\x12$.keyplane.plugin.v1.UnwrapKeyRequest\x1a\x1f.keyplane.plugin.v1.KeyResponseBHZFgithub.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_keyplane_plugin_v1_backend_proto_rawDescOnce sync.Once
@@ -2795,7 +3068,7 @@ func file_keyplane_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_keyplane_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_keyplane_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(Hash)(0),                             // 0: keyplane.plugin.v1.Hash
 	(Interface)(0),                        // 1: keyplane.plugin.v1.Interface
@@ -2843,12 +3116,16 @@ var file_keyplane_plugin_v1_backend_proto_goTypes = []any{
 	(*StoreCertificatesResponse)(nil),     // 43: keyplane.plugin.v1.StoreCertificatesResponse
 	(*CertificatesResponse)(nil),          // 44: keyplane.plugin.v1.CertificatesResponse
 	(*DeleteCertificatesResponse)(nil),    // 45: keyplane.plugin.v1.DeleteCertificatesResponse
-	nil,                                   // 46: keyplane.plugin.v1.Capabilities.DetailsEntry
+	(*WrapKeyRequest)(nil),                // 46: keyplane.plugin.v1.WrapKeyRequest
+	(*WrappedKey)(nil),                    // 47: keyplane.plugin.v1.WrappedKey
+	(*UnwrapKeyRequest)(nil),              // 48: keyplane.plugin.v1.UnwrapKeyRequest
+	nil,                                   // 49: keyplane.plugin.v1.Capabilities.DetailsEntry
+	nil,                                   // 50: keyplane.plugin.v1.WrappedKey.AttributesEntry
 }
 var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	5,  // 0: keyplane.plugin.v1.OpenBackendWithSecretsRequest.secrets:type_name -> keyplane.plugin.v1.Secret
 	1,  // 1: keyplane.plugin.v1.OpenBackendResponse.interfaces:type_name -> keyplane.plugin.v1.Interface
-	46, // 2: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
+	49, // 2: keyplane.plugin.v1.Capabilities.details:type_name -> keyplane.plugin.v1.Capabilities.DetailsEntry
 	9,  // 3: keyplane.plugin.v1.KeyResponse.key:type_name -> keyplane.plugin.v1.Key
 	9,  // 4: keyplane.plugin.v1.ListKeysResponse.keys:type_name -> keyplane.plugin.v1.Key
 	17, // 5: keyplane.plugin.v1.ImportKeyRequest.secret_key:type_name -> keyplane.plugin.v1.SecretKey
@@ -2857,75 +3134,81 @@ var file_keyplane_plugin_v1_backend_proto_depIdxs = []int32{
 	0,  // 8: keyplane.plugin.v1.DecryptRequest.oaep_hash:type_name -> keyplane.plugin.v1.Hash
 	0,  // 9: keyplane.plugin.v1.DecryptRequest.mgf_hash:type_name -> keyplane.plugin.v1.Hash
 	9,  // 10: keyplane.plugin.v1.AEADInfo.key:type_name -> keyplane.plugin.v1.Key
-	3,  // 11: keyplane.plugin.v1.Backend.OpenBackend:input_type -> keyplane.plugin.v1.OpenBackendRequest
-	4,  // 12: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:input_type -> keyplane.plugin.v1.OpenBackendWithSecretsRequest
-	7,  // 13: keyplane.plugin.v1.Backend.GetCapabilities:input_type -> keyplane.plugin.v1.CapabilitiesRequest
-	12, // 14: keyplane.plugin.v1.Backend.GenerateKey:input_type -> keyplane.plugin.v1.GenerateKeyRequest
-	10, // 15: keyplane.plugin.v1.Backend.GetKey:input_type -> keyplane.plugin.v1.KeyRequest
-	13, // 16: keyplane.plugin.v1.Backend.ListKeys:input_type -> keyplane.plugin.v1.ListKeysRequest
-	10, // 17: keyplane.plugin.v1.Backend.DeleteKey:input_type -> keyplane.plugin.v1.KeyRequest
-	16, // 18: keyplane.plugin.v1.Backend.ImportKey:input_type -> keyplane.plugin.v1.ImportKeyRequest
-	10, // 19: keyplane.plugin.v1.Backend.GetSigner:input_type -> keyplane.plugin.v1.KeyRequest
-	18, // 20: keyplane.plugin.v1.Backend.Sign:input_type -> keyplane.plugin.v1.SignRequest
-	10, // 21: keyplane.plugin.v1.Backend.GetDecrypter:input_type -> keyplane.plugin.v1.KeyRequest
-	20, // 22: keyplane.plugin.v1.Backend.Decrypt:input_type -> keyplane.plugin.v1.DecryptRequest
-	10, // 23: keyplane.plugin.v1.Backend.GetAEAD:input_type -> keyplane.plugin.v1.KeyRequest
-	27, // 24: keyplane.plugin.v1.Backend.AEADSeal:input_type -> keyplane.plugin.v1.AEADSealRequest
-	29, // 25: keyplane.plugin.v1.Backend.AEADOpen:input_type -> keyplane.plugin.v1.AEADOpenRequest
-	10, // 26: keyplane.plugin.v1.Backend.GetFernet:input_type -> keyplane.plugin.v1.KeyRequest
-	31, // 27: keyplane.plugin.v1.Backend.FernetMAC:input_type -> keyplane.plugin.v1.FernetMACRequest
-	33, // 28: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
-	33, // 29: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
-	10, // 30: keyplane.plugin.v1.Backend.GetKeyExchanger:input_type -> keyplane.plugin.v1.KeyRequest
-	22, // 31: keyplane.plugin.v1.Backend.ECDH:input_type -> keyplane.plugin.v1.ECDHRequest
-	10, // 32: keyplane.plugin.v1.Backend.GetDecapsulator:input_type -> keyplane.plugin.v1.KeyRequest
-	24, // 33: keyplane.plugin.v1.Backend.Decapsulate:input_type -> keyplane.plugin.v1.DecapsulateRequest
-	35, // 34: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
-	40, // 35: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
-	42, // 36: keyplane.plugin.v1.Backend.StoreCertificates:input_type -> keyplane.plugin.v1.StoreCertificatesRequest
-	10, // 37: keyplane.plugin.v1.Backend.GetCertificates:input_type -> keyplane.plugin.v1.KeyRequest
-	10, // 38: keyplane.plugin.v1.Backend.DeleteCertificates:input_type -> keyplane.plugin.v1.KeyRequest
-	10, // 39: keyplane.plugin.v1.Backend.Rotate:input_type -> keyplane.plugin.v1.KeyRequest
-	10, // 40: keyplane.plugin.v1.Backend.ListVersions:input_type -> keyplane.plugin.v1.KeyRequest
-	37, // 41: keyplane.plugin.v1.Backend.SetMinVersion:input_type -> keyplane.plugin.v1.SetMinVersionRequest
-	38, // 42: keyplane.plugin.v1.Backend.DeleteVersion:input_type -> keyplane.plugin.v1.DeleteVersionRequest
-	6,  // 43: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	6,  // 44: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:output_type -> keyplane.plugin.v1.OpenBackendResponse
-	8,  // 45: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
-	11, // 46: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
-	11, // 47: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
-	14, // 48: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
-	15, // 49: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
-	11, // 50: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
-	11, // 51: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
-	19, // 52: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
-	11, // 53: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
-	21, // 54: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
-	26, // 55: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
-	28, // 56: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
-	30, // 57: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
-	11, // 58: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
-	32, // 59: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
-	34, // 60: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	34, // 61: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
-	11, // 62: keyplane.plugin.v1.Backend.GetKeyExchanger:output_type -> keyplane.plugin.v1.KeyResponse
-	23, // 63: keyplane.plugin.v1.Backend.ECDH:output_type -> keyplane.plugin.v1.ECDHResponse
-	11, // 64: keyplane.plugin.v1.Backend.GetDecapsulator:output_type -> keyplane.plugin.v1.KeyResponse
-	25, // 65: keyplane.plugin.v1.Backend.Decapsulate:output_type -> keyplane.plugin.v1.DecapsulateResponse
-	36, // 66: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
-	41, // 67: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
-	43, // 68: keyplane.plugin.v1.Backend.StoreCertificates:output_type -> keyplane.plugin.v1.StoreCertificatesResponse
-	44, // 69: keyplane.plugin.v1.Backend.GetCertificates:output_type -> keyplane.plugin.v1.CertificatesResponse
-	45, // 70: keyplane.plugin.v1.Backend.DeleteCertificates:output_type -> keyplane.plugin.v1.DeleteCertificatesResponse
-	11, // 71: keyplane.plugin.v1.Backend.Rotate:output_type -> keyplane.plugin.v1.KeyResponse
-	14, // 72: keyplane.plugin.v1.Backend.ListVersions:output_type -> keyplane.plugin.v1.ListKeysResponse
-	39, // 73: keyplane.plugin.v1.Backend.SetMinVersion:output_type -> keyplane.plugin.v1.KeyVersionsResponse
-	39, // 74: keyplane.plugin.v1.Backend.DeleteVersion:output_type -> keyplane.plugin.v1.KeyVersionsResponse
-	43, // [43:75] is the sub-list for method output_type
-	11, // [11:43] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	50, // 11: keyplane.plugin.v1.WrappedKey.attributes:type_name -> keyplane.plugin.v1.WrappedKey.AttributesEntry
+	47, // 12: keyplane.plugin.v1.UnwrapKeyRequest.wrapped:type_name -> keyplane.plugin.v1.WrappedKey
+	3,  // 13: keyplane.plugin.v1.Backend.OpenBackend:input_type -> keyplane.plugin.v1.OpenBackendRequest
+	4,  // 14: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:input_type -> keyplane.plugin.v1.OpenBackendWithSecretsRequest
+	7,  // 15: keyplane.plugin.v1.Backend.GetCapabilities:input_type -> keyplane.plugin.v1.CapabilitiesRequest
+	12, // 16: keyplane.plugin.v1.Backend.GenerateKey:input_type -> keyplane.plugin.v1.GenerateKeyRequest
+	10, // 17: keyplane.plugin.v1.Backend.GetKey:input_type -> keyplane.plugin.v1.KeyRequest
+	13, // 18: keyplane.plugin.v1.Backend.ListKeys:input_type -> keyplane.plugin.v1.ListKeysRequest
+	10, // 19: keyplane.plugin.v1.Backend.DeleteKey:input_type -> keyplane.plugin.v1.KeyRequest
+	16, // 20: keyplane.plugin.v1.Backend.ImportKey:input_type -> keyplane.plugin.v1.ImportKeyRequest
+	10, // 21: keyplane.plugin.v1.Backend.GetSigner:input_type -> keyplane.plugin.v1.KeyRequest
+	18, // 22: keyplane.plugin.v1.Backend.Sign:input_type -> keyplane.plugin.v1.SignRequest
+	10, // 23: keyplane.plugin.v1.Backend.GetDecrypter:input_type -> keyplane.plugin.v1.KeyRequest
+	20, // 24: keyplane.plugin.v1.Backend.Decrypt:input_type -> keyplane.plugin.v1.DecryptRequest
+	10, // 25: keyplane.plugin.v1.Backend.GetAEAD:input_type -> keyplane.plugin.v1.KeyRequest
+	27, // 26: keyplane.plugin.v1.Backend.AEADSeal:input_type -> keyplane.plugin.v1.AEADSealRequest
+	29, // 27: keyplane.plugin.v1.Backend.AEADOpen:input_type -> keyplane.plugin.v1.AEADOpenRequest
+	10, // 28: keyplane.plugin.v1.Backend.GetFernet:input_type -> keyplane.plugin.v1.KeyRequest
+	31, // 29: keyplane.plugin.v1.Backend.FernetMAC:input_type -> keyplane.plugin.v1.FernetMACRequest
+	33, // 30: keyplane.plugin.v1.Backend.FernetEncryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
+	33, // 31: keyplane.plugin.v1.Backend.FernetDecryptCBC:input_type -> keyplane.plugin.v1.FernetCBCRequest
+	10, // 32: keyplane.plugin.v1.Backend.GetKeyExchanger:input_type -> keyplane.plugin.v1.KeyRequest
+	22, // 33: keyplane.plugin.v1.Backend.ECDH:input_type -> keyplane.plugin.v1.ECDHRequest
+	10, // 34: keyplane.plugin.v1.Backend.GetDecapsulator:input_type -> keyplane.plugin.v1.KeyRequest
+	24, // 35: keyplane.plugin.v1.Backend.Decapsulate:input_type -> keyplane.plugin.v1.DecapsulateRequest
+	35, // 36: keyplane.plugin.v1.Backend.OpenDirect:input_type -> keyplane.plugin.v1.OpenDirectRequest
+	40, // 37: keyplane.plugin.v1.Backend.Ping:input_type -> keyplane.plugin.v1.PingRequest
+	42, // 38: keyplane.plugin.v1.Backend.StoreCertificates:input_type -> keyplane.plugin.v1.StoreCertificatesRequest
+	10, // 39: keyplane.plugin.v1.Backend.GetCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	10, // 40: keyplane.plugin.v1.Backend.DeleteCertificates:input_type -> keyplane.plugin.v1.KeyRequest
+	10, // 41: keyplane.plugin.v1.Backend.Rotate:input_type -> keyplane.plugin.v1.KeyRequest
+	10, // 42: keyplane.plugin.v1.Backend.ListVersions:input_type -> keyplane.plugin.v1.KeyRequest
+	37, // 43: keyplane.plugin.v1.Backend.SetMinVersion:input_type -> keyplane.plugin.v1.SetMinVersionRequest
+	38, // 44: keyplane.plugin.v1.Backend.DeleteVersion:input_type -> keyplane.plugin.v1.DeleteVersionRequest
+	46, // 45: keyplane.plugin.v1.Backend.WrapKey:input_type -> keyplane.plugin.v1.WrapKeyRequest
+	48, // 46: keyplane.plugin.v1.Backend.UnwrapKey:input_type -> keyplane.plugin.v1.UnwrapKeyRequest
+	6,  // 47: keyplane.plugin.v1.Backend.OpenBackend:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	6,  // 48: keyplane.plugin.v1.Backend.OpenBackendWithSecrets:output_type -> keyplane.plugin.v1.OpenBackendResponse
+	8,  // 49: keyplane.plugin.v1.Backend.GetCapabilities:output_type -> keyplane.plugin.v1.Capabilities
+	11, // 50: keyplane.plugin.v1.Backend.GenerateKey:output_type -> keyplane.plugin.v1.KeyResponse
+	11, // 51: keyplane.plugin.v1.Backend.GetKey:output_type -> keyplane.plugin.v1.KeyResponse
+	14, // 52: keyplane.plugin.v1.Backend.ListKeys:output_type -> keyplane.plugin.v1.ListKeysResponse
+	15, // 53: keyplane.plugin.v1.Backend.DeleteKey:output_type -> keyplane.plugin.v1.DeleteKeyResponse
+	11, // 54: keyplane.plugin.v1.Backend.ImportKey:output_type -> keyplane.plugin.v1.KeyResponse
+	11, // 55: keyplane.plugin.v1.Backend.GetSigner:output_type -> keyplane.plugin.v1.KeyResponse
+	19, // 56: keyplane.plugin.v1.Backend.Sign:output_type -> keyplane.plugin.v1.SignResponse
+	11, // 57: keyplane.plugin.v1.Backend.GetDecrypter:output_type -> keyplane.plugin.v1.KeyResponse
+	21, // 58: keyplane.plugin.v1.Backend.Decrypt:output_type -> keyplane.plugin.v1.DecryptResponse
+	26, // 59: keyplane.plugin.v1.Backend.GetAEAD:output_type -> keyplane.plugin.v1.AEADInfo
+	28, // 60: keyplane.plugin.v1.Backend.AEADSeal:output_type -> keyplane.plugin.v1.AEADSealResponse
+	30, // 61: keyplane.plugin.v1.Backend.AEADOpen:output_type -> keyplane.plugin.v1.AEADOpenResponse
+	11, // 62: keyplane.plugin.v1.Backend.GetFernet:output_type -> keyplane.plugin.v1.KeyResponse
+	32, // 63: keyplane.plugin.v1.Backend.FernetMAC:output_type -> keyplane.plugin.v1.FernetMACResponse
+	34, // 64: keyplane.plugin.v1.Backend.FernetEncryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	34, // 65: keyplane.plugin.v1.Backend.FernetDecryptCBC:output_type -> keyplane.plugin.v1.FernetCBCResponse
+	11, // 66: keyplane.plugin.v1.Backend.GetKeyExchanger:output_type -> keyplane.plugin.v1.KeyResponse
+	23, // 67: keyplane.plugin.v1.Backend.ECDH:output_type -> keyplane.plugin.v1.ECDHResponse
+	11, // 68: keyplane.plugin.v1.Backend.GetDecapsulator:output_type -> keyplane.plugin.v1.KeyResponse
+	25, // 69: keyplane.plugin.v1.Backend.Decapsulate:output_type -> keyplane.plugin.v1.DecapsulateResponse
+	36, // 70: keyplane.plugin.v1.Backend.OpenDirect:output_type -> keyplane.plugin.v1.OpenDirectResponse
+	41, // 71: keyplane.plugin.v1.Backend.Ping:output_type -> keyplane.plugin.v1.PingResponse
+	43, // 72: keyplane.plugin.v1.Backend.StoreCertificates:output_type -> keyplane.plugin.v1.StoreCertificatesResponse
+	44, // 73: keyplane.plugin.v1.Backend.GetCertificates:output_type -> keyplane.plugin.v1.CertificatesResponse
+	45, // 74: keyplane.plugin.v1.Backend.DeleteCertificates:output_type -> keyplane.plugin.v1.DeleteCertificatesResponse
+	11, // 75: keyplane.plugin.v1.Backend.Rotate:output_type -> keyplane.plugin.v1.KeyResponse
+	14, // 76: keyplane.plugin.v1.Backend.ListVersions:output_type -> keyplane.plugin.v1.ListKeysResponse
+	39, // 77: keyplane.plugin.v1.Backend.SetMinVersion:output_type -> keyplane.plugin.v1.KeyVersionsResponse
+	39, // 78: keyplane.plugin.v1.Backend.DeleteVersion:output_type -> keyplane.plugin.v1.KeyVersionsResponse
+	47, // 79: keyplane.plugin.v1.Backend.WrapKey:output_type -> keyplane.plugin.v1.WrappedKey
+	11, // 80: keyplane.plugin.v1.Backend.UnwrapKey:output_type -> keyplane.plugin.v1.KeyResponse
+	47, // [47:81] is the sub-list for method output_type
+	13, // [13:47] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_keyplane_plugin_v1_backend_proto_init() }
@@ -2943,7 +3226,7 @@ func file_keyplane_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_keyplane_plugin_v1_backend_proto_rawDesc), len(file_keyplane_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   44,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

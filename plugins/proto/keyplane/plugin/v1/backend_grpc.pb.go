@@ -77,6 +77,8 @@ const (
 	Backend_ListVersions_FullMethodName           = "/keyplane.plugin.v1.Backend/ListVersions"
 	Backend_SetMinVersion_FullMethodName          = "/keyplane.plugin.v1.Backend/SetMinVersion"
 	Backend_DeleteVersion_FullMethodName          = "/keyplane.plugin.v1.Backend/DeleteVersion"
+	Backend_WrapKey_FullMethodName                = "/keyplane.plugin.v1.Backend/WrapKey"
+	Backend_UnwrapKey_FullMethodName              = "/keyplane.plugin.v1.Backend/UnwrapKey"
 )
 
 // BackendClient is the client API for Backend service.
@@ -164,6 +166,16 @@ type BackendClient interface {
 	ListVersions(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*ListKeysResponse, error)
 	SetMinVersion(ctx context.Context, in *SetMinVersionRequest, opts ...grpc.CallOption) (*KeyVersionsResponse, error)
 	DeleteVersion(ctx context.Context, in *DeleteVersionRequest, opts ...grpc.CallOption) (*KeyVersionsResponse, error)
+	// Key wrapping (backend.KeyWrapper and backend.KeyUnwrapper; the plugin
+	// lists INTERFACE_KEY_WRAP and INTERFACE_KEY_UNWRAP when its backend
+	// has them). WrapKey encrypts the key ref names under the wrapping key
+	// wrapping_ref inside the backend and returns it wrapped; UnwrapKey
+	// decrypts a wrapped key under unwrapping_ref inside the backend and
+	// stores it under label (the wrapped key's own when empty). The
+	// ciphertext is secret to whoever holds the unwrapping key: neither side
+	// logs it.
+	WrapKey(ctx context.Context, in *WrapKeyRequest, opts ...grpc.CallOption) (*WrappedKey, error)
+	UnwrapKey(ctx context.Context, in *UnwrapKeyRequest, opts ...grpc.CallOption) (*KeyResponse, error)
 }
 
 type backendClient struct {
@@ -494,6 +506,26 @@ func (c *backendClient) DeleteVersion(ctx context.Context, in *DeleteVersionRequ
 	return out, nil
 }
 
+func (c *backendClient) WrapKey(ctx context.Context, in *WrapKeyRequest, opts ...grpc.CallOption) (*WrappedKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WrappedKey)
+	err := c.cc.Invoke(ctx, Backend_WrapKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) UnwrapKey(ctx context.Context, in *UnwrapKeyRequest, opts ...grpc.CallOption) (*KeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KeyResponse)
+	err := c.cc.Invoke(ctx, Backend_UnwrapKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BackendServer is the server API for Backend service.
 // All implementations must embed UnimplementedBackendServer
 // for forward compatibility.
@@ -579,6 +611,16 @@ type BackendServer interface {
 	ListVersions(context.Context, *KeyRequest) (*ListKeysResponse, error)
 	SetMinVersion(context.Context, *SetMinVersionRequest) (*KeyVersionsResponse, error)
 	DeleteVersion(context.Context, *DeleteVersionRequest) (*KeyVersionsResponse, error)
+	// Key wrapping (backend.KeyWrapper and backend.KeyUnwrapper; the plugin
+	// lists INTERFACE_KEY_WRAP and INTERFACE_KEY_UNWRAP when its backend
+	// has them). WrapKey encrypts the key ref names under the wrapping key
+	// wrapping_ref inside the backend and returns it wrapped; UnwrapKey
+	// decrypts a wrapped key under unwrapping_ref inside the backend and
+	// stores it under label (the wrapped key's own when empty). The
+	// ciphertext is secret to whoever holds the unwrapping key: neither side
+	// logs it.
+	WrapKey(context.Context, *WrapKeyRequest) (*WrappedKey, error)
+	UnwrapKey(context.Context, *UnwrapKeyRequest) (*KeyResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
 
@@ -684,6 +726,12 @@ func (UnimplementedBackendServer) SetMinVersion(context.Context, *SetMinVersionR
 }
 func (UnimplementedBackendServer) DeleteVersion(context.Context, *DeleteVersionRequest) (*KeyVersionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteVersion not implemented")
+}
+func (UnimplementedBackendServer) WrapKey(context.Context, *WrapKeyRequest) (*WrappedKey, error) {
+	return nil, status.Error(codes.Unimplemented, "method WrapKey not implemented")
+}
+func (UnimplementedBackendServer) UnwrapKey(context.Context, *UnwrapKeyRequest) (*KeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnwrapKey not implemented")
 }
 func (UnimplementedBackendServer) mustEmbedUnimplementedBackendServer() {}
 func (UnimplementedBackendServer) testEmbeddedByValue()                 {}
@@ -1282,6 +1330,42 @@ func _Backend_DeleteVersion_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_WrapKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WrapKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).WrapKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_WrapKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).WrapKey(ctx, req.(*WrapKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_UnwrapKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnwrapKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).UnwrapKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_UnwrapKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).UnwrapKey(ctx, req.(*UnwrapKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Backend_ServiceDesc is the grpc.ServiceDesc for Backend service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1416,6 +1500,14 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteVersion",
 			Handler:    _Backend_DeleteVersion_Handler,
+		},
+		{
+			MethodName: "WrapKey",
+			Handler:    _Backend_WrapKey_Handler,
+		},
+		{
+			MethodName: "UnwrapKey",
+			Handler:    _Backend_UnwrapKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
