@@ -31,6 +31,18 @@ type Config struct {
 	// Short skips the slowest cases (rsa-4096 key generation) and makes
 	// the concurrent checks smaller, for quick runs.
 	Short bool
+	// TrustedWrappingKey names a key of the backend under which keys made
+	// wrappable (KeySpec.Wrappable) may be wrapped with aes-key-wrap-pad:
+	// on PKCS#11 an AES-256 key with CKA_TRUSTED true, which only the
+	// token's security officer can make (pkcs11.CreateTrustedWrappingKey,
+	// keyplane wrapping-key create), so the harness makes it before the
+	// run. UnwrappingKey names the key that unwraps what it wrapped, in
+	// the same backend (the trusted key only wraps: its unwrap-only half
+	// under another label); empty, TrustedWrappingKey itself. Without
+	// them the wrap/round-trip checks are skipped. The suite never
+	// deletes either.
+	TrustedWrappingKey string
+	UnwrappingKey      string
 }
 
 func (c Config) withDefaults() Config {

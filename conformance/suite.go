@@ -196,6 +196,9 @@ func (s *suite) runAll(r runner) error {
 	// Key versions and rotation (backend.KeyVersions).
 	s.runVersions(r)
 
+	// Key wrapping (backend.KeyWrapper, backend.KeyUnwrapper; wrap.go).
+	s.runWrap(r)
+
 	// Many goroutines at once.
 	r.run("concurrency/shared-keys", s.checkConcurrentShared)
 	r.run("concurrency/generate", s.checkConcurrentGenerate)
