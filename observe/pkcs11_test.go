@@ -12,6 +12,7 @@ import (
 	"github.com/keyplane/keyplane/backends/pkcs11"
 	"github.com/keyplane/keyplane/conformance"
 	"github.com/keyplane/keyplane/internal/testenv"
+	"github.com/keyplane/keyplane/internal/trustedkey"
 	"github.com/keyplane/keyplane/observe"
 )
 
@@ -39,6 +40,12 @@ func TestConformancePKCS11(t *testing.T) {
 		t.Fatalf("backend.Redact(%q) = %q", uri, redacted)
 	}
 	h := newHarness(t, uri)
+	// The SO's trusted wrapping key, before anything logs in as the user
+	// (the wrap/round-trip checks).
+	wrapping, unwrapping, err := trustedkey.Make(t.Context(), uri, trustedkey.StaticPIN(tok.SOPIN), "observe-kek")
+	if err != nil {
+		t.Fatalf("the trusted wrapping key: %v", err)
+	}
 	var taps []*tap
 	var last backend.Backend
 	t.Run("suite", func(t *testing.T) {
@@ -51,7 +58,7 @@ func TestConformancePKCS11(t *testing.T) {
 			taps = append(taps, tp)
 			last = observe.Wrap(tapPKCS11{tp}, h.opts)
 			return last
-		}, conformance.Config{Short: true, Reopen: true})
+		}, conformance.Config{Short: true, Reopen: true, TrustedWrappingKey: wrapping, UnwrappingKey: unwrapping})
 	})
 	if t.Failed() {
 		return
@@ -60,6 +67,7 @@ func TestConformancePKCS11(t *testing.T) {
 		"generate-key", "key", "keys", "delete-key", "import-key",
 		"signer", "decrypter", "aead", "fernet",
 		"sign", "decrypt", "seal", "open", "mac", "encrypt-cbc", "decrypt-cbc",
+		"wrap-key", "unwrap-key",
 	})
 	if text := h.logText(); strings.Contains(text, "pin-value="+tok.PIN) {
 		t.Error("the audit log holds the PIN")

@@ -21,11 +21,13 @@ import (
 
 // TestConformancePKCS11 runs the suite through plugin+pkcs11: on a fresh
 // SoftHSM2 token (SOFTHSM2_CONF reaches the plugin through the environment
-// allow-list; the PIN through a file named in the URI).
+// allow-list; the PIN through a file named in the URI), with a trusted
+// wrapping key the SO made first (in a helper process).
 func TestConformancePKCS11(t *testing.T) {
 	tok := testenv.SoftHSMToken(t, "plugin-conformance")
+	wrapping, unwrapping := makeTrustedKey(t, trustedKeyJob{Source: tok.URI(t), Label: "conformance-kek", SOPINFile: soPINFile(t, tok.SOPIN)})
 	uri := "plugin+" + tok.URI(t)
-	conformance.Run(t, openURI(uri), conformance.Config{Reopen: true, Short: testing.Short()})
+	conformance.Run(t, openURI(uri), conformance.Config{Reopen: true, Short: testing.Short(), TrustedWrappingKey: wrapping, UnwrappingKey: unwrapping})
 }
 
 // TestNoPINInPKCS11Child puts the PIN in the URI itself (pin-value=): it

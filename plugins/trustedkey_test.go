@@ -2,7 +2,6 @@ package plugins_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyplane/keyplane/backend"
-	"github.com/keyplane/keyplane/backends/pkcs11"
 	"github.com/keyplane/keyplane/internal/secretfile"
+	"github.com/keyplane/keyplane/internal/trustedkey"
 )
 
 // trustedKeyEnv, when set, makes the test binary a helper process that
@@ -23,18 +21,18 @@ import (
 // configuration runs in a process of its own.
 const trustedKeyEnv = "KEYPLANE_PLUGINS_TEST_TRUSTED_KEY"
 
-// trustedKeyJob is what the helper process does: in the token Source
-// names, the trusted, wrap-only half of a fresh AES-256 key (the SO PIN
-// read from SOPINFile), and its unwrap-only half in each token of
-// UnwrapIn (URI → label). The key's bytes exist only in the helper.
+// trustedKeyJob is what the helper process does: trustedkey.Make in the
+// token Source names, the SO PIN read from SOPINFile, the unwrapping
+// half (Label+"-unwrap") in Source and each token of UnwrapIn.
 type trustedKeyJob struct {
 	Source, Label, SOPINFile string
-	UnwrapIn                 map[string]string
+	UnwrapIn                 []string
 }
 
 // makeTrustedKey runs job in a helper process with the test's
-// environment (SOFTHSM2_CONF).
-func makeTrustedKey(t *testing.T, job trustedKeyJob) {
+// environment (SOFTHSM2_CONF) and returns the labels of the wrapping and
+// unwrapping keys.
+func makeTrustedKey(t *testing.T, job trustedKeyJob) (wrapping, unwrapping string) {
 	t.Helper()
 	j, err := json.Marshal(job)
 	if err != nil {
@@ -45,6 +43,7 @@ func makeTrustedKey(t *testing.T, job trustedKeyJob) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("making the trusted wrapping key %q: %v: %s", job.Label, err, strings.TrimSpace(string(out)))
 	}
+	return job.Label, job.Label + "-unwrap"
 }
 
 // soPINFile writes pin to a 0600 file.
@@ -64,28 +63,10 @@ func runTrustedKeyJob(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ctx := context.Background()
-	value := make([]byte, 32)
-	defer clear(value)
-	_, _ = rand.Read(value)
-	key := backend.SecretKey{Algorithm: backend.AES256, Value: value}
 	soPIN := func(context.Context) ([]byte, error) { return secretfile.Read("SO PIN file", job.SOPINFile) }
-	if _, err := pkcs11.CreateTrustedWrappingKey(ctx, job.Source, soPIN, job.Label, key); err != nil {
+	if _, _, err := trustedkey.Make(context.Background(), job.Source, soPIN, job.Label, job.UnwrapIn...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
-	}
-	for uri, label := range job.UnwrapIn {
-		b, err := pkcs11.Open(ctx, uri)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		_, err = b.ImportUnwrappingKey(ctx, label, key)
-		b.Close()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
 	}
 	return 0
 }

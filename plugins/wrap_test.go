@@ -31,7 +31,7 @@ func TestWrapThroughPlugins(t *testing.T) {
 	}
 	aURI := tokA.URI(t)
 	bURI := strings.Replace(aURI, "token=plugin-wrap-a", "token=plugin-wrap-b", 1)
-	makeTrustedKey(t, trustedKeyJob{Source: aURI, Label: "kek", SOPINFile: soPINFile(t, tokA.SOPIN), UnwrapIn: map[string]string{bURI: "kek"}})
+	kek, unkek := makeTrustedKey(t, trustedKeyJob{Source: aURI, Label: "kek", SOPINFile: soPINFile(t, tokA.SOPIN), UnwrapIn: []string{bURI}})
 
 	a := openURI("plugin+" + aURI)(t)
 	b := openURI("plugin+" + bURI)(t)
@@ -55,7 +55,7 @@ func TestWrapThroughPlugins(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GenerateKey(wrappable) through the plugin: %v", err)
 	}
-	w, err := wrapper.WrapKey(ctx, "moving", "kek", backend.WrapAESKeyWrapPad)
+	w, err := wrapper.WrapKey(ctx, "moving", kek, backend.WrapAESKeyWrapPad)
 	if err != nil {
 		t.Fatalf("WrapKey through the plugin: %v", err)
 	}
@@ -73,7 +73,7 @@ func TestWrapThroughPlugins(t *testing.T) {
 		t.Errorf("WrappedKey.String shows the ciphertext: %s", s)
 	}
 
-	got, err := unwrapper.UnwrapKey(ctx, w, "kek", "")
+	got, err := unwrapper.UnwrapKey(ctx, w, unkek, "")
 	if err != nil {
 		t.Fatalf("UnwrapKey through the second plugin: %v", err)
 	}
@@ -97,24 +97,24 @@ func TestWrapThroughPlugins(t *testing.T) {
 		if _, err := a.GenerateKey(ctx, backend.KeySpec{Label: "kept", Algorithm: backend.ECP256}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := wrapper.WrapKey(ctx, "kept", "kek", backend.WrapAESKeyWrapPad)
+		_, err := wrapper.WrapKey(ctx, "kept", kek, backend.WrapAESKeyWrapPad)
 		if !errors.Is(err, backend.ErrUnsupported) || !strings.Contains(err.Error(), "CKA_EXTRACTABLE") {
 			t.Errorf("wrapping a non-extractable key through the plugin: %v, want ErrUnsupported naming CKA_EXTRACTABLE", err)
 		}
-		if _, err := wrapper.WrapKey(ctx, "no-such-key", "kek", backend.WrapAESKeyWrapPad); !errors.Is(err, backend.ErrNotFound) {
+		if _, err := wrapper.WrapKey(ctx, "no-such-key", kek, backend.WrapAESKeyWrapPad); !errors.Is(err, backend.ErrNotFound) {
 			t.Errorf("wrapping a missing key: %v, want ErrNotFound", err)
 		}
-		if _, err := wrapper.WrapKey(ctx, "moving", "kek", "des-wrap"); !errors.Is(err, backend.ErrUnsupported) {
+		if _, err := wrapper.WrapKey(ctx, "moving", kek, "des-wrap"); !errors.Is(err, backend.ErrUnsupported) {
 			t.Errorf("an unknown mechanism: %v, want ErrUnsupported", err)
 		}
-		if _, err := unwrapper.UnwrapKey(ctx, w, "kek", ""); !errors.Is(err, backend.ErrAlreadyExists) {
+		if _, err := unwrapper.UnwrapKey(ctx, w, unkek, ""); !errors.Is(err, backend.ErrAlreadyExists) {
 			t.Errorf("unwrapping under a taken label: %v, want ErrAlreadyExists", err)
 		}
 		bad := *w
 		bad.ID = nil
 		bad.Ciphertext = bytes.Clone(w.Ciphertext)
 		bad.Ciphertext[len(bad.Ciphertext)/2] ^= 1
-		if _, err := unwrapper.UnwrapKey(ctx, &bad, "kek", "damaged"); !errors.Is(err, backend.ErrInvalidInput) {
+		if _, err := unwrapper.UnwrapKey(ctx, &bad, unkek, "damaged"); !errors.Is(err, backend.ErrInvalidInput) {
 			t.Errorf("unwrapping a ciphertext with a flipped bit: %v, want ErrInvalidInput", err)
 		}
 		fresh := *w
