@@ -14,6 +14,7 @@ func newConformanceCmd(c *cli) *cobra.Command {
 	var asJSON, short bool
 	var types []string
 	var concurrency int
+	var trusted, unwrapping string
 	cmd := &cobra.Command{
 		Use:   "conformance",
 		Short: "Run the conformance suite against the backend",
@@ -26,6 +27,12 @@ deletes them afterwards; it never touches other keys. A persistent backend
 (a keystore directory, a token) is also closed and reopened to check that
 its keys survive.
 
+The wrap round trips need a wrapping key the backend trusts, which only a
+PKCS#11 token's security officer can make: make one first ("wrapping-key
+create --label kek --so-pin-file FILE --unwrap-in <the same token>
+--unwrap-label kek-unwrap") and name it with --trusted-wrapping-key kek
+--unwrapping-key kek-unwrap; without, those checks are skipped.
+
 Exit status: 0 when every check passed or was skipped, 1 when a check failed,
 2 when the suite could not run.`,
 		Example: `  keyplane conformance --backend software:memory --short
@@ -33,7 +40,11 @@ Exit status: 0 when every check passed or was skipped, 1 when a check failed,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg := conformance.Config{Progress: c.stderr, Short: short, Concurrency: concurrency}
+			cfg := conformance.Config{Progress: c.stderr, Short: short, Concurrency: concurrency,
+				TrustedWrappingKey: trusted, UnwrappingKey: unwrapping}
+			if unwrapping != "" && trusted == "" {
+				return fmt.Errorf("--unwrapping-key needs --trusted-wrapping-key: %w", backend.ErrInvalidInput)
+			}
 			for _, t := range types {
 				alg, err := backend.ParseAlgorithm(strings.TrimSpace(t))
 				if err != nil {
@@ -79,5 +90,7 @@ Exit status: 0 when every check passed or was skipped, 1 when a check failed,
 	cmd.Flags().BoolVar(&short, "short", false, "skip the slowest checks (rsa-4096 key generation), smaller concurrent checks")
 	cmd.Flags().StringSliceVar(&types, "types", nil, "only these key `types` (comma-separated; default: every type the backend reports)")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 0, "goroutines in the concurrent checks (default 8)")
+	cmd.Flags().StringVar(&trusted, "trusted-wrapping-key", "", "a trusted wrapping `key` of the backend, for the wrap round trips (made by \"wrapping-key create\")")
+	cmd.Flags().StringVar(&unwrapping, "unwrapping-key", "", "the `key` that unwraps what --trusted-wrapping-key wraps, in the same backend (default: that key)")
 	return cmd
 }
