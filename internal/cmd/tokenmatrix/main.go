@@ -8,9 +8,12 @@
 // For each kind it starts a token (daemons on 127.0.0.1, in a temporary
 // directory, stopped by PID at the end), lists every started token's module
 // with `keyplane tokens --json` and checks that each token is there with a
-// URI, then runs `keyplane --backend <that URI>&pin-source=file:<pin>
-// conformance --json` with the token's environment (Instance.Env) in the
-// child's environment only. -check fails when a check failed on any token,
+// URI, has the token's security officer make a trusted wrapping key with
+// `keyplane wrapping-key create` (for the wrap round trips; a token whose
+// SO cannot log in runs without, and those checks are skipped), then runs
+// `keyplane --backend <that URI>&pin-source=file:<pin> conformance --json`
+// with the token's environment (Instance.Env) in the child's environment
+// only. -check fails when a check failed on any token,
 // when the listing or a URI is wrong, when a kind could not start under
 // KEYPLANE_REQUIRE_TOOLS=1, or when the committed file differs from what
 // it would write. Without KEYPLANE_REQUIRE_TOOLS=1 a kind whose software
@@ -147,6 +150,10 @@ func generate(ctx context.Context, o options) error {
 			problems = append(problems, s.problem)
 			continue
 		}
+		noTrusted := wrapSetup(ctx, exe, s, filepath.Join(work, s.kind.Name))
+		if noTrusted != "" {
+			logf("%s: no trusted wrapping key, the wrap round trips are skipped: %s", s.kind.Name, noTrusted)
+		}
 		logf("conformance on the %s token (%s)", s.kind.Name, s.uri)
 		start := time.Now()
 		rep, err := conformanceRun(ctx, exe, s)
@@ -163,7 +170,7 @@ func generate(ctx context.Context, o options) error {
 				problems = append(problems, fmt.Sprintf("%s: %s failed: %s", s.kind.Name, r.Name, message(r.Message)))
 			}
 		}
-		runs = append(runs, &tokenRun{Kind: s.kind.Name, Packages: s.kind.Package, Module: s.in.Module, Report: rep})
+		runs = append(runs, &tokenRun{Kind: s.kind.Name, Packages: s.kind.Package, Module: s.in.Module, Report: rep, NoTrustedKey: noTrusted})
 	}
 
 	var buf bytes.Buffer

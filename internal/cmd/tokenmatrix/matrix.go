@@ -18,6 +18,9 @@ type tokenRun struct {
 	Packages string // testenv.TokenKind.Package
 	Module   string // Instance.Module
 	Report   *conformance.Report
+	// NoTrustedKey says why no trusted wrapping key could be made for
+	// the wrap round trips (wrapSetup); "" when one was.
+	NoTrustedKey string
 }
 
 // detail reads a capability detail ("library-version"), "" when absent.
@@ -252,6 +255,11 @@ func writeToken(ew *errWriter, r *tokenRun, res map[string]conformance.Result, q
 	p("- library (CK_INFO): %s, %s\n", orUnknown(r.detail("library-description")), r.library())
 	p("- token: %s\n", orUnknown(strings.TrimSpace(r.detail("token-manufacturer")+" "+r.detail("token-model"))))
 	p("- checks: %d passed, %d failed, %d skipped\n", pass, fail, skip)
+	if r.NoTrustedKey != "" {
+		p("- trusted wrapping key (for the wrap round trips): none, %s\n", r.NoTrustedKey)
+	} else {
+		p("- trusted wrapping key (for the wrap round trips): made by the SO (`keyplane wrapping-key create`)\n")
+	}
 	if c := r.Report.Capabilities; c != nil {
 		p("- key types offered: %s\n", joinCode(c.Algorithms))
 		p("- operations offered: %s\n", joinCode(c.Operations))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type startedToken struct {
 	pinFile string
 	uri     string // the URI keyplane tokens lists for it (without a PIN); "" when it did not
 	problem string // why uri is ""
+	// wrapping: wrapSetup made the trusted wrapping key.
+	wrapping bool
 }
 
 // listing is the part of `keyplane tokens --json` the generator reads.
@@ -90,6 +93,51 @@ func listTokens(ctx context.Context, exe string, ss []*startedToken) error {
 	return nil
 }
 
+// Labels of the trusted wrapping key wrapSetup makes for the wrap round
+// trips, and of its unwrap-only half in the same token.
+const (
+	wrappingLabel   = "tokenmatrix-kek"
+	unwrappingLabel = "tokenmatrix-kek-unwrap"
+)
+
+// wrapSetup makes, with `keyplane wrapping-key create` (the token's SO
+// logs in with the instance's SO PIN, from a file), the trusted wrapping
+// key the conformance run's wrap round trips use. It returns why it
+// could not, or "": a token whose SO cannot log in, or that lacks
+// aes-key-wrap-pad, then runs the suite without one (those checks are
+// skipped with the reason).
+func wrapSetup(ctx context.Context, exe string, s *startedToken, dir string) string {
+	pin, tried := s.in.SOPIN, ""
+	if pin == "" {
+		// A token set up without one (NSS softokn has no SO): try the
+		// user's PIN, so that the matrix shows the token's own answer.
+		pin, tried = s.in.PIN, " (the token was set up without an SO PIN; tried the user PIN)"
+	}
+	soPIN, err := writeSecretFile(dir, "so.pin", pin)
+	if err != nil {
+		return err.Error()
+	}
+	uri := s.uri + "&pin-source=file:" + s.pinFile
+	ctx, cancel := context.WithTimeout(ctx, tokensTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "--backend", uri, "wrapping-key", "create", "--label", wrappingLabel,
+		"--so-pin-file", soPIN, "--unwrap-in", uri, "--unwrap-label", unwrappingLabel)
+	cmd.Env = append(os.Environ(), s.in.Env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "wrapping-key create: " + strings.TrimPrefix(lastLines(out.String(), 1), "keyplane: ") + tried
+	}
+	s.wrapping = true
+	return ""
+}
+
+// writeSecretFile writes value and a newline to a new 0600 file in dir.
+func writeSecretFile(dir, name, value string) (string, error) {
+	p := filepath.Join(dir, name)
+	return p, os.WriteFile(p, []byte(value+"\n"), 0o600)
+}
+
 // conformanceRun runs `keyplane conformance --json` on the token through
 // the URI keyplane tokens listed, with the PIN file added and the token's
 // environment set in the child only. A failed check (exit status 1) is in
@@ -97,7 +145,11 @@ func listTokens(ctx context.Context, exe string, ss []*startedToken) error {
 func conformanceRun(ctx context.Context, exe string, s *startedToken) (*conformance.Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, conformanceTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "--backend", s.uri+"&pin-source=file:"+s.pinFile, "conformance", "--json")
+	args := []string{"--backend", s.uri + "&pin-source=file:" + s.pinFile, "conformance", "--json"}
+	if s.wrapping {
+		args = append(args, "--trusted-wrapping-key", wrappingLabel, "--unwrapping-key", unwrappingLabel)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), s.in.Env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
