@@ -28,9 +28,6 @@ func TestMain(m *testing.M) {
 		plugins.ServeOpen(openTestPlugin)
 		os.Exit(0)
 	}
-	if job := os.Getenv(trustedKeyEnv); job != "" {
-		os.Exit(runTrustedKeyJob(job)) // trustedkey_test.go
-	}
 	os.Exit(runMain(m))
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/conformance"
 	"github.com/keyplane/keyplane/internal/testenv"
+	"github.com/keyplane/keyplane/internal/trustedkey"
 	"github.com/keyplane/keyplane/plugins"
 )
 
@@ -25,7 +26,7 @@ import (
 // wrapping key the SO made first (in a helper process).
 func TestConformancePKCS11(t *testing.T) {
 	tok := testenv.SoftHSMToken(t, "plugin-conformance")
-	wrapping, unwrapping := makeTrustedKey(t, trustedKeyJob{Source: tok.URI(t), Label: "conformance-kek", SOPINFile: soPINFile(t, tok.SOPIN)})
+	wrapping, unwrapping := trustedkey.MakeInHelper(t, tok.URI(t), tok.SOPIN, "conformance-kek")
 	uri := "plugin+" + tok.URI(t)
 	conformance.Run(t, openURI(uri), conformance.Config{Reopen: true, Short: testing.Short(), TrustedWrappingKey: wrapping, UnwrappingKey: unwrapping})
 }

@@ -13,7 +13,13 @@ import (
 
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/internal/testenv"
+	"github.com/keyplane/keyplane/internal/trustedkey"
 )
+
+// The helper process of trustedkey.MakeInHelper: a PKCS#11 module is
+// initialized once per process, and SoftHSM2 reads its configuration then,
+// so each test's SoftHSM2 set-up by the SO runs in a process of its own.
+func init() { trustedkey.RunHelper() }
 
 // TestWrapThroughPlugins: a wrappable EC P-256 key made in token A
 // through one plugin+pkcs11 is wrapped there under A's trusted AES key,
@@ -31,7 +37,7 @@ func TestWrapThroughPlugins(t *testing.T) {
 	}
 	aURI := tokA.URI(t)
 	bURI := strings.Replace(aURI, "token=plugin-wrap-a", "token=plugin-wrap-b", 1)
-	kek, unkek := makeTrustedKey(t, trustedKeyJob{Source: aURI, Label: "kek", SOPINFile: soPINFile(t, tokA.SOPIN), UnwrapIn: []string{bURI}})
+	kek, unkek := trustedkey.MakeInHelper(t, aURI, tokA.SOPIN, "kek", bURI)
 
 	a := openURI("plugin+" + aURI)(t)
 	b := openURI("plugin+" + bURI)(t)
