@@ -6,7 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,6 +18,7 @@ import (
 	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/internal/testenv"
 	"github.com/keyplane/keyplane/internal/trustedkey"
+	"github.com/keyplane/keyplane/plugins"
 )
 
 // The helper process of trustedkey.MakeInHelper: a PKCS#11 module is
@@ -27,7 +32,8 @@ func init() { trustedkey.RunHelper() }
 // signature verifies with A's public key. A key made without Wrappable is
 // refused with ErrUnsupported naming CKA_EXTRACTABLE; the errors of
 // unwrapping (a taken label, a damaged ciphertext, a missing unwrapping
-// key) keep their sentinels across the boundary.
+// key) keep their sentinels across the boundary, and no log line of
+// either host holds the ciphertext.
 func TestWrapThroughPlugins(t *testing.T) {
 	ctx := t.Context()
 	tokA := testenv.SoftHSMToken(t, "plugin-wrap-a")
@@ -39,8 +45,12 @@ func TestWrapThroughPlugins(t *testing.T) {
 	bURI := strings.Replace(aURI, "token=plugin-wrap-a", "token=plugin-wrap-b", 1)
 	kek, unkek := trustedkey.MakeInHelper(t, aURI, tokA.SOPIN, "kek", bURI)
 
-	a := openURI("plugin+" + aURI)(t)
-	b := openURI("plugin+" + bURI)(t)
+	// Both hosts log at the lowest level (go-plugin's trace, the child's
+	// stderr): no line may hold a wrapped key's ciphertext.
+	var logs logBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug - 4}))
+	a, _ := openPlugin(t, "plugin+"+aURI, plugins.Options{Logger: logger})
+	b, _ := openPlugin(t, "plugin+"+bURI, plugins.Options{Logger: logger})
 	caps, err := a.Capabilities(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +108,20 @@ func TestWrapThroughPlugins(t *testing.T) {
 	if !ecdsa.VerifyASN1(src.Public.(*ecdsa.PublicKey), digest[:], sig) {
 		t.Fatal("a signature from the unwrapped key in B does not verify with A's public key")
 	}
+
+	t.Cleanup(func() {
+		a.Close()
+		b.Close()
+		text := logs.String()
+		if text == "" {
+			t.Error("the hosts logged nothing at trace level; the log check saw nothing")
+		}
+		for _, form := range []string{string(w.Ciphertext), hex.EncodeToString(w.Ciphertext), base64.StdEncoding.EncodeToString(w.Ciphertext), fmt.Sprint(w.Ciphertext)} {
+			if strings.Contains(text, form) {
+				t.Errorf("the plugin logs hold the wrapped key's ciphertext (%d bytes)", len(w.Ciphertext))
+			}
+		}
+	})
 
 	t.Run("refusals", func(t *testing.T) {
 		if _, err := a.GenerateKey(ctx, backend.KeySpec{Label: "kept", Algorithm: backend.ECP256}); err != nil {
