@@ -1,0 +1,185 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/keyplane/keyplane/backend"
+	"github.com/keyplane/keyplane/backends/software"
+	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
+)
+
+// bareBackend has only the backend.Backend methods of the backend inside:
+// none of the optional interfaces.
+type bareBackend struct{ backend.Backend }
+
+// serverRPC is one plugin-side RPC, called straight on the server.
+type serverRPC struct {
+	name  string
+	lacks string // the ErrUnsupported answer of a backend without the interface; "" for the plain methods
+	call  func(ctx context.Context, s *server) error
+}
+
+func serverRPCs() []serverRPC {
+	ref := &pb.KeyRequest{Ref: "k"}
+	return []serverRPC{
+		{"GetKey", "", func(ctx context.Context, s *server) error { _, err := s.GetKey(ctx, ref); return err }},
+		{"ListKeys", "", func(ctx context.Context, s *server) error {
+			_, err := s.ListKeys(ctx, &pb.ListKeysRequest{})
+			return err
+		}},
+		{"DeleteKey", "", func(ctx context.Context, s *server) error { _, err := s.DeleteKey(ctx, ref); return err }},
+		{"GetSigner", "", func(ctx context.Context, s *server) error { _, err := s.GetSigner(ctx, ref); return err }},
+		{"GetDecrypter", "", func(ctx context.Context, s *server) error { _, err := s.GetDecrypter(ctx, ref); return err }},
+		{"Rotate", "has no key versions", func(ctx context.Context, s *server) error { _, err := s.Rotate(ctx, ref); return err }},
+		{"ListVersions", "has no key versions", func(ctx context.Context, s *server) error { _, err := s.ListVersions(ctx, ref); return err }},
+		{"SetMinVersion", "has no key versions", func(ctx context.Context, s *server) error {
+			_, err := s.SetMinVersion(ctx, &pb.SetMinVersionRequest{Ref: "k", MinVersion: 2})
+			return err
+		}},
+		{"DeleteVersion", "has no key versions", func(ctx context.Context, s *server) error {
+			_, err := s.DeleteVersion(ctx, &pb.DeleteVersionRequest{Ref: "k", Version: 1})
+			return err
+		}},
+		{"StoreCertificates", "stores no certificates", func(ctx context.Context, s *server) error {
+			_, err := s.StoreCertificates(ctx, &pb.StoreCertificatesRequest{Ref: "k"})
+			return err
+		}},
+		{"GetCertificates", "stores no certificates", func(ctx context.Context, s *server) error { _, err := s.GetCertificates(ctx, ref); return err }},
+		{"DeleteCertificates", "stores no certificates", func(ctx context.Context, s *server) error { _, err := s.DeleteCertificates(ctx, ref); return err }},
+		{"GetKeyExchanger", "does no key agreement", func(ctx context.Context, s *server) error { _, err := s.GetKeyExchanger(ctx, ref); return err }},
+		{"GetDecapsulator", "has no KEM keys", func(ctx context.Context, s *server) error { _, err := s.GetDecapsulator(ctx, ref); return err }},
+		{"GetAEAD", "has no AEAD keys", func(ctx context.Context, s *server) error { _, err := s.GetAEAD(ctx, ref); return err }},
+		{"GetFernet", "has no Fernet keys", func(ctx context.Context, s *server) error { _, err := s.GetFernet(ctx, ref); return err }},
+	}
+}
+
+// wantStatus checks that err is a status carrying sentinel want (as the
+// host reads it) with a message containing msg.
+func wantStatus(t *testing.T, what string, err error, code codes.Code, want error, msg string) {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok {
+		t.Errorf("%s: %T %v is not a gRPC status", what, err, err)
+		return
+	}
+	if st.Code() != code {
+		t.Errorf("%s: status code %v, want %v (%v)", what, st.Code(), code, err)
+	}
+	if !strings.Contains(st.Message(), msg) {
+		t.Errorf("%s: message %q does not say %q", what, st.Message(), msg)
+	}
+	out, transport := fromStatus("p", err)
+	if transport || !errors.Is(out, want) {
+		t.Errorf("%s: read on the host as %v (transport %v), want %v", what, out, transport, want)
+	}
+}
+
+// TestServerAnswersBeforeOpen: every RPC of the plugin side answers
+// ErrInvalidInput, naming OpenBackend, before the host opened the backend.
+func TestServerAnswersBeforeOpen(t *testing.T) {
+	s := newServer(func(ctx context.Context, uri string) (backend.Backend, error) {
+		return nil, errors.New("not called")
+	})
+	for _, r := range serverRPCs() {
+		wantStatus(t, r.name, r.call(t.Context(), s), codes.InvalidArgument, backend.ErrInvalidInput, "the host must call OpenBackend first")
+	}
+}
+
+// TestServerAnswersWithoutInterface: a backend without an optional
+// interface is answered ErrUnsupported saying what it lacks; the plain
+// methods reach the backend and carry its sentinel (no key "k").
+func TestServerAnswersWithoutInterface(t *testing.T) {
+	ctx := t.Context()
+	s := newServer(func(ctx context.Context, uri string) (backend.Backend, error) {
+		b, err := software.Open(ctx, uri)
+		if err != nil {
+			return nil, err
+		}
+		return bareBackend{b}, nil
+	})
+	if _, err := s.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: "software:memory"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.close() })
+	for _, r := range serverRPCs() {
+		err := r.call(ctx, s)
+		switch {
+		case r.name == "ListKeys":
+			if err != nil {
+				t.Errorf("ListKeys on an empty keystore: %v", err)
+			}
+		case r.lacks == "":
+			wantStatus(t, r.name, err, codes.NotFound, backend.ErrNotFound, `"k"`)
+		default:
+			wantStatus(t, r.name, err, codes.Unimplemented, backend.ErrUnsupported, "this plugin's backend "+r.lacks+": ")
+		}
+	}
+}
+
+// TestServerAnswersWithInterface: with the interfaces there, the
+// answers are the backend's own: its sentinel for a missing key, its
+// values (and the key-version changes forget cached handles).
+func TestServerAnswersWithInterface(t *testing.T) {
+	ctx := t.Context()
+	s := newServer(func(ctx context.Context, uri string) (backend.Backend, error) { return software.Open(ctx, uri) })
+	if _, err := s.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: "software:memory"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.close() })
+	for _, r := range serverRPCs() {
+		if r.name == "ListKeys" || r.name == "StoreCertificates" {
+			continue // no error to expect: an empty list; an empty chain is the backend's to judge
+		}
+		wantStatus(t, r.name, r.call(ctx, s), codes.NotFound, backend.ErrNotFound, `"k"`)
+	}
+
+	gen, err := s.GenerateKey(ctx, &pb.GenerateKeyRequest{Label: "v", Algorithm: string(backend.ECP256)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSigner(ctx, &pb.KeyRequest{Ref: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.handles.get(handleSigner, "v"); !ok {
+		t.Fatal("GetSigner cached no signer")
+	}
+	rot, err := s.Rotate(ctx, &pb.KeyRequest{Ref: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.handles.get(handleSigner, "v"); ok {
+		t.Error("Rotate kept a cached signer")
+	}
+	if rot.GetKey().GetVersion() != 2 || rot.GetKey().GetLabel() != gen.GetKey().GetLabel() {
+		t.Errorf("Rotate answered key %v, want version 2 of %q", rot.GetKey(), gen.GetKey().GetLabel())
+	}
+	vs, err := s.ListVersions(ctx, &pb.KeyRequest{Ref: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs.GetKeys()) != 2 {
+		t.Errorf("ListVersions: %d versions, want 2", len(vs.GetKeys()))
+	}
+	list, err := s.ListKeys(ctx, &pb.ListKeysRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetKeys()) != 1 || list.GetKeys()[0].GetLabel() != "v" {
+		t.Errorf("ListKeys: %v, want the one key v", list.GetKeys())
+	}
+	if _, err := s.GetSigner(ctx, &pb.KeyRequest{Ref: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteKey(ctx, &pb.KeyRequest{Ref: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.handles.get(handleSigner, "v"); ok {
+		t.Error("DeleteKey kept a cached signer")
+	}
+}
