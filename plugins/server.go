@@ -159,46 +159,25 @@ func (s *server) GenerateKey(ctx context.Context, req *pb.GenerateKeyRequest) (*
 }
 
 func (s *server) GetKey(ctx context.Context, req *pb.KeyRequest) (*pb.KeyResponse, error) {
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	k, err := b.Key(ctx, req.GetRef())
-	return keyResponse(k, err)
+	return s.keyFor(ctx, req.GetRef())
 }
 
 func (s *server) ListKeys(ctx context.Context, _ *pb.ListKeysRequest) (*pb.ListKeysResponse, error) {
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	keys, err := b.Keys(ctx)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	resp := &pb.ListKeysResponse{Keys: make([]*pb.Key, 0, len(keys))}
-	for _, k := range keys {
-		w, err := keyToWire(k)
-		if err != nil {
-			return nil, toStatus(err)
-		}
-		resp.Keys = append(resp.Keys, w)
-	}
-	return resp, nil
+	return callBackend(s, func(b backend.Backend) (*pb.ListKeysResponse, error) {
+		return keysReply(b.Keys(ctx))
+	})
 }
 
 func (s *server) DeleteKey(ctx context.Context, req *pb.KeyRequest) (*pb.DeleteKeyResponse, error) {
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	// Whatever happens, forget every handle: a handle for the deleted key
-	// must not outlive it.
-	defer s.handles.clear()
-	if err := b.DeleteKey(ctx, req.GetRef()); err != nil {
-		return nil, toStatus(err)
-	}
-	return &pb.DeleteKeyResponse{}, nil
+	return callBackend(s, func(b backend.Backend) (*pb.DeleteKeyResponse, error) {
+		// Whatever happens, forget every handle: a handle for the deleted
+		// key must not outlive it.
+		defer s.handles.clear()
+		if err := b.DeleteKey(ctx, req.GetRef()); err != nil {
+			return nil, err
+		}
+		return &pb.DeleteKeyResponse{}, nil
+	})
 }
 
 func (s *server) ImportKey(ctx context.Context, req *pb.ImportKeyRequest) (*pb.KeyResponse, error) {
@@ -236,58 +215,60 @@ func (s *server) ImportKey(ctx context.Context, req *pb.ImportKeyRequest) (*pb.K
 	return keyResponse(k, err)
 }
 
+// keyResponse is keyReply with its error as a status (toStatus).
 func keyResponse(k *backend.Key, err error) (*pb.KeyResponse, error) {
+	resp, err := keyReply(k, err)
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	return resp, nil
+}
+
+// keyReply is the answer carrying k, or err; its errors are plain (for
+// callBackend and callInner, which make them statuses).
+func keyReply(k *backend.Key, err error) (*pb.KeyResponse, error) {
+	if err != nil {
+		return nil, err
+	}
 	w, err := keyToWire(k)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &pb.KeyResponse{Key: w}, nil
 }
 
-// signer returns the crypto.Signer for ref, from the cache when it can.
-func (s *server) signer(ctx context.Context, ref string) (crypto.Signer, error) {
-	if v, ok := s.handles.get(handleSigner, ref); ok {
-		return v.(crypto.Signer), nil
-	}
-	b, err := s.backend()
+// keysReply is the answer listing keys, or err; its errors are plain, as
+// keyReply's.
+func keysReply(keys []*backend.Key, err error) (*pb.ListKeysResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	sg, err := b.Signer(ctx, ref)
-	if err != nil {
-		return nil, toStatus(err)
+	resp := &pb.ListKeysResponse{Keys: make([]*pb.Key, 0, len(keys))}
+	for _, k := range keys {
+		w, err := keyToWire(k)
+		if err != nil {
+			return nil, err
+		}
+		resp.Keys = append(resp.Keys, w)
 	}
-	s.handles.put(handleSigner, ref, sg)
-	return sg, nil
+	return resp, nil
+}
+
+// signer returns the crypto.Signer for ref, from the cache when it can.
+func (s *server) signer(ctx context.Context, ref string) (crypto.Signer, error) {
+	return cachedHandle(ctx, s, handleSigner, ref, "", backend.Backend.Signer)
 }
 
 func (s *server) decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
-	if v, ok := s.handles.get(handleDecrypter, ref); ok {
-		return v.(crypto.Decrypter), nil
-	}
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	d, err := b.Decrypter(ctx, ref)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	s.handles.put(handleDecrypter, ref, d)
-	return d, nil
+	return cachedHandle(ctx, s, handleDecrypter, ref, "", backend.Backend.Decrypter)
 }
 
-// keyFor looks a key up after a handle was obtained, for the Get* answers.
+// keyFor looks a key up: GetKey, and the Get* answers after a handle was
+// obtained.
 func (s *server) keyFor(ctx context.Context, ref string) (*pb.KeyResponse, error) {
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	k, err := b.Key(ctx, ref)
-	return keyResponse(k, err)
+	return callBackend(s, func(b backend.Backend) (*pb.KeyResponse, error) {
+		return keyReply(b.Key(ctx, ref))
+	})
 }
 
 func (s *server) GetSigner(ctx context.Context, req *pb.KeyRequest) (*pb.KeyResponse, error) {

@@ -11,43 +11,11 @@ import (
 )
 
 func (s *server) keyExchanger(ctx context.Context, ref string) (ecdh.KeyExchanger, error) {
-	if v, ok := s.handles.get(handleKeyExchanger, ref); ok {
-		return v.(ecdh.KeyExchanger), nil
-	}
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	ka, ok := b.(backend.KeyAgreement)
-	if !ok {
-		return nil, toStatus(fmt.Errorf("this plugin's backend does no key agreement: %w", backend.ErrUnsupported))
-	}
-	x, err := ka.KeyExchanger(ctx, ref)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	s.handles.put(handleKeyExchanger, ref, x)
-	return x, nil
+	return cachedHandle(ctx, s, handleKeyExchanger, ref, "does no key agreement", backend.KeyAgreement.KeyExchanger)
 }
 
 func (s *server) decapsulator(ctx context.Context, ref string) (crypto.Decapsulator, error) {
-	if v, ok := s.handles.get(handleDecapsulator, ref); ok {
-		return v.(crypto.Decapsulator), nil
-	}
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	kem, ok := b.(backend.KEM)
-	if !ok {
-		return nil, toStatus(fmt.Errorf("this plugin's backend has no KEM keys: %w", backend.ErrUnsupported))
-	}
-	d, err := kem.Decapsulator(ctx, ref)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	s.handles.put(handleDecapsulator, ref, d)
-	return d, nil
+	return cachedHandle(ctx, s, handleDecapsulator, ref, "has no KEM keys", backend.KEM.Decapsulator)
 }
 
 func (s *server) GetKeyExchanger(ctx context.Context, req *pb.KeyRequest) (*pb.KeyResponse, error) {

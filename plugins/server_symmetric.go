@@ -2,50 +2,17 @@ package plugins
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
 
 func (s *server) aead(ctx context.Context, ref string) (backend.AEAD, error) {
-	if v, ok := s.handles.get(handleAEAD, ref); ok {
-		return v.(backend.AEAD), nil
-	}
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	ab, ok := b.(backend.AEADBackend)
-	if !ok {
-		return nil, toStatus(fmt.Errorf("this plugin's backend has no AEAD keys: %w", backend.ErrUnsupported))
-	}
-	a, err := ab.AEAD(ctx, ref)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	s.handles.put(handleAEAD, ref, a)
-	return a, nil
+	return cachedHandle(ctx, s, handleAEAD, ref, "has no AEAD keys", backend.AEADBackend.AEAD)
 }
 
 func (s *server) fernet(ctx context.Context, ref string) (backend.FernetKey, error) {
-	if v, ok := s.handles.get(handleFernet, ref); ok {
-		return v.(backend.FernetKey), nil
-	}
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	fb, ok := b.(backend.FernetBackend)
-	if !ok {
-		return nil, toStatus(fmt.Errorf("this plugin's backend has no Fernet keys: %w", backend.ErrUnsupported))
-	}
-	f, err := fb.Fernet(ctx, ref)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	s.handles.put(handleFernet, ref, f)
-	return f, nil
+	return cachedHandle(ctx, s, handleFernet, ref, "has no Fernet keys", backend.FernetBackend.Fernet)
 }
 
 func (s *server) GetAEAD(ctx context.Context, req *pb.KeyRequest) (*pb.AEADInfo, error) {
