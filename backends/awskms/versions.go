@@ -101,6 +101,38 @@ func (b *Backend) primary(ctx context.Context, alias, label string) (*keyInfo, k
 	return ki, kv, out.KeyMetadata, err
 }
 
+// versionedKey is a key reference as the key-version methods see it: the
+// key's label and its primary version (the KMS key alias/<label> names).
+type versionedKey struct {
+	label      string
+	primary    *keyInfo
+	meta       *types.KeyMetadata // the primary's
+	keyVersion                    // the primary's: alias/<label>, its version, whether the key is versioned
+}
+
+// resolveVersioned resolves ref to its key's label and describes the
+// primary version through the key's aliases. A KMS key without an alias
+// has no label: unaliased makes the error for it; with unaliased nil,
+// aliasFor refuses the empty label (ErrInvalidInput).
+func (b *Backend) resolveVersioned(ctx context.Context, ref string, unaliased func() error) (versionedKey, error) {
+	_, label, err := b.resolve(ctx, ref)
+	if err != nil {
+		return versionedKey{}, err
+	}
+	if label == "" && unaliased != nil {
+		return versionedKey{}, unaliased()
+	}
+	alias, err := aliasFor(label)
+	if err != nil {
+		return versionedKey{}, err
+	}
+	p, kv, md, err := b.primary(ctx, alias, label)
+	if err != nil {
+		return versionedKey{}, err
+	}
+	return versionedKey{label: label, primary: p, meta: md, keyVersion: kv}, nil
+}
+
 // minVersion reads the minimum version tag of the primary key (0: none).
 func (b *Backend) minVersion(ctx context.Context, primaryID string) (int, error) {
 	out, err := b.client.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(primaryID)})
@@ -147,31 +179,23 @@ func (b *Backend) checkUsable(ctx context.Context, ki *keyInfo, label string) er
 // also names the old key alias/<label>/v1). The minimum version tag moves
 // to the new primary.
 func (b *Backend) Rotate(ctx context.Context, ref string) (*backend.Key, error) {
-	_, label, err := b.resolve(ctx, ref)
+	vk, err := b.resolveVersioned(ctx, ref, func() error {
+		return fmt.Errorf("awskms: rotate %q: the key has no alias to version: %w", ref, backend.ErrUnsupported)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if label == "" {
-		return nil, fmt.Errorf("awskms: rotate %q: the key has no alias to version: %w", ref, backend.ErrUnsupported)
-	}
-	alias, err := aliasFor(label)
-	if err != nil {
-		return nil, err
-	}
-	cur, kv, md, err := b.primary(ctx, alias, label)
-	if err != nil {
-		return nil, err
-	}
+	label, alias, cur, md := vk.label, vk.alias, vk.primary, vk.meta
 	min, err := b.minVersion(ctx, cur.keyID)
 	if err != nil {
 		return nil, err
 	}
-	if !kv.versioned {
+	if !vk.versioned {
 		if _, err := b.client.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(versionAlias(alias, 1)), TargetKeyId: aws.String(cur.keyID)}); err != nil {
 			return nil, fmt.Errorf("awskms: rotate %q: naming version 1: %w", label, classify("CreateAlias", err))
 		}
 	}
-	n := kv.n + 1
+	n := vk.n + 1
 	tags := []types.Tag{{TagKey: aws.String("keyplane-label"), TagValue: aws.String(label)}}
 	if min > 0 {
 		tags = append(tags, types.Tag{TagKey: aws.String(minVersionTag), TagValue: aws.String(strconv.Itoa(min))})
@@ -210,29 +234,21 @@ func (b *Backend) Rotate(ctx context.Context, ref string) (*backend.Key, error) 
 // name, skipping deleted ones), oldest first; each Key's URI is its KMS
 // key ARN.
 func (b *Backend) Versions(ctx context.Context, ref string) ([]*backend.Key, error) {
-	_, label, err := b.resolve(ctx, ref)
+	vk, err := b.resolveVersioned(ctx, ref, func() error {
+		return fmt.Errorf("awskms: key %q has no alias, so no versions: %w", ref, backend.ErrUnsupported)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if label == "" {
-		return nil, fmt.Errorf("awskms: key %q has no alias, so no versions: %w", ref, backend.ErrUnsupported)
-	}
-	alias, err := aliasFor(label)
-	if err != nil {
-		return nil, err
-	}
-	p, kv, _, err := b.primary(ctx, alias, label)
-	if err != nil {
-		return nil, err
-	}
-	if !kv.versioned {
-		k := p.key(label)
+	label := vk.label
+	if !vk.versioned {
+		k := vk.primary.key(label)
 		k.Version = 1
 		return []*backend.Key{k}, nil
 	}
 	var out []*backend.Key
-	for n := 1; n <= kv.n; n++ {
-		ki, _, err := b.resolve(ctx, versionAlias(alias, n))
+	for n := 1; n <= vk.n; n++ {
+		ki, _, err := b.resolve(ctx, versionAlias(vk.alias, n))
 		if isNotFound(err) {
 			continue // deleted
 		}
@@ -248,22 +264,14 @@ func (b *Backend) Versions(ctx context.Context, ref string) ([]*backend.Key, err
 
 // SetMinVersion tags the primary key with the minimum version.
 func (b *Backend) SetMinVersion(ctx context.Context, ref string, min int) error {
-	_, label, err := b.resolve(ctx, ref)
+	vk, err := b.resolveVersioned(ctx, ref, nil)
 	if err != nil {
 		return err
 	}
-	alias, err := aliasFor(label)
-	if err != nil {
-		return err
+	if min < 1 || min > vk.n {
+		return fmt.Errorf("awskms: minimum version %d of key %q: want 1 to %d (its primary version): %w", min, vk.label, vk.n, backend.ErrInvalidInput)
 	}
-	p, kv, _, err := b.primary(ctx, alias, label)
-	if err != nil {
-		return err
-	}
-	if min < 1 || min > kv.n {
-		return fmt.Errorf("awskms: minimum version %d of key %q: want 1 to %d (its primary version): %w", min, label, kv.n, backend.ErrInvalidInput)
-	}
-	_, err = b.client.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(p.keyID),
+	_, err = b.client.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(vk.primary.keyID),
 		Tags: []types.Tag{{TagKey: aws.String(minVersionTag), TagValue: aws.String(strconv.Itoa(min))}}})
 	return classify("TagResource", err)
 }
@@ -271,29 +279,21 @@ func (b *Backend) SetMinVersion(ctx context.Context, ref string, min int) error 
 // DeleteVersion removes version's alias and schedules its KMS key for
 // deletion (after MinDeletionWindowDays). The primary is refused.
 func (b *Backend) DeleteVersion(ctx context.Context, ref string, version int) error {
-	_, label, err := b.resolve(ctx, ref)
+	vk, err := b.resolveVersioned(ctx, ref, nil)
 	if err != nil {
 		return err
 	}
-	alias, err := aliasFor(label)
+	if version == vk.n {
+		return fmt.Errorf("awskms: version %d is the primary version of key %q and cannot be deleted: %w", version, vk.label, backend.ErrInvalidInput)
+	}
+	if version < 1 || version > vk.n || !vk.versioned {
+		return fmt.Errorf("awskms: key %q has no version %d: %w", vk.label, version, backend.ErrNotFound)
+	}
+	ki, _, err := b.resolve(ctx, versionAlias(vk.alias, version))
 	if err != nil {
 		return err
 	}
-	_, kv, _, err := b.primary(ctx, alias, label)
-	if err != nil {
-		return err
-	}
-	if version == kv.n {
-		return fmt.Errorf("awskms: version %d is the primary version of key %q and cannot be deleted: %w", version, label, backend.ErrInvalidInput)
-	}
-	if version < 1 || version > kv.n || !kv.versioned {
-		return fmt.Errorf("awskms: key %q has no version %d: %w", label, version, backend.ErrNotFound)
-	}
-	ki, _, err := b.resolve(ctx, versionAlias(alias, version))
-	if err != nil {
-		return err
-	}
-	if _, err := b.client.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(versionAlias(alias, version))}); err != nil {
+	if _, err := b.client.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(versionAlias(vk.alias, version))}); err != nil {
 		return classify("DeleteAlias", err)
 	}
 	if _, err := b.client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{
