@@ -353,16 +353,9 @@ func (b *Backend) labelFor(ctx context.Context, ref, kid, keyID string) (string,
 	if i := strings.Index(kid, ":alias/"); i >= 0 {
 		return labelOf(kid[i+1:]), nil
 	}
-	var names []string
-	p := kms.NewListAliasesPaginator(b.client, &kms.ListAliasesInput{KeyId: aws.String(keyID)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return "", classify("ListAliases", err)
-		}
-		for _, a := range page.Aliases {
-			names = append(names, aws.ToString(a.AliasName))
-		}
+	names, err := b.keyAliases(ctx, keyID)
+	if err != nil {
+		return "", err
 	}
 	if len(names) == 0 {
 		return "", nil
@@ -489,17 +482,9 @@ func (b *Backend) DeleteKey(ctx context.Context, ref string) error {
 // deleteKMSKey removes every alias of a KMS key and schedules its
 // deletion.
 func (b *Backend) deleteKMSKey(ctx context.Context, keyID string) error {
-	ki := &keyInfo{keyID: keyID}
-	p := kms.NewListAliasesPaginator(b.client, &kms.ListAliasesInput{KeyId: aws.String(ki.keyID)})
-	var aliases []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return classify("ListAliases", err)
-		}
-		for _, a := range page.Aliases {
-			aliases = append(aliases, aws.ToString(a.AliasName))
-		}
+	aliases, err := b.keyAliases(ctx, keyID)
+	if err != nil {
+		return err
 	}
 	for _, a := range aliases {
 		if _, err := b.client.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(a)}); err != nil {
@@ -509,7 +494,7 @@ func (b *Backend) deleteKMSKey(ctx context.Context, keyID string) error {
 		}
 	}
 	if _, err := b.client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{
-		KeyId: aws.String(ki.keyID), PendingWindowInDays: aws.Int32(MinDeletionWindowDays),
+		KeyId: aws.String(keyID), PendingWindowInDays: aws.Int32(MinDeletionWindowDays),
 	}); err != nil {
 		return classify("ScheduleKeyDeletion", err)
 	}
