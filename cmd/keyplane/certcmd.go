@@ -119,11 +119,7 @@ and nothing is stored.`,
 				return err
 			}
 			defer clear(data) // a key pasted into the file by mistake
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				cs, err := c.certStore(ctx, b)
-				if err != nil {
-					return err
-				}
+			return c.withCertStore(ctx, func(b backend.Backend, cs backend.CertificateStore) error {
 				k, err := lookupKey(ctx, b, ref)
 				if err != nil {
 					return err
@@ -159,12 +155,7 @@ A key without certificates lists nothing and says so on stderr.`,
 		Example: `  keyplane cert list --key web`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				chain, err := c.chainOf(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			return c.withChain(cmd.Context(), ref, func(_ backend.CertificateStore, chain []*x509.Certificate) error {
 				if len(chain) == 0 {
 					fmt.Fprintf(c.stderr, "no certificates stored with key %q\n", backend.Redact(ref))
 					return nil
@@ -191,20 +182,31 @@ A key without certificates lists nothing and says so on stderr.`,
 	return cmd
 }
 
-// chainOf returns the chain stored with the key ref names.
-func (c *cli) chainOf(ctx context.Context, b backend.Backend, ref string) ([]*x509.Certificate, error) {
-	cs, err := c.certStore(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	if ref == "" {
-		return nil, fmt.Errorf("--key is empty: %w", backend.ErrInvalidInput)
-	}
-	chain, err := cs.Certificates(ctx, ref)
-	if err != nil {
-		return nil, keyError(ref, err)
-	}
-	return chain, nil
+// withCertStore runs f on the backend and its CertificateStore (an error
+// when the backend stores no certificates).
+func (c *cli) withCertStore(ctx context.Context, f func(backend.Backend, backend.CertificateStore) error) error {
+	return c.withBackend(ctx, func(b backend.Backend) error {
+		cs, err := c.certStore(ctx, b)
+		if err != nil {
+			return err
+		}
+		return f(b, cs)
+	})
+}
+
+// withChain runs f with the chain stored with the key ref names (empty
+// when none is), for cert list, export and delete.
+func (c *cli) withChain(ctx context.Context, ref string, f func(backend.CertificateStore, []*x509.Certificate) error) error {
+	return c.withCertStore(ctx, func(_ backend.Backend, cs backend.CertificateStore) error {
+		if ref == "" {
+			return fmt.Errorf("--key is empty: %w", backend.ErrInvalidInput)
+		}
+		chain, err := cs.Certificates(ctx, ref)
+		if err != nil {
+			return keyError(ref, err)
+		}
+		return f(cs, chain)
+	})
 }
 
 func newCertExportCmd(c *cli) *cobra.Command {
@@ -221,12 +223,7 @@ key's certificate alone. A key without certificates is an error.`,
   keyplane cert export --key web --leaf | openssl x509 -noout -subject -enddate`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				chain, err := c.chainOf(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			return c.withChain(cmd.Context(), ref, func(_ backend.CertificateStore, chain []*x509.Certificate) error {
 				if len(chain) == 0 {
 					return fmt.Errorf("no certificates stored with key %q (keyplane cert import --key ...): %w", backend.Redact(ref), backend.ErrNotFound)
 				}
@@ -259,12 +256,7 @@ CKA_ID, whichever tool wrote it.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				chain, err := c.chainOf(ctx, b, ref)
-				if err != nil {
-					return err
-				}
-				cs, _ := c.certStore(ctx, b)
+			return c.withChain(ctx, ref, func(cs backend.CertificateStore, chain []*x509.Certificate) error {
 				if err := cs.DeleteCertificates(ctx, ref); err != nil {
 					return keyError(ref, err)
 				}
