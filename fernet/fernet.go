@@ -97,12 +97,9 @@ func (f *Fernet) DecryptAtTime(ctx context.Context, token []byte, ttl time.Durat
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	tok, err := parseToken(token)
+	tok, err := parseFreshToken(token, ttl, now)
 	if err != nil {
 		return nil, err
-	}
-	if ttl > 0 && !fresh(tok.ts, ttl, now) {
-		return nil, ErrInvalidToken
 	}
 	return f.open(ctx, tok)
 }

@@ -61,12 +61,9 @@ func (m *MultiFernet) DecryptAtTime(ctx context.Context, token []byte, ttl time.
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	tok, err := parseToken(token)
+	tok, err := parseFreshToken(token, ttl, now)
 	if err != nil {
 		return nil, err
-	}
-	if ttl > 0 && !fresh(tok.ts, ttl, now) {
-		return nil, ErrInvalidToken
 	}
 	return m.open(ctx, tok)
 }

@@ -52,6 +52,19 @@ func parseToken(text []byte) (*token, error) {
 	return &token{raw: raw, ts: binary.BigEndian.Uint64(raw[versionLen:])}, nil
 }
 
+// parseFreshToken is parseToken for Decrypt: with ttl > 0 the token must
+// also be fresh at now. Every failure is ErrInvalidToken.
+func parseFreshToken(text []byte, ttl time.Duration, now time.Time) (*token, error) {
+	tok, err := parseToken(text)
+	if err != nil {
+		return nil, err
+	}
+	if ttl > 0 && !fresh(tok.ts, ttl, now) {
+		return nil, ErrInvalidToken
+	}
+	return tok, nil
+}
+
 // fresh applies pyca's time rules to a token made at ts seconds, read at
 // now with a time-to-live of ttl (> 0): refuse it when ts + ttl < now
 // (now in whole seconds, rounded down) or when ts is more than 60 seconds
