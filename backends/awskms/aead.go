@@ -69,11 +69,8 @@ func (b *Backend) AEAD(ctx context.Context, ref string) (backend.AEAD, error) {
 
 // symmetricKey resolves ref to an aes-256 (SYMMETRIC_DEFAULT) key.
 func (b *Backend) symmetricKey(ctx context.Context, ref string) (*keyInfo, error) {
-	ki, label, err := b.resolve(ctx, ref)
+	ki, err := b.usableKey(ctx, ref)
 	if err != nil {
-		return nil, err
-	}
-	if err := b.checkUsable(ctx, ki, label); err != nil {
 		return nil, err
 	}
 	if ki.alg != backend.AES256 || ki.usage != types.KeyUsageTypeEncryptDecrypt {

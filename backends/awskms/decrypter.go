@@ -17,11 +17,8 @@ import (
 // RSA-OAEP with SHA-1 or SHA-256, MGF1 with the same hash and no label
 // (what KMS offers); the key must have key usage ENCRYPT_DECRYPT.
 func (b *Backend) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
-	ki, label, err := b.resolve(ctx, ref)
+	ki, err := b.usableKey(ctx, ref)
 	if err != nil {
-		return nil, err
-	}
-	if err := b.checkUsable(ctx, ki, label); err != nil {
 		return nil, err
 	}
 	if ki.alg.Family() != backend.FamilyRSA {

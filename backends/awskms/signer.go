@@ -19,11 +19,8 @@ import (
 // fetched (GetPublicKey) once per key and cached; each Sign is one KMS
 // Sign request with MessageType DIGEST.
 func (b *Backend) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
-	ki, label, err := b.resolve(ctx, ref)
+	ki, err := b.usableKey(ctx, ref)
 	if err != nil {
-		return nil, err
-	}
-	if err := b.checkUsable(ctx, ki, label); err != nil {
 		return nil, err
 	}
 	if ki.public == nil {

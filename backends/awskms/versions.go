@@ -151,6 +151,19 @@ func (b *Backend) minVersion(ctx context.Context, primaryID string) (int, error)
 	return 0, nil
 }
 
+// usableKey resolves ref for a handle (Signer, Decrypter, AEAD): a
+// version below its key's minimum version is refused (checkUsable).
+func (b *Backend) usableKey(ctx context.Context, ref string) (*keyInfo, error) {
+	ki, label, err := b.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.checkUsable(ctx, ki, label); err != nil {
+		return nil, err
+	}
+	return ki, nil
+}
+
 // checkUsable refuses a version below its key's minimum version.
 func (b *Backend) checkUsable(ctx context.Context, ki *keyInfo, label string) error {
 	if label == "" {
