@@ -123,15 +123,7 @@ func (p *Plugin) Keys(ctx context.Context) ([]*backend.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]*backend.Key, 0, len(resp.GetKeys()))
-	for _, w := range resp.GetKeys() {
-		k, err := keyFromWire(w)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
+	return keysFromWire(resp.GetKeys())
 }
 
 func (p *Plugin) DeleteKey(ctx context.Context, ref string) error {
@@ -150,29 +142,30 @@ func (p *Plugin) Close() error { return p.h.close() }
 
 // Signer returns a crypto.Signer whose Sign runs in the plugin.
 func (p *Plugin) Signer(ctx context.Context, ref string) (crypto.Signer, error) {
-	if err := checkText("key reference", ref); err != nil {
-		return nil, err
-	}
-	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetSigner)
+	k, err := p.keyPairHandle(ctx, ref, pb.BackendClient.GetSigner)
 	if err != nil {
 		return nil, err
-	}
-	k, err := keyFromWire(resp.GetKey())
-	if err != nil {
-		return nil, err
-	}
-	if k.Public == nil {
-		return nil, fmt.Errorf("%s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
 	}
 	return &remoteSigner{h: p.h, ref: keyRefOf(k, ref), alg: k.Algorithm, pub: k.Public}, nil
 }
 
 // Decrypter returns a crypto.Decrypter whose Decrypt runs in the plugin.
 func (p *Plugin) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, error) {
+	k, err := p.keyPairHandle(ctx, ref, pb.BackendClient.GetDecrypter)
+	if err != nil {
+		return nil, err
+	}
+	return &remoteDecrypter{h: p.h, ref: keyRefOf(k, ref), pub: k.Public}, nil
+}
+
+// keyPairHandle has the plugin make a handle of ref with rpc (GetSigner,
+// GetDecrypter) and returns the key it is for, which must have a public
+// key.
+func (p *Plugin) keyPairHandle(ctx context.Context, ref string, rpc func(pb.BackendClient, context.Context, *pb.KeyRequest, ...grpc.CallOption) (*pb.KeyResponse, error)) (*backend.Key, error) {
 	if err := checkText("key reference", ref); err != nil {
 		return nil, err
 	}
-	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetDecrypter)
+	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, rpc)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +176,7 @@ func (p *Plugin) Decrypter(ctx context.Context, ref string) (crypto.Decrypter, e
 	if k.Public == nil {
 		return nil, fmt.Errorf("%s: key %q has no public key: %w", p.h.t.name, ref, backend.ErrUnsupported)
 	}
-	return &remoteDecrypter{h: p.h, ref: keyRefOf(k, ref), pub: k.Public}, nil
+	return k, nil
 }
 
 // importKey is Importer.ImportKey: private keys cross the channel as

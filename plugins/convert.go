@@ -90,6 +90,19 @@ func keyFromWire(w *pb.Key) (*backend.Key, error) {
 	return k, nil
 }
 
+// keysFromWire is keyFromWire for a list of keys (ListKeys, ListVersions).
+func keysFromWire(ws []*pb.Key) ([]*backend.Key, error) {
+	keys := make([]*backend.Key, 0, len(ws))
+	for _, w := range ws {
+		k, err := keyFromWire(w)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 func capsToWire(c *backend.Capabilities) *pb.Capabilities {
 	w := &pb.Capabilities{
 		Backend:                   c.Backend,

@@ -50,15 +50,7 @@ func (p *Plugin) Versions(ctx context.Context, ref string) ([]*backend.Key, erro
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]*backend.Key, 0, len(resp.GetKeys()))
-	for _, w := range resp.GetKeys() {
-		k, err := keyFromWire(w)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
+	return keysFromWire(resp.GetKeys())
 }
 
 // SetMinVersion retires the versions below min of the key in the plugin.
