@@ -117,16 +117,7 @@ func runECDSAFile(t *testing.T, b backend.Backend, ring *keyring, signKeys map[e
 		}
 		for i := range g.Tests {
 			tc := &g.Tests[i]
-			st.Total++
-			if err := ecdsaFlags.check(&tc.Case); err != nil {
-				t.Error(err)
-				continue
-			}
-			if groupFail != "" {
-				continue
-			}
-			if groupSkip != "" {
-				st.skip(groupSkip)
+			if !st.admit(t, ecdsaFlags, &tc.Case, groupFail, groupSkip) {
 				continue
 			}
 			d := hash.New()

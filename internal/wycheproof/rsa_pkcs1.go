@@ -86,16 +86,7 @@ func runRSAPKCS1File(t *testing.T, b backend.Backend, ring *keyring, name string
 		}
 		for i := range g.Tests {
 			tc := &g.Tests[i]
-			st.Total++
-			if err := pkcs1Flags.check(&tc.Case); err != nil {
-				t.Error(err)
-				continue
-			}
-			if groupFail != "" {
-				continue
-			}
-			if groupSkip != "" {
-				st.skip(groupSkip)
+			if !st.admit(t, pkcs1Flags, &tc.Case, groupFail, groupSkip) {
 				continue
 			}
 			d := k.decrypter(t, b)

@@ -41,6 +41,27 @@ func (s *Stats) skip(reason string) {
 	s.SkipReasons[reason]++
 }
 
+// admit counts one test case of a group and says whether the runner
+// goes on to run it: not when its flags are not in flags (an error), when
+// its group failed (the runner reported that once, for the group), or
+// when the group is skipped (counted as skipped, for groupSkip).
+func (s *Stats) admit(t *testing.T, flags flagTable, c *Case, groupFail, groupSkip string) bool {
+	t.Helper()
+	s.Total++
+	if err := flags.check(c); err != nil {
+		t.Error(err)
+		return false
+	}
+	if groupFail != "" {
+		return false
+	}
+	if groupSkip != "" {
+		s.skip(groupSkip)
+		return false
+	}
+	return true
+}
+
 // String is the summary line a runner logs.
 func (s *Stats) String() string {
 	var b strings.Builder
