@@ -181,7 +181,17 @@ func tempOutput(path string, fill func(io.Writer) error, perm os.FileMode) (stri
 	if f == nil {
 		return "", fmt.Errorf("writing %s: no free temporary name", path)
 	}
-	err := f.Chmod(perm) // exactly perm, whatever the umask
+	if err := fillFile(f, fill, perm); err != nil {
+		return "", outputError(path, err)
+	}
+	return name, nil
+}
+
+// fillFile makes f, just created, mode perm exactly (whatever the umask)
+// and holds what fill writes, synced, then closes it. On failure it
+// removes f: no partial file is left.
+func fillFile(f *os.File, fill func(io.Writer) error, perm os.FileMode) error {
+	err := f.Chmod(perm)
 	if err == nil {
 		err = fill(f)
 	}
@@ -192,10 +202,9 @@ func tempOutput(path string, fill func(io.Writer) error, perm os.FileMode) (stri
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(name)
-		return "", outputError(path, err)
+		os.Remove(f.Name())
 	}
-	return name, nil
+	return err
 }
 
 // createOutput makes path, which did not exist, hold what fill writes.
@@ -219,18 +228,7 @@ func createOutput(path string, fill func(io.Writer) error, perm os.FileMode) err
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, pathErrno(err))
 	}
-	err = f.Chmod(perm)
-	if err == nil {
-		err = fill(f)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
+	if err := fillFile(f, fill, perm); err != nil {
 		return outputError(path, err)
 	}
 	return nil
