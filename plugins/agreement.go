@@ -20,6 +20,16 @@ var (
 // reported reports whether the plugin's backend said it implements iface.
 func (p *Plugin) reported(iface pb.Interface) bool { return slices.Contains(p.h.ifaces, iface) }
 
+// supports returns nil when the plugin's backend reported iface, and
+// otherwise ErrUnsupported saying what it lacks: lacks completes "the
+// plugin's backend …" ("stores no certificates").
+func (p *Plugin) supports(iface pb.Interface, lacks string) error {
+	if p.reported(iface) {
+		return nil
+	}
+	return fmt.Errorf("%s: the plugin's backend %s: %w", p.h.t.name, lacks, backend.ErrUnsupported)
+}
+
 // KeyExchanger is backend.KeyAgreement.KeyExchanger: the public key
 // comes from the key's description, each ECDH is one call to the plugin.
 // A Plugin always has the method (docs/decisions.md, "Wrappers and the
@@ -29,8 +39,8 @@ func (p *Plugin) KeyExchanger(ctx context.Context, ref string) (ecdh.KeyExchange
 	if err := checkText("key reference", ref); err != nil {
 		return nil, err
 	}
-	if !p.reported(pb.Interface_INTERFACE_KEY_AGREEMENT) {
-		return nil, fmt.Errorf("%s: the plugin's backend does no key agreement: %w", p.h.t.name, backend.ErrUnsupported)
+	if err := p.supports(pb.Interface_INTERFACE_KEY_AGREEMENT, "does no key agreement"); err != nil {
+		return nil, err
 	}
 	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetKeyExchanger)
 	if err != nil {
@@ -62,8 +72,8 @@ func (p *Plugin) Decapsulator(ctx context.Context, ref string) (crypto.Decapsula
 	if err := checkText("key reference", ref); err != nil {
 		return nil, err
 	}
-	if !p.reported(pb.Interface_INTERFACE_KEM) {
-		return nil, fmt.Errorf("%s: the plugin's backend has no KEM keys: %w", p.h.t.name, backend.ErrUnsupported)
+	if err := p.supports(pb.Interface_INTERFACE_KEM, "has no KEM keys"); err != nil {
+		return nil, err
 	}
 	resp, err := call(ctx, p, &pb.KeyRequest{Ref: ref}, pb.BackendClient.GetDecapsulator)
 	if err != nil {

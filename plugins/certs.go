@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"slices"
 
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
@@ -18,10 +17,7 @@ var _ backend.CertificateStore = (*Plugin)(nil)
 
 // hasCerts returns nil when the plugin's backend stores certificates.
 func (p *Plugin) hasCerts() error {
-	if slices.Contains(p.h.ifaces, pb.Interface_INTERFACE_CERTIFICATES) {
-		return nil
-	}
-	return fmt.Errorf("%s: the plugin's backend stores no certificates: %w", p.h.t.name, backend.ErrUnsupported)
+	return p.supports(pb.Interface_INTERFACE_CERTIFICATES, "stores no certificates")
 }
 
 func (p *Plugin) StoreCertificates(ctx context.Context, ref string, chain []*x509.Certificate) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
@@ -16,11 +15,9 @@ import (
 // UNIMPLEMENTED answer does.
 var _ backend.KeyVersions = (*Plugin)(nil)
 
+// versioned returns nil when the plugin's backend has key versions.
 func (p *Plugin) versioned() error {
-	if !slices.Contains(p.h.ifaces, pb.Interface_INTERFACE_KEY_VERSIONS) {
-		return fmt.Errorf("%s: the plugin's backend has no key versions: %w", p.h.t.name, backend.ErrUnsupported)
-	}
-	return nil
+	return p.supports(pb.Interface_INTERFACE_KEY_VERSIONS, "has no key versions")
 }
 
 // Rotate makes a new primary version of the key in the plugin.
