@@ -7,6 +7,9 @@ import (
 	"io"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/keyplane/keyplane/backend"
 	pb "github.com/keyplane/keyplane/plugins/proto/keyplane/plugin/v1"
 )
@@ -35,27 +38,10 @@ func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 		return nil, err
 	}
 	req := &pb.SignRequest{Ref: s.ref, Digest: digest, Hash: h, Pss: params.PSS, SaltLength: int32(params.SaltLength), MldsaContext: params.Context}
-	c, err := s.h.live()
+	resp, err := handleCall(s.h, directSign, len(digest), req, pb.BackendClient.Sign)
 	if err != nil {
 		return nil, err
 	}
-	if c.direct != nil && len(digest) <= maxDirectRequest {
-		resp := &pb.SignResponse{}
-		if ok, err := c.direct.tryCall(time.Now().Add(s.h.opts.CallTimeout), directSign, req, resp); ok {
-			if err != nil {
-				return nil, s.h.failDirect(c, err)
-			}
-			s.h.succeeded(c)
-			return resp.GetSignature(), nil
-		}
-	}
-	ctx, cancel := callContext(context.Background(), s.h.opts.CallTimeout)
-	defer cancel()
-	resp, err := c.rpc.Sign(ctx, req)
-	if err != nil {
-		return nil, s.h.fail(ctx, c, err)
-	}
-	s.h.succeeded(c)
 	return resp.GetSignature(), nil
 }
 
@@ -88,28 +74,43 @@ func (d *remoteDecrypter) Decrypt(_ io.Reader, msg []byte, opts crypto.Decrypter
 		}
 		req.Label = params.Label
 	}
-	c, err := d.h.live()
+	resp, err := handleCall(d.h, directDecrypt, len(msg), req, pb.BackendClient.Decrypt)
 	if err != nil {
 		return nil, err
 	}
-	if c.direct != nil && len(msg) <= maxDirectRequest {
-		resp := &pb.DecryptResponse{}
-		if ok, err := c.direct.tryCall(time.Now().Add(d.h.opts.CallTimeout), directDecrypt, req, resp); ok {
+	return resp.GetPlaintext(), nil
+}
+
+// handleCall is one Sign or Decrypt of a handle: over the direct channel
+// (as op) when the child has one and the payload fits, else over gRPC
+// (rpc); bounded by Options.CallTimeout either way, the handle methods
+// having no context. A failure counts against the child as any call's.
+func handleCall[Req proto.Message, R any, Resp interface {
+	*R
+	proto.Message
+}](h *host, op byte, payload int, req Req, rpc func(pb.BackendClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+	c, err := h.live()
+	if err != nil {
+		return nil, err
+	}
+	if c.direct != nil && payload <= maxDirectRequest {
+		resp := Resp(new(R))
+		if ok, err := c.direct.tryCall(time.Now().Add(h.opts.CallTimeout), op, req, resp); ok {
 			if err != nil {
-				return nil, d.h.failDirect(c, err)
+				return nil, h.failDirect(c, err)
 			}
-			d.h.succeeded(c)
-			return resp.GetPlaintext(), nil
+			h.succeeded(c)
+			return resp, nil
 		}
 	}
-	ctx, cancel := callContext(context.Background(), d.h.opts.CallTimeout)
+	ctx, cancel := callContext(context.Background(), h.opts.CallTimeout)
 	defer cancel()
-	resp, err := c.rpc.Decrypt(ctx, req)
+	resp, err := rpc(c.rpc, ctx, req)
 	if err != nil {
-		return nil, d.h.fail(ctx, c, err)
+		return nil, h.fail(ctx, c, err)
 	}
-	d.h.succeeded(c)
-	return resp.GetPlaintext(), nil
+	h.succeeded(c)
+	return resp, nil
 }
 
 // remoteAEAD is a backend.AEAD whose key is in the plugin.
