@@ -200,14 +200,9 @@ func Encrypt(plaintext, passphrase []byte, opts *EncryptOptions) ([]byte, error)
 	if _, err := rand.Read(iv); err != nil {
 		return nil, fmt.Errorf("pkcs8: reading randomness: %w", backend.ErrUnavailable)
 	}
-	key, err := pbkdf2.Key(sha256.New, string(passphrase), salt, iter, 32)
+	block, err := pbes2Cipher(sha256.New, passphrase, salt, iter, 32)
 	if err != nil {
-		return nil, fmt.Errorf("pkcs8: PBKDF2: %v: %w", err, backend.ErrInvalidInput)
-	}
-	defer clear(key)
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("pkcs8: AES: %v: %w", err, backend.ErrInvalidInput)
+		return nil, err
 	}
 	buf := pkcs7.Pad(plaintext, aes.BlockSize)
 	cipher.NewCBCEncrypter(block, iv).CryptBlocks(buf, buf)
@@ -362,14 +357,9 @@ func Decrypt(der, passphrase []byte) ([]byte, error) {
 	if len(passphrase) == 0 {
 		return nil, fmt.Errorf("pkcs8: the key is encrypted and the passphrase is empty: %w", backend.ErrAuthentication)
 	}
-	key, err := pbkdf2.Key(s.newHash, string(passphrase), s.salt, s.info.Iterations, s.keySize)
+	block, err := pbes2Cipher(s.newHash, passphrase, s.salt, s.info.Iterations, s.keySize)
 	if err != nil {
-		return nil, fmt.Errorf("pkcs8: PBKDF2: %v: %w", err, backend.ErrInvalidInput)
-	}
-	defer clear(key)
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("pkcs8: AES: %v: %w", err, backend.ErrInvalidInput)
+		return nil, err
 	}
 	out := make([]byte, len(s.data))
 	cipher.NewCBCDecrypter(block, s.iv).CryptBlocks(out, s.data)
@@ -382,3 +372,19 @@ func Decrypt(der, passphrase []byte) ([]byte, error) {
 }
 
 var errWrongPassphrase = fmt.Errorf("pkcs8: wrong passphrase (the key did not decrypt): %w", backend.ErrAuthentication)
+
+// pbes2Cipher derives PBES2's key from passphrase (PBKDF2 with newHash)
+// and returns the AES cipher of it, for Encrypt and Decrypt. The derived
+// key is cleared here (the cipher keeps its own schedule of it).
+func pbes2Cipher(newHash func() hash.Hash, passphrase, salt []byte, iter, keySize int) (cipher.Block, error) {
+	key, err := pbkdf2.Key(newHash, string(passphrase), salt, iter, keySize)
+	if err != nil {
+		return nil, fmt.Errorf("pkcs8: PBKDF2: %v: %w", err, backend.ErrInvalidInput)
+	}
+	defer clear(key)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("pkcs8: AES: %v: %w", err, backend.ErrInvalidInput)
+	}
+	return block, nil
+}
