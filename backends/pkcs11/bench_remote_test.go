@@ -16,13 +16,10 @@ package pkcs11
 // instance, with its own connection, on every C_GetFunctionList).
 
 import (
-	"context"
-	"crypto/sha256"
 	"fmt"
 	"testing"
 
 	"github.com/ThalesGroup/crypto11"
-	"github.com/keyplane/keyplane/backend"
 	"github.com/keyplane/keyplane/internal/testenv"
 )
 
@@ -30,34 +27,7 @@ var remoteBenchWorkers = []int{1, 8, 32}
 
 func BenchmarkSignRemote(b *testing.B) {
 	kp, c11 := openRemoteBench(b, "")
-	digest := sha256.Sum256([]byte("benchmark message"))
-	for _, alg := range benchAlgs {
-		label := uniqueLabel(b, "remote-bench-"+string(alg))
-		if _, err := kp.GenerateKey(b.Context(), backend.KeySpec{Label: label, Algorithm: alg}); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { kp.DeleteKey(context.Background(), label) })
-		kpSigner, err := kp.Signer(b.Context(), label)
-		if err != nil {
-			b.Fatal(err)
-		}
-		c11Signer, err := c11.FindKeyPair(nil, []byte(label))
-		if err != nil || c11Signer == nil {
-			b.Fatalf("crypto11 FindKeyPair(%q): %v (nil: %v)", label, err, c11Signer == nil)
-		}
-		raw := newRawSigner(b, kp, label, alg)
-		for _, n := range remoteBenchWorkers {
-			b.Run(fmt.Sprintf("%s/workers=%d/impl=raw", alg, n), func(b *testing.B) {
-				parallelSign(b, n, raw.worker)
-			})
-			b.Run(fmt.Sprintf("%s/workers=%d/impl=keyplane", alg, n), func(b *testing.B) {
-				parallelSign(b, n, signerWorker(kpSigner, digest[:]))
-			})
-			b.Run(fmt.Sprintf("%s/workers=%d/impl=crypto11", alg, n), func(b *testing.B) {
-				parallelSign(b, n, signerWorker(c11Signer, digest[:]))
-			})
-		}
-	}
+	benchSignImpls(b, kp, c11, "remote-bench-", remoteBenchWorkers)
 }
 
 // openRemoteBench starts the token server and opens keyplane (with extra

@@ -41,15 +41,21 @@ var benchAlgs = []backend.Algorithm{backend.RSA2048, backend.ECP256}
 // BenchmarkSign signs a SHA-256 digest (RSA PKCS#1 v1.5, ECDSA P-256) with
 // the same key through the three implementations.
 func BenchmarkSign(b *testing.B) {
-	kp := openTest(b, "")
-	c11 := crypto11Context(b)
+	benchSignImpls(b, openTest(b, ""), crypto11Context(b), "bench-", benchWorkers)
+}
+
+// benchSignImpls is BenchmarkSign's comparison on a token that kp and c11
+// have open: for each of benchAlgs, a key labelled prefix+alg signed
+// through raw PKCS#11, keyplane and crypto11 by each number of workers
+// (sub-benchmarks <alg>/workers=<n>/impl=<impl>).
+func benchSignImpls(b *testing.B, kp *Backend, c11 *crypto11.Context, prefix string, workers []int) {
+	digest := sha256.Sum256([]byte("benchmark message"))
 	for _, alg := range benchAlgs {
-		label := uniqueLabel(b, "bench-"+string(alg))
+		label := uniqueLabel(b, prefix+string(alg))
 		if _, err := kp.GenerateKey(b.Context(), backend.KeySpec{Label: label, Algorithm: alg}); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { kp.DeleteKey(context.Background(), label) })
-		digest := sha256.Sum256([]byte("benchmark message"))
 		kpSigner, err := kp.Signer(b.Context(), label)
 		if err != nil {
 			b.Fatal(err)
@@ -59,7 +65,7 @@ func BenchmarkSign(b *testing.B) {
 			b.Fatalf("crypto11 FindKeyPair(%q): %v (nil: %v)", label, err, c11Signer == nil)
 		}
 		raw := newRawSigner(b, kp, label, alg)
-		for _, n := range benchWorkers {
+		for _, n := range workers {
 			b.Run(fmt.Sprintf("%s/workers=%d/impl=raw", alg, n), func(b *testing.B) {
 				parallelSign(b, n, raw.worker)
 			})
