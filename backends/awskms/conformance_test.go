@@ -26,8 +26,13 @@ import (
 // maximum salt length (AWS: the hash length). The suite reads that from
 // the capability report (Details["pss-salt"]) and expects the other salt
 // lengths to be refused.
-func localURI(s *localkms.Server, extra string) string {
-	return "awskms:region=" + localkms.Region + "?endpoint=" + s.URL + "&pss-salt=maximum" + extra
+func localURI(s *localkms.Server, extra string) string { return endpointURI(s.URL, extra) }
+
+// endpointURI is the URI of a backend on the KMS API at endpoint (a
+// local-kms server, or a proxy in front of one), with extra query
+// attributes ("&name=value…").
+func endpointURI(endpoint, extra string) string {
+	return "awskms:region=" + localkms.Region + "?endpoint=" + endpoint + "&pss-salt=maximum" + extra
 }
 
 func openURI(uri string) func(t *testing.T) backend.Backend {

@@ -58,9 +58,11 @@ func kmsError(status int, code string) func(http.ResponseWriter) {
 	}
 }
 
+// openAt opens a backend on the KMS API at endpoint (endpointURI), closed
+// when the test ends.
 func openAt(t *testing.T, endpoint, extra string) *awskms.Backend {
 	t.Helper()
-	c, err := awskms.ParseURI("awskms:region=" + localkms.Region + "?endpoint=" + endpoint + "&pss-salt=maximum" + extra)
+	c, err := awskms.ParseURI(endpointURI(endpoint, extra))
 	if err != nil {
 		t.Fatal(err)
 	}

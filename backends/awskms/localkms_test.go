@@ -23,18 +23,10 @@ import (
 	"github.com/keyplane/keyplane/internal/localkms"
 )
 
+// openLocal opens a backend on the local-kms server s (openAt).
 func openLocal(t *testing.T, s *localkms.Server, extra string) *awskms.Backend {
 	t.Helper()
-	c, err := awskms.ParseURI(localURI(s, extra))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := awskms.OpenConfig(t.Context(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	return openAt(t, s.URL, extra)
 }
 
 // rawClient is a KMS client of its own on the same server, to look at
