@@ -18,6 +18,20 @@ import (
 	"github.com/keyplane/keyplane/plugins"
 )
 
+// newECSigner makes an ec-p256 key labelled label in b and returns its
+// signer.
+func newECSigner(t *testing.T, b backend.Backend, label string) crypto.Signer {
+	t.Helper()
+	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: label, Algorithm: backend.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(t.Context(), label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func openPlugin(t *testing.T, uri string, opts plugins.Options) (backend.Backend, *plugins.Plugin) {
 	t.Helper()
 	b, err := plugins.Open(t.Context(), uri, opts)
@@ -48,15 +62,8 @@ func TestKillDuringSigningPKCS11(t *testing.T) {
 }
 
 func killDuringSigning(t *testing.T, uri string) {
-	ctx := t.Context()
 	b, p := openPlugin(t, uri, plugins.Options{})
-	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "crash", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := b.Signer(ctx, "crash")
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newECSigner(t, b, "crash")
 	pub := signer.Public().(*ecdsa.PublicKey)
 	digest := sha256.Sum256([]byte("signed while the plugin dies"))
 	first := p.PID()

@@ -43,13 +43,7 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 	const deadline = 2 * time.Second
 	uri := fmt.Sprintf("plugin+pkcs11:token=%s?module-path=%s&pin-source=file:%s", srv.Tok.Label, testenv.P11KitClientModule, srv.Tok.PINFile(t))
 	b, p := openPlugin(t, uri, plugins.Options{CallTimeout: deadline})
-	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "net", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Signer(t.Context(), "net")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newECSigner(t, b, "net")
 	load := testenv.StartSignLoad(s, 4, testenv.SignLoadOptions{Backoff: 2 * time.Millisecond})
 	halted := false
 	defer func() {
@@ -111,13 +105,7 @@ func TestP11KitServerCyclesThroughPlugin(t *testing.T) {
 func TestRestartTime(t *testing.T) {
 	tok := testenv.SoftHSMToken(t, "plugin-restart")
 	b, p := openPlugin(t, "plugin+"+tok.URI(t), plugins.Options{})
-	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "r", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Signer(t.Context(), "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newECSigner(t, b, "r")
 	mustSign(t, s)
 	var took []time.Duration
 	for range 7 {

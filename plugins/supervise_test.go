@@ -34,13 +34,7 @@ func faultyPlugin(t *testing.T, opts plugins.Options) (faults string, p *plugins
 		"&unavailable=" + filepath.Join(faults, "unavailable") +
 		"&slow-health=" + filepath.Join(faults, "slow-health")
 	b, p := openPlugin(t, uri, opts)
-	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Signer(t.Context(), "k")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = newECSigner(t, b, "k")
 	mustSign(t, s)
 	return faults, p, s
 }
@@ -235,13 +229,7 @@ func TestRestartBackoff(t *testing.T) {
 	uri := "plugin:" + testExe + "?dir=" + t.TempDir() + "&down=" + down + "&starts=" + starts
 	const deadline = time.Second
 	b, p := openPlugin(t, uri, plugins.Options{CallTimeout: deadline})
-	if _, err := b.GenerateKey(t.Context(), backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Signer(t.Context(), "k")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newECSigner(t, b, "k")
 	mustSign(t, s)
 	fault(t, faults, "down")
 	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
