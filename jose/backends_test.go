@@ -1,7 +1,6 @@
 package jose_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -26,20 +25,7 @@ func openBackend(t *testing.T, name string) backend.Backend {
 // end of the test.
 func generate(t *testing.T, b backend.Backend, algs []backend.Algorithm) map[backend.Algorithm]*backend.Key {
 	t.Helper()
-	keys := map[backend.Algorithm]*backend.Key{}
-	for _, alg := range algs {
-		k, err := b.GenerateKey(context.Background(), backend.KeySpec{Label: "jose-" + string(alg), Algorithm: alg})
-		if err != nil {
-			t.Fatalf("generating %s: %v", alg, err)
-		}
-		keys[alg] = k
-		t.Cleanup(func() {
-			if err := b.DeleteKey(context.Background(), k.Label); err != nil {
-				t.Errorf("deleting %s: %v", k.Label, err)
-			}
-		})
-	}
-	return keys
+	return testenv.GenerateEach(t, b, "jose-", algs)
 }
 
 func TestMain(m *testing.M) {

@@ -42,20 +42,7 @@ func TestMain(m *testing.M) {
 // generate makes one key of each algorithm, labelled by the algorithm.
 func generate(t *testing.T, b backend.Backend, algs []backend.Algorithm) map[backend.Algorithm]*backend.Key {
 	t.Helper()
-	keys := map[backend.Algorithm]*backend.Key{}
-	for _, alg := range algs {
-		k, err := b.GenerateKey(context.Background(), backend.KeySpec{Label: "ssh-" + string(alg), Algorithm: alg})
-		if err != nil {
-			t.Fatalf("generating %s: %v", alg, err)
-		}
-		keys[alg] = k
-		t.Cleanup(func() {
-			if err := b.DeleteKey(context.Background(), k.Label); err != nil {
-				t.Errorf("deleting %s: %v", k.Label, err)
-			}
-		})
-	}
-	return keys
+	return testenv.GenerateEach(t, b, "ssh-", algs)
 }
 
 // flagRecorder is an agent that records the flags of each signature

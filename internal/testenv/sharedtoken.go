@@ -85,3 +85,23 @@ func OpenSoftwareOrSoftHSM(t testing.TB, name, label string) backend.Backend {
 	t.Cleanup(func() { b.Close() })
 	return b
 }
+
+// GenerateEach makes one key of each algorithm in b, labelled prefix+alg,
+// and deletes each at the end of the test (the shared token outlives it).
+func GenerateEach(t testing.TB, b backend.Backend, prefix string, algs []backend.Algorithm) map[backend.Algorithm]*backend.Key {
+	t.Helper()
+	keys := map[backend.Algorithm]*backend.Key{}
+	for _, alg := range algs {
+		k, err := b.GenerateKey(context.Background(), backend.KeySpec{Label: prefix + string(alg), Algorithm: alg})
+		if err != nil {
+			t.Fatalf("generating %s: %v", alg, err)
+		}
+		keys[alg] = k
+		t.Cleanup(func() {
+			if err := b.DeleteKey(context.Background(), k.Label); err != nil {
+				t.Errorf("deleting %s: %v", k.Label, err)
+			}
+		})
+	}
+	return keys
+}
