@@ -279,16 +279,7 @@ func TestNoPassphraseWarning(t *testing.T) {
 }
 
 func TestExistingDirModeWarning(t *testing.T) {
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	defer slog.SetDefault(old)
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	openDir(t, dir, []byte("p"))
-	if !strings.Contains(buf.String(), "chmod 700") {
-		t.Fatalf("no warning for a 0755 keystore directory: %q", buf.String())
-	}
+	dir := openWarnedDir(t)
 	file := filepath.Join(dir, "afile")
 	os.WriteFile(file, nil, 0o600)
 	_, err := Open(ctx, "software:"+file)

@@ -112,6 +112,14 @@ func TestKeystoreDirModes(t *testing.T) {
 			t.Errorf("mode %v: %v; want it to name the directory and say chmod 700", mode, err)
 		}
 	}
+	openWarnedDir(t)
+}
+
+// openWarnedDir opens a keystore on a new directory of mode 0755 (others
+// may read it) and checks that the default logger got a warning saying
+// chmod 700; it returns the directory.
+func openWarnedDir(t *testing.T) string {
+	t.Helper()
 	var buf bytes.Buffer
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
@@ -122,4 +130,5 @@ func TestKeystoreDirModes(t *testing.T) {
 	if !strings.Contains(buf.String(), "chmod 700") {
 		t.Fatalf("no warning for a 0755 keystore directory: %q", buf.String())
 	}
+	return dir
 }
