@@ -30,12 +30,7 @@ import (
 // removes its socket directory.
 func TestDirectChannel(t *testing.T) {
 	ctx := t.Context()
-	b, err := Open(ctx, "plugin+software:memory", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, _ := AsPlugin(b)
+	b, p := openSoftwarePlugin(t, Options{})
 	c := p.h.cur.Load()
 	if c == nil || c.direct == nil {
 		t.Fatal("keyplane-plugin offered no direct channel")
@@ -171,12 +166,7 @@ func decodeDirectError(t *testing.T, body []byte) error {
 // sockets; the host removes their directory when it notices.
 func TestSocketDirAfterKill(t *testing.T) {
 	ctx := t.Context()
-	b, err := Open(ctx, "plugin+software:memory", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, _ := AsPlugin(b)
+	b, p := openSoftwarePlugin(t, Options{})
 	c := p.h.cur.Load()
 	entries, err := os.ReadDir(c.dir)
 	if err != nil || len(entries) != 2 {
@@ -321,11 +311,7 @@ func waitStopped(t *testing.T, pid int) {
 func openDirectSigner(t *testing.T, opts Options) (*Plugin, crypto.Signer) {
 	t.Helper()
 	ctx := t.Context()
-	b, err := Open(ctx, "plugin+software:memory", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b, p := openSoftwarePlugin(t, opts)
 	if _, err := b.GenerateKey(ctx, backend.KeySpec{Label: "k", Algorithm: backend.ECP256}); err != nil {
 		t.Fatal(err)
 	}
@@ -337,6 +323,18 @@ func openDirectSigner(t *testing.T, opts Options) (*Plugin, crypto.Signer) {
 	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := AsPlugin(b)
 	return p, s
+}
+
+// openSoftwarePlugin opens plugin+software:memory with opts, closed when
+// the test ends.
+func openSoftwarePlugin(t *testing.T, opts Options) (backend.Backend, *Plugin) {
+	t.Helper()
+	b, err := Open(t.Context(), "plugin+software:memory", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	p, _ := AsPlugin(b)
+	return b, p
 }
