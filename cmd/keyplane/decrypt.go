@@ -64,17 +64,7 @@ come after some plaintext). Everything else needs --key and --alg.
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
-				if err := f.resolveVersion(ctx, b); err != nil {
-					return err
-				}
-				k, err := lookupKey(ctx, b, f.ref)
-				if err != nil {
-					return err
-				}
-				if err := checkApplies(op, k); err != nil {
-					return err
-				}
-				ciphertext, err := c.readInput(f.in)
+				k, ciphertext, err := f.keyAndInput(ctx, c, b, op)
 				if err != nil {
 					return err
 				}

@@ -27,6 +27,27 @@ func (f *cryptFlags) resolveVersion(ctx context.Context, b backend.Backend) (err
 	return err
 }
 
+// keyAndInput is what encrypt and decrypt do first with the backend:
+// point --key at --version, look the key up, check that op applies to it,
+// and read the input (--in).
+func (f *cryptFlags) keyAndInput(ctx context.Context, c *cli, b backend.Backend, op backend.Operation) (*backend.Key, []byte, error) {
+	if err := f.resolveVersion(ctx, b); err != nil {
+		return nil, nil, err
+	}
+	k, err := lookupKey(ctx, b, f.ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkApplies(op, k); err != nil {
+		return nil, nil, err
+	}
+	in, err := c.readInput(f.in)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, in, nil
+}
+
 func (f *cryptFlags) add(c *cli, cmd *cobra.Command, verb string) {
 	addKeyFlag(cmd, &f.ref)
 	addVersionFlag(cmd, &f.version)
@@ -138,17 +159,7 @@ Progress goes to stderr for inputs of 64 MiB and more.
 			}
 			ctx := cmd.Context()
 			return c.withBackend(ctx, func(b backend.Backend) error {
-				if err := f.resolveVersion(ctx, b); err != nil {
-					return err
-				}
-				k, err := lookupKey(ctx, b, f.ref)
-				if err != nil {
-					return err
-				}
-				if err := checkApplies(op, k); err != nil {
-					return err
-				}
-				plaintext, err := c.readInput(f.in)
+				k, plaintext, err := f.keyAndInput(ctx, c, b, op)
 				if err != nil {
 					return err
 				}
