@@ -21,11 +21,7 @@ cannot be deleted this way.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				k, err := lookupKey(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			return c.withKey(ctx, ref, func(b backend.Backend, k *backend.Key) error {
 				if cmd.Flags().Changed("version") {
 					kv, err := keyVersionsOf(b)
 					if err != nil {
@@ -40,7 +36,7 @@ cannot be deleted this way.`,
 				if err := b.DeleteKey(ctx, ref); err != nil {
 					return fmt.Errorf("deleting key %q: %w", k.Label, err)
 				}
-				_, err = fmt.Fprintf(c.stdout, "deleted %s key %q (id %s)\n", k.Algorithm, k.Label, k.IDHex())
+				_, err := fmt.Fprintf(c.stdout, "deleted %s key %q (id %s)\n", k.Algorithm, k.Label, k.IDHex())
 				return err
 			})
 		},

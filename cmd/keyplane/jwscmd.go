@@ -45,11 +45,7 @@ another that fits the key (RS384, RS512, PS256, PS384, PS512 for RSA).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				k, err := lookupKey(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			return c.withKey(ctx, ref, func(b backend.Backend, k *backend.Key) error {
 				if _, err := jose.AlgorithmsFor(k.Public); err != nil {
 					return fmt.Errorf("key %q (%s): %w", k.Label, k.Algorithm, err)
 				}
@@ -139,11 +135,7 @@ Exit status: 0 when the JWS is valid, 1 when it is not, 2 on errors.`,
 				return check(k)
 			}
 			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				k, err := lookupKey(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			return c.withKey(ctx, ref, func(b backend.Backend, k *backend.Key) error {
 				return check(k)
 			})
 		},

@@ -42,11 +42,7 @@ backend without versions is version 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				k, err := lookupKey(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			return c.withKey(ctx, ref, func(b backend.Backend, k *backend.Key) error {
 				versions := []*backend.Key{k}
 				if kv, err := keyVersionsOf(b); err == nil {
 					vs, err := kv.Versions(ctx, ref)

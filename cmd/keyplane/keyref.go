@@ -46,6 +46,18 @@ func keyError(ref string, err error) error {
 }
 
 // lookupKey returns the key that ref names.
+// withKey opens the backend and runs f with it and the key ref names
+// (lookupKey).
+func (c *cli) withKey(ctx context.Context, ref string, f func(backend.Backend, *backend.Key) error) error {
+	return c.withBackend(ctx, func(b backend.Backend) error {
+		k, err := lookupKey(ctx, b, ref)
+		if err != nil {
+			return err
+		}
+		return f(b, k)
+	})
+}
+
 func lookupKey(ctx context.Context, b backend.Backend, ref string) (*backend.Key, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("--key is empty: %w", backend.ErrInvalidInput)

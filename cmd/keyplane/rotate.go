@@ -33,11 +33,7 @@ Delete one old version with "keyplane delete --key K --version N".`,
 				return fmt.Errorf("--min-version %d: versions start at 1: %w", minVersion, backend.ErrInvalidInput)
 			}
 			ctx := cmd.Context()
-			return c.withBackend(ctx, func(b backend.Backend) error {
-				k, err := lookupKey(ctx, b, ref)
-				if err != nil {
-					return err
-				}
+			return c.withKey(ctx, ref, func(b backend.Backend, k *backend.Key) error {
 				kv, err := keyVersionsOf(b)
 				if err != nil {
 					return err
