@@ -28,34 +28,30 @@ type serverRPC struct {
 func serverRPCs() []serverRPC {
 	ref := &pb.KeyRequest{Ref: "k"}
 	return []serverRPC{
-		{"GetKey", "", func(ctx context.Context, s *server) error { _, err := s.GetKey(ctx, ref); return err }},
-		{"ListKeys", "", func(ctx context.Context, s *server) error {
-			_, err := s.ListKeys(ctx, &pb.ListKeysRequest{})
-			return err
-		}},
-		{"DeleteKey", "", func(ctx context.Context, s *server) error { _, err := s.DeleteKey(ctx, ref); return err }},
-		{"GetSigner", "", func(ctx context.Context, s *server) error { _, err := s.GetSigner(ctx, ref); return err }},
-		{"GetDecrypter", "", func(ctx context.Context, s *server) error { _, err := s.GetDecrypter(ctx, ref); return err }},
-		{"Rotate", "has no key versions", func(ctx context.Context, s *server) error { _, err := s.Rotate(ctx, ref); return err }},
-		{"ListVersions", "has no key versions", func(ctx context.Context, s *server) error { _, err := s.ListVersions(ctx, ref); return err }},
-		{"SetMinVersion", "has no key versions", func(ctx context.Context, s *server) error {
-			_, err := s.SetMinVersion(ctx, &pb.SetMinVersionRequest{Ref: "k", MinVersion: 2})
-			return err
-		}},
-		{"DeleteVersion", "has no key versions", func(ctx context.Context, s *server) error {
-			_, err := s.DeleteVersion(ctx, &pb.DeleteVersionRequest{Ref: "k", Version: 1})
-			return err
-		}},
-		{"StoreCertificates", "stores no certificates", func(ctx context.Context, s *server) error {
-			_, err := s.StoreCertificates(ctx, &pb.StoreCertificatesRequest{Ref: "k"})
-			return err
-		}},
-		{"GetCertificates", "stores no certificates", func(ctx context.Context, s *server) error { _, err := s.GetCertificates(ctx, ref); return err }},
-		{"DeleteCertificates", "stores no certificates", func(ctx context.Context, s *server) error { _, err := s.DeleteCertificates(ctx, ref); return err }},
-		{"GetKeyExchanger", "does no key agreement", func(ctx context.Context, s *server) error { _, err := s.GetKeyExchanger(ctx, ref); return err }},
-		{"GetDecapsulator", "has no KEM keys", func(ctx context.Context, s *server) error { _, err := s.GetDecapsulator(ctx, ref); return err }},
-		{"GetAEAD", "has no AEAD keys", func(ctx context.Context, s *server) error { _, err := s.GetAEAD(ctx, ref); return err }},
-		{"GetFernet", "has no Fernet keys", func(ctx context.Context, s *server) error { _, err := s.GetFernet(ctx, ref); return err }},
+		{"GetKey", "", callRPC((*server).GetKey, ref)},
+		{"ListKeys", "", callRPC((*server).ListKeys, &pb.ListKeysRequest{})},
+		{"DeleteKey", "", callRPC((*server).DeleteKey, ref)},
+		{"GetSigner", "", callRPC((*server).GetSigner, ref)},
+		{"GetDecrypter", "", callRPC((*server).GetDecrypter, ref)},
+		{"Rotate", "has no key versions", callRPC((*server).Rotate, ref)},
+		{"ListVersions", "has no key versions", callRPC((*server).ListVersions, ref)},
+		{"SetMinVersion", "has no key versions", callRPC((*server).SetMinVersion, &pb.SetMinVersionRequest{Ref: "k", MinVersion: 2})},
+		{"DeleteVersion", "has no key versions", callRPC((*server).DeleteVersion, &pb.DeleteVersionRequest{Ref: "k", Version: 1})},
+		{"StoreCertificates", "stores no certificates", callRPC((*server).StoreCertificates, &pb.StoreCertificatesRequest{Ref: "k"})},
+		{"GetCertificates", "stores no certificates", callRPC((*server).GetCertificates, ref)},
+		{"DeleteCertificates", "stores no certificates", callRPC((*server).DeleteCertificates, ref)},
+		{"GetKeyExchanger", "does no key agreement", callRPC((*server).GetKeyExchanger, ref)},
+		{"GetDecapsulator", "has no KEM keys", callRPC((*server).GetDecapsulator, ref)},
+		{"GetAEAD", "has no AEAD keys", callRPC((*server).GetAEAD, ref)},
+		{"GetFernet", "has no Fernet keys", callRPC((*server).GetFernet, ref)},
+	}
+}
+
+// callRPC is serverRPC.call for a server method and its request.
+func callRPC[Req, Resp any](method func(*server, context.Context, Req) (Resp, error), req Req) func(context.Context, *server) error {
+	return func(ctx context.Context, s *server) error {
+		_, err := method(s, ctx, req)
+		return err
 	}
 }
 
