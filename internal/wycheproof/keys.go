@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -109,4 +111,29 @@ func (k *importedKey) signerFor(t *testing.T, b backend.Backend) crypto.Signer {
 		k.signer = s
 	}
 	return k.signer
+}
+
+// rsaGroupKey imports a test group's RSA private key (privateKeyPkcs8)
+// through the keyring: it returns the key and its size in bits, and why
+// the group cannot run, if it cannot: skip (the backend refused the key
+// with ErrUnsupported) or fail.
+func (r *keyring) rsaGroupKey(t *testing.T, der []byte) (k *importedKey, bits int, skip, fail string) {
+	t.Helper()
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	priv, ok := key.(*rsa.PrivateKey)
+	switch {
+	case err != nil:
+		return nil, 0, "", fmt.Sprintf("parsing privateKeyPkcs8: %v", err)
+	case !ok:
+		return nil, 0, "", fmt.Sprintf("privateKeyPkcs8 holds a %T", key)
+	}
+	bits = priv.N.BitLen()
+	k = r.get(t, der, fmt.Sprintf("rsa-%d", bits), priv)
+	switch {
+	case k.skip != "":
+		skip = k.skip
+	case k.failed:
+		fail = "key import failed"
+	}
+	return k, bits, skip, fail
 }

@@ -3,7 +3,6 @@ package wycheproof
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"testing"
@@ -57,23 +56,7 @@ func runRSAOAEPFile(t *testing.T, b backend.Backend, ring *keyring, name string,
 		var k *importedKey
 		bits := 0
 		if groupFail == "" && groupSkip == "" {
-			key, err := x509.ParsePKCS8PrivateKey(g.PrivateKeyPKCS8)
-			priv, ok := key.(*rsa.PrivateKey)
-			switch {
-			case err != nil:
-				groupFail = fmt.Sprintf("parsing privateKeyPkcs8: %v", err)
-			case !ok:
-				groupFail = fmt.Sprintf("privateKeyPkcs8 holds a %T", key)
-			default:
-				bits = priv.N.BitLen()
-				k = ring.get(t, g.PrivateKeyPKCS8, fmt.Sprintf("rsa-%d", bits), priv)
-				switch {
-				case k.skip != "":
-					groupSkip = k.skip
-				case k.failed:
-					groupFail = "key import failed"
-				}
-			}
+			k, bits, groupSkip, groupFail = ring.rsaGroupKey(t, g.PrivateKeyPKCS8)
 		}
 		if groupFail != "" {
 			t.Errorf("group %d (%s): %s", gi, g.SHA, groupFail)

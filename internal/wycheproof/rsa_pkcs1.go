@@ -7,9 +7,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"testing"
 
 	"github.com/keyplane/keyplane/backend"
@@ -63,24 +61,7 @@ func runRSAPKCS1File(t *testing.T, b backend.Backend, ring *keyring, name string
 	texts := failureTexts{}
 	for gi := range f.TestGroups {
 		g := &f.TestGroups[gi]
-		groupSkip, groupFail := "", ""
-		var k *importedKey
-		key, err := x509.ParsePKCS8PrivateKey(g.PrivateKeyPKCS8)
-		priv, ok := key.(*rsa.PrivateKey)
-		switch {
-		case err != nil:
-			groupFail = fmt.Sprintf("parsing privateKeyPkcs8: %v", err)
-		case !ok:
-			groupFail = fmt.Sprintf("privateKeyPkcs8 holds a %T", key)
-		default:
-			k = ring.get(t, g.PrivateKeyPKCS8, fmt.Sprintf("rsa-%d", priv.N.BitLen()), priv)
-			switch {
-			case k.skip != "":
-				groupSkip = k.skip
-			case k.failed:
-				groupFail = "key import failed"
-			}
-		}
+		k, _, groupSkip, groupFail := ring.rsaGroupKey(t, g.PrivateKeyPKCS8)
 		if groupFail != "" {
 			t.Errorf("group %d: %s", gi, groupFail)
 		}
