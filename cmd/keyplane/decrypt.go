@@ -49,14 +49,8 @@ come after some plaintext). Everything else needs --key and --alg.
 			if isHPKE(f.alg) {
 				return c.hpkeDecrypt(cmd, &f, &hf)
 			}
-			if _, err := hf.check(cmd, f.alg); err != nil {
-				return err
-			}
-			op, err := parseOp(f.alg, cryptOps...)
+			op, err := f.operation(cmd, &hf)
 			if err != nil {
-				return err
-			}
-			if err := f.check(cmd, op); err != nil {
 				return err
 			}
 			if ttl < 0 {

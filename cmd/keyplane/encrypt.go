@@ -62,6 +62,22 @@ func (f *cryptFlags) add(c *cli, cmd *cobra.Command, verb string) {
 // is required unless the data is an envelope.
 var errAlgRequired = errors.New(`required flag(s) "alg" not set`)
 
+// operation parses --alg for encrypt and decrypt with a backend key (not
+// HPKE) and refuses the flags that do not apply to it.
+func (f *cryptFlags) operation(cmd *cobra.Command, hf *hpkeFlags) (backend.Operation, error) {
+	if _, err := hf.check(cmd, f.alg); err != nil {
+		return "", err
+	}
+	op, err := parseOp(f.alg, cryptOps...)
+	if err != nil {
+		return "", err
+	}
+	if err := f.check(cmd, op); err != nil {
+		return "", err
+	}
+	return op, nil
+}
+
 // check refuses flags that do not apply to op.
 func (f *cryptFlags) check(cmd *cobra.Command, op backend.Operation) error {
 	isOAEP := op.Kind() == backend.OpDecrypt && op != backend.RSAPKCS1v15
@@ -147,14 +163,8 @@ Progress goes to stderr for inputs of 64 MiB and more.
 			if isHPKE(f.alg) {
 				return c.hpkeEncrypt(cmd, &f, &hf)
 			}
-			if _, err := hf.check(cmd, f.alg); err != nil {
-				return err
-			}
-			op, err := parseOp(f.alg, cryptOps...)
+			op, err := f.operation(cmd, &hf)
 			if err != nil {
-				return err
-			}
-			if err := f.check(cmd, op); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
