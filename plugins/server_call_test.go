@@ -44,6 +44,8 @@ func serverRPCs() []serverRPC {
 		{"GetDecapsulator", "has no KEM keys", callRPC((*server).GetDecapsulator, ref)},
 		{"GetAEAD", "has no AEAD keys", callRPC((*server).GetAEAD, ref)},
 		{"GetFernet", "has no Fernet keys", callRPC((*server).GetFernet, ref)},
+		{"WrapKey", "wraps no keys", callRPC((*server).WrapKey, &pb.WrapKeyRequest{Ref: "k", WrappingRef: "w", Mechanism: "aes-key-wrap-pad"})},
+		{"UnwrapKey", "unwraps no keys", callRPC((*server).UnwrapKey, &pb.UnwrapKeyRequest{UnwrappingRef: "w", Label: "k"})},
 	}
 }
 
@@ -129,8 +131,12 @@ func TestServerAnswersWithInterface(t *testing.T) {
 	}
 	t.Cleanup(func() { s.close() })
 	for _, r := range serverRPCs() {
-		if r.name == "ListKeys" || r.name == "StoreCertificates" {
+		switch r.name {
+		case "ListKeys", "StoreCertificates":
 			continue // no error to expect: an empty list; an empty chain is the backend's to judge
+		case "WrapKey", "UnwrapKey": // the software backend wraps no keys
+			wantStatus(t, r.name, r.call(ctx, s), codes.Unimplemented, backend.ErrUnsupported, "this plugin's backend "+r.lacks+": ")
+			continue
 		}
 		wantStatus(t, r.name, r.call(ctx, s), codes.NotFound, backend.ErrNotFound, `"k"`)
 	}
