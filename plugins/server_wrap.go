@@ -13,42 +13,25 @@ import (
 // logged, and the request's copy is zeroed once the backend unwrapped it.
 
 func (s *server) WrapKey(ctx context.Context, req *pb.WrapKeyRequest) (*pb.WrappedKey, error) {
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	kw, ok := b.(backend.KeyWrapper)
-	if !ok {
-		return nil, toStatus(fmt.Errorf("this plugin's backend wraps no keys: %w", backend.ErrUnsupported))
-	}
-	w, err := kw.WrapKey(ctx, req.GetRef(), req.GetWrappingRef(), backend.WrapMechanism(req.GetMechanism()))
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if w == nil {
-		return nil, toStatus(fmt.Errorf("wrap %q: the backend returned no wrapped key: %w", req.GetRef(), backend.ErrUnavailable))
-	}
-	out, err := wrappedToWire(w)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return out, nil
+	return callInner(s, "wraps no keys", func(kw backend.KeyWrapper) (*pb.WrappedKey, error) {
+		w, err := kw.WrapKey(ctx, req.GetRef(), req.GetWrappingRef(), backend.WrapMechanism(req.GetMechanism()))
+		if err != nil {
+			return nil, err
+		}
+		if w == nil {
+			return nil, fmt.Errorf("wrap %q: the backend returned no wrapped key: %w", req.GetRef(), backend.ErrUnavailable)
+		}
+		return wrappedToWire(w)
+	})
 }
 
 func (s *server) UnwrapKey(ctx context.Context, req *pb.UnwrapKeyRequest) (*pb.KeyResponse, error) {
-	b, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
-	ku, ok := b.(backend.KeyUnwrapper)
-	if !ok {
-		return nil, toStatus(fmt.Errorf("this plugin's backend unwraps no keys: %w", backend.ErrUnsupported))
-	}
-	w, err := wrappedFromWire(req.GetWrapped())
-	if err != nil {
-		return nil, toStatus(fmt.Errorf("unwrap: %w", err))
-	}
-	defer clear(w.Ciphertext)
-	k, err := ku.UnwrapKey(ctx, w, req.GetUnwrappingRef(), req.GetLabel())
-	return keyResponse(k, err)
+	return callInner(s, "unwraps no keys", func(ku backend.KeyUnwrapper) (*pb.KeyResponse, error) {
+		w, err := wrappedFromWire(req.GetWrapped())
+		if err != nil {
+			return nil, fmt.Errorf("unwrap: %w", err)
+		}
+		defer clear(w.Ciphertext)
+		return keyReply(ku.UnwrapKey(ctx, w, req.GetUnwrappingRef(), req.GetLabel()))
+	})
 }
