@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,10 +102,14 @@ func TestServerAnswersWithoutInterface(t *testing.T) {
 		}
 		return bareBackend{b}, nil
 	})
-	if _, err := s.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: "software:memory"}); err != nil {
+	resp, err := s.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: "software:memory"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.close() })
+	if len(resp.GetInterfaces()) != 0 {
+		t.Errorf("OpenBackend of a backend without optional interfaces reported %v", resp.GetInterfaces())
+	}
 	for _, r := range serverRPCs() {
 		err := r.call(ctx, s)
 		switch {
@@ -126,8 +131,15 @@ func TestServerAnswersWithoutInterface(t *testing.T) {
 func TestServerAnswersWithInterface(t *testing.T) {
 	ctx := t.Context()
 	s := newServer(func(ctx context.Context, uri string) (backend.Backend, error) { return software.Open(ctx, uri) })
-	if _, err := s.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: "software:memory"}); err != nil {
+	resp, err := s.OpenBackend(ctx, &pb.OpenBackendRequest{Uri: "software:memory"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Every optional interface of the software backend, in this order; it wraps no keys.
+	want := []pb.Interface{pb.Interface_INTERFACE_AEAD, pb.Interface_INTERFACE_FERNET, pb.Interface_INTERFACE_IMPORT,
+		pb.Interface_INTERFACE_CERTIFICATES, pb.Interface_INTERFACE_KEY_AGREEMENT, pb.Interface_INTERFACE_KEM, pb.Interface_INTERFACE_KEY_VERSIONS}
+	if !slices.Equal(resp.GetInterfaces(), want) {
+		t.Errorf("OpenBackend of the software backend reported %v, want %v", resp.GetInterfaces(), want)
 	}
 	t.Cleanup(func() { s.close() })
 	for _, r := range serverRPCs() {
