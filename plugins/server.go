@@ -94,34 +94,36 @@ func (s *server) openWith(ctx context.Context, req *OpenRequest) (*pb.OpenBacken
 	}
 	s.b = b
 	resp := &pb.OpenBackendResponse{}
-	if _, ok := b.(backend.AEADBackend); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_AEAD)
-	}
-	if _, ok := b.(backend.FernetBackend); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_FERNET)
-	}
-	if _, ok := b.(backend.Importer); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_IMPORT)
-	}
-	if _, ok := b.(backend.CertificateStore); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_CERTIFICATES)
-	}
-	if _, ok := b.(backend.KeyAgreement); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_AGREEMENT)
-	}
-	if _, ok := b.(backend.KEM); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEM)
-	}
-	if _, ok := b.(backend.KeyVersions); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_VERSIONS)
-	}
-	if _, ok := b.(backend.KeyWrapper); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_WRAP)
-	}
-	if _, ok := b.(backend.KeyUnwrapper); ok {
-		resp.Interfaces = append(resp.Interfaces, pb.Interface_INTERFACE_KEY_UNWRAP)
+	for _, o := range optionalInterfaces {
+		if o.in(b) {
+			resp.Interfaces = append(resp.Interfaces, o.iface)
+		}
 	}
 	return resp, nil
+}
+
+// optionalInterfaces are the optional interfaces OpenBackend reports, in
+// the order it reports them, each with the test of whether a backend
+// has it.
+var optionalInterfaces = []struct {
+	iface pb.Interface
+	in    func(backend.Backend) bool
+}{
+	{pb.Interface_INTERFACE_AEAD, implements[backend.AEADBackend]},
+	{pb.Interface_INTERFACE_FERNET, implements[backend.FernetBackend]},
+	{pb.Interface_INTERFACE_IMPORT, implements[backend.Importer]},
+	{pb.Interface_INTERFACE_CERTIFICATES, implements[backend.CertificateStore]},
+	{pb.Interface_INTERFACE_KEY_AGREEMENT, implements[backend.KeyAgreement]},
+	{pb.Interface_INTERFACE_KEM, implements[backend.KEM]},
+	{pb.Interface_INTERFACE_KEY_VERSIONS, implements[backend.KeyVersions]},
+	{pb.Interface_INTERFACE_KEY_WRAP, implements[backend.KeyWrapper]},
+	{pb.Interface_INTERFACE_KEY_UNWRAP, implements[backend.KeyUnwrapper]},
+}
+
+// implements reports whether b has the interface I.
+func implements[I any](b backend.Backend) bool {
+	_, ok := b.(I)
+	return ok
 }
 
 func (s *server) GetCapabilities(ctx context.Context, _ *pb.CapabilitiesRequest) (*pb.Capabilities, error) {
