@@ -13,9 +13,11 @@ import (
 )
 
 // Listen creates a Unix socket at path for the agent, with mode 0600. path
-// must not exist; put it in a directory only its owner can enter (the CLI
-// makes a fresh 0700 one), so that nobody connects between the socket's
-// creation and its chmod. Closing the listener removes the socket.
+// must not exist. On Linux the socket file has that mode from the moment
+// it exists (the socket is chmodded before bind); elsewhere it is chmodded
+// just after, so put it in a directory only its owner can enter (the CLI
+// makes a fresh 0700 one) to leave nobody a moment to connect. Closing the
+// listener removes the socket.
 func Listen(path string) (*net.UnixListener, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sshagent: empty socket path: %w", backend.ErrInvalidInput)
@@ -23,7 +25,7 @@ func Listen(path string) (*net.UnixListener, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return nil, fmt.Errorf("sshagent: %s already exists: %w", path, backend.ErrAlreadyExists)
 	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	l, err := listenUnix(path)
 	if err != nil {
 		return nil, fmt.Errorf("sshagent: %w", err)
 	}
