@@ -71,24 +71,14 @@ func TestHPKECLIRecipientToPyca(t *testing.T) {
 				sealed = append(sealed, seal(i, info, m, order))
 			}
 			sealed = append(sealed, seal(len(msgs), "another info", msgs[1], files))
-			var resp struct {
-				Results []struct {
-					OK        bool   `json:"ok"`
-					Plaintext string `json:"plaintext_hex"`
-					Error     string `json:"error"`
-				} `json:"results"`
-			}
-			pycaPQ(t, map[string]any{"op": "hpke_open", "suite": s.Name(), "private_pems": privPEMs, "info_hex": hex.EncodeToString([]byte(info)), "sealed_hex": sealed}, &resp)
-			if len(resp.Results) != len(sealed) {
-				t.Fatalf("pyca answered %d results, want %d", len(resp.Results), len(sealed))
-			}
+			results := pycaHPKEOpen(t, s.Name(), privPEMs, []byte(info), sealed)
 			for i, m := range msgs {
-				r := resp.Results[i]
+				r := results[i]
 				if got, _ := hex.DecodeString(r.Plaintext); !r.OK || string(got) != string(m) {
 					t.Errorf("message %d (%d bytes) sealed by keyplane encrypt --recipient: pyca says ok=%v %s", i, len(m), r.OK, r.Error)
 				}
 			}
-			if resp.Results[len(msgs)].OK {
+			if results[len(msgs)].OK {
 				t.Errorf("pyca opened a message sealed with another info string")
 			}
 			t.Logf("%s: %d messages sealed by `keyplane encrypt --recipient` to pyca's SPKI files opened by pyca, 1 with another info refused", s.Name(), len(msgs))

@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"crypto"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"os/exec"
@@ -113,4 +114,26 @@ func requirePQ(t *testing.T, b backend.Backend, algs []backend.Algorithm, ops ..
 		}
 	}
 	return caps
+}
+
+// pycaOpenResult is pyca's answer for one HPKE message it was asked to open.
+type pycaOpenResult struct {
+	OK        bool   `json:"ok"`
+	Plaintext string `json:"plaintext_hex"`
+	Error     string `json:"error"`
+}
+
+// pycaHPKEOpen has pyca open each of sealed (hex enc ‖ ciphertext) with
+// the suite's private keys (PEM) and info, and returns one result per
+// message, in order; fewer or more results fail t.
+func pycaHPKEOpen(t *testing.T, suite string, privPEMs []string, info []byte, sealed []string) []pycaOpenResult {
+	t.Helper()
+	var resp struct {
+		Results []pycaOpenResult `json:"results"`
+	}
+	pycaPQ(t, map[string]any{"op": "hpke_open", "suite": suite, "private_pems": privPEMs, "info_hex": hex.EncodeToString(info), "sealed_hex": sealed}, &resp)
+	if len(resp.Results) != len(sealed) {
+		t.Fatalf("pyca answered %d results, want %d", len(resp.Results), len(sealed))
+	}
+	return resp.Results
 }

@@ -106,20 +106,27 @@ func (c *cli) hpkeEncrypt(cmd *cobra.Command, f *cryptFlags, h *hpkeFlags) error
 			}
 			pubs = append(pubs, pub)
 		}
-		pub, err := s.PublicKey(pubs...)
-		if err != nil {
-			return err
-		}
-		plaintext, err := c.readInput(f.in)
-		if err != nil {
-			return err
-		}
-		out, err := s.Seal(pub, []byte(h.info), plaintext)
-		if err != nil {
-			return fmt.Errorf("encrypting to %s: %w", strings.Join(h.refs(f), " and "), err)
-		}
-		return c.writeOutput(f.out, out, permPublic)
+		return c.hpkeSeal(s, pubs, h.info, f, h.refs(f))
 	})
+}
+
+// hpkeSeal seals --in to the suite's public keys pubs (in the suite's
+// order) with the info string, and writes enc ‖ ciphertext to --out; to
+// names the recipients (key references or files) in errors.
+func (c *cli) hpkeSeal(s hpke.Suite, pubs []crypto.PublicKey, info string, f *cryptFlags, to []string) error {
+	pub, err := s.PublicKey(pubs...)
+	if err != nil {
+		return err
+	}
+	plaintext, err := c.readInput(f.in)
+	if err != nil {
+		return err
+	}
+	out, err := s.Seal(pub, []byte(info), plaintext)
+	if err != nil {
+		return fmt.Errorf("encrypting to %s: %w", strings.Join(to, " and "), err)
+	}
+	return c.writeOutput(f.out, out, permPublic)
 }
 
 // hpkeDecrypt opens the input with the backend's keys.

@@ -138,17 +138,5 @@ func (c *cli) hpkeEncryptToFiles(cmd *cobra.Command, f *cryptFlags, h *hpkeFlags
 	if err != nil {
 		return err
 	}
-	pub, err := s.PublicKey(pubs...)
-	if err != nil {
-		return err
-	}
-	plaintext, err := c.readInput(f.in)
-	if err != nil {
-		return err
-	}
-	out, err := s.Seal(pub, []byte(h.info), plaintext)
-	if err != nil {
-		return fmt.Errorf("encrypting to %s: %w", strings.Join(h.recipients, " and "), err)
-	}
-	return c.writeOutput(f.out, out, permPublic)
+	return c.hpkeSeal(s, pubs, h.info, f, h.recipients)
 }
