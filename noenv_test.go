@@ -24,7 +24,7 @@ var envReaders = []string{"os.Getenv", "os.LookupEnv", "os.Environ", "os.ExpandE
 // environment (KEYPLANE_REQUIRE_TOOLS, a tool's configuration), and
 // TestLibraryReadsNoEnvironment checks that no library package imports
 // them.
-var testHelpers = []string{"internal/testenv", "internal/wycheproof", "internal/secretstest", "internal/localkms", "internal/benchratio", "internal/nocore/nocoretest"}
+var testHelpers = []string{"internal/testenv", "internal/wycheproof", "internal/secretstest", "internal/localkms", "internal/benchratio", "internal/nocore/nocoretest", "internal/trustedkey"}
 
 // envExceptions are the library's environment reads that stay, each with
 // the reason (docs/decisions.md, "The library reads no environment
