@@ -70,10 +70,12 @@ func MarshalWrappedKeyPEM(w *WrappedKey) ([]byte, error) {
 }
 
 // ParseWrappedKeyPEM reads what MarshalWrappedKeyPEM writes. It refuses,
-// with ErrInvalidInput naming what is wrong, anything else: unknown
-// headers, an unknown mechanism or algorithm, a public key that is not
-// the algorithm's (or one missing for a private key, present for a
-// secret key), other blocks, text around them.
+// with ErrInvalidInput naming what is wrong, anything else: unknown or
+// empty headers, a public key that is not the algorithm's (or one missing
+// for a private key, present for a secret key), other blocks, text around
+// them. A mechanism or algorithm name this keyplane does not know (a file
+// from a newer one) is ErrUnsupported, as ParseWrapMechanism and
+// ParseAlgorithm answer.
 func ParseWrappedKeyPEM(data []byte) (*WrappedKey, error) {
 	if len(data) > MaxWrappedKeyPEM {
 		return nil, fmt.Errorf("wrapped key file of %d bytes (at most %d): %w", len(data), MaxWrappedKeyPEM, ErrInvalidInput)
@@ -88,6 +90,9 @@ func ParseWrappedKeyPEM(data []byte) (*WrappedKey, error) {
 	w := &WrappedKey{Ciphertext: block.Bytes}
 	var err error
 	for k, v := range block.Headers {
+		if v == "" {
+			return nil, fmt.Errorf("wrapped key file: empty %s header: %w", k, ErrInvalidInput)
+		}
 		switch k {
 		case "Mechanism":
 			if w.Mechanism, err = ParseWrapMechanism(v); err != nil {
