@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
-	"net"
 	"time"
 
 	"github.com/keyplane/keyplane/backend"
@@ -277,7 +275,11 @@ func (s *suite) checkCertsTLS(t tb) {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.root)
-	if err := tlsHandshake(ctx, cert, roots); err != nil {
+	state, err := tlsEcho(ctx, cert, roots)
+	if err == nil && len(state.PeerCertificates) != 2 {
+		err = fmt.Errorf("the server sent %d certificates, want 2 (leaf, intermediate)", len(state.PeerCertificates))
+	}
+	if err != nil {
 		t.Fatalf("TLS 1.3 with a %s key and its chain read back from the backend: %v", sk.alg, err)
 	}
 }
@@ -298,44 +300,6 @@ func (s *suite) tlsServerCapable(k *suiteKey) bool {
 		}
 	}
 	return len(need) > 0
-}
-
-// tlsHandshake runs a TLS 1.3 handshake in memory with cert on the server
-// and a client trusting roots, and one echoed message.
-func tlsHandshake(ctx context.Context, cert tls.Certificate, roots *x509.CertPool) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	server := tls.Server(c1, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}})
-	client := tls.Client(c2, &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: roots, ServerName: "conformance.keyplane.test"})
-	errc := make(chan error, 1)
-	go func() {
-		err := server.HandshakeContext(ctx)
-		if err == nil {
-			buf := make([]byte, 5)
-			if _, err = server.Read(buf); err == nil {
-				_, err = server.Write(buf)
-			}
-		}
-		errc <- err
-	}()
-	if err := client.HandshakeContext(ctx); err != nil {
-		c2.Close()
-		return fmt.Errorf("client: %v (server: %v)", err, <-errc)
-	}
-	if n := len(client.ConnectionState().PeerCertificates); n != 2 {
-		return fmt.Errorf("the server sent %d certificates, want 2 (leaf, intermediate)", n)
-	}
-	if _, err := client.Write([]byte("hello")); err != nil {
-		return fmt.Errorf("writing: %v", err)
-	}
-	buf := make([]byte, 5)
-	if _, err := client.Read(buf); err != nil || string(buf) != "hello" {
-		return fmt.Errorf("reading: %q, %v", buf, err)
-	}
-	return <-errc
 }
 
 // checkCertsDelete: DeleteCertificates leaves the key with none, and

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"time"
@@ -131,23 +132,31 @@ func (s *suite) checkTLS(t tb, alg backend.Algorithm) {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
-	serverConf := &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: signer, Leaf: cert}},
+	state, err := tlsEcho(t.Context(), tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: signer, Leaf: cert}, roots)
+	if err != nil {
+		t.Fatalf("TLS 1.3 with a %s server key: %v", alg, err)
 	}
-	clientConf := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: roots, ServerName: "conformance.keyplane.test"}
+	if state.Version != tls.VersionTLS13 {
+		t.Errorf("negotiated TLS version %x, want TLS 1.3", state.Version)
+	}
+}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+// tlsEcho runs a TLS 1.3 handshake over an in-memory pipe between a
+// server presenting cert and a client trusting roots (server name
+// conformance.keyplane.test), sends "hello" and reads it echoed back, and
+// returns the client's view of the connection.
+func tlsEcho(ctx context.Context, cert tls.Certificate, roots *x509.CertPool) (tls.ConnectionState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c1, c2 := net.Pipe()
 	defer c1.Close()
 	defer c2.Close()
-	server, client := tls.Server(c1, serverConf), tls.Client(c2, clientConf)
+	server := tls.Server(c1, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}})
+	client := tls.Client(c2, &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: roots, ServerName: "conformance.keyplane.test"})
 	errc := make(chan error, 1)
 	go func() {
 		err := server.HandshakeContext(ctx)
 		if err == nil {
-			// Echo one message so the client sees a working channel.
 			buf := make([]byte, 5)
 			if _, err = server.Read(buf); err == nil {
 				_, err = server.Write(buf)
@@ -157,19 +166,18 @@ func (s *suite) checkTLS(t tb, alg backend.Algorithm) {
 	}()
 	if err := client.HandshakeContext(ctx); err != nil {
 		c2.Close()
-		t.Fatalf("TLS 1.3 handshake with a %s server key: client: %v (server: %v)", alg, err, <-errc)
+		return tls.ConnectionState{}, fmt.Errorf("client: %v (server: %v)", err, <-errc)
 	}
+	state := client.ConnectionState()
 	if _, err := client.Write([]byte("hello")); err != nil {
-		t.Fatalf("writing over TLS: %v", err)
+		return state, fmt.Errorf("writing: %v", err)
 	}
 	buf := make([]byte, 5)
 	if _, err := client.Read(buf); err != nil || string(buf) != "hello" {
-		t.Fatalf("reading over TLS: %q, %v", buf, err)
+		return state, fmt.Errorf("reading: %q, %v", buf, err)
 	}
 	if err := <-errc; err != nil {
-		t.Fatalf("TLS server: %v", err)
+		return state, fmt.Errorf("server: %v", err)
 	}
-	if v := client.ConnectionState().Version; v != tls.VersionTLS13 {
-		t.Errorf("negotiated TLS version %x, want TLS 1.3", v)
-	}
+	return state, nil
 }
